@@ -1,0 +1,107 @@
+# jauth — build, test, install.
+#
+#   make            libjauth, the modules and the jauth CLI, under build/
+#   make check      every test suite (Check), against the local stand-in
+#   make demo       the main job, step by step, against the local stand-in
+#   make install    PREFIX=/usr/local DESTDIR=…  (build with the same PREFIX)
+#
+# Missing build dependencies are installed on the first run (mk/deps.sh).
+
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+BINDIR     ?= $(PREFIX)/bin
+INCLUDEDIR ?= $(PREFIX)/include
+MODULEDIR  ?= $(LIBDIR)/jauth/modules
+DATADIR    ?= $(PREFIX)/share/jauth
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+VERSION := 0.1.0
+SOMAJOR := 1
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WERROR  ?= -Werror
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes $(WERROR)
+PKGS    := libcurl libcjson
+DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+DEP_LIBS   = $(shell pkg-config --libs $(PKGS))
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS   = $(shell pkg-config --libs check)
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -Icore/include $(WARN) $(CFLAGS) $(DEP_CFLAGS)
+
+B := build
+LIB_SO   := $(B)/lib/libjauth.so.$(SOMAJOR)
+LIB_LINK := $(B)/lib/libjauth.so
+
+CORE_SRC := $(wildcard core/*.c)
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
+MODULES  := $(sort $(patsubst modules/%/,%,$(dir $(wildcard modules/*/*.c))))
+MODULE_SO := $(MODULES:%=$(B)/modules/%.so)
+CLI_SRC  := $(wildcard cli/*.c)
+CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
+CLI      := $(B)/bin/jauth
+
+# Test modules: testmod in several ABI guises (see tests/modules/testmod.c).
+TESTMODS := testmod testmod_old testmod_newer testmod_major testmod_noentry
+TESTMOD_SO := $(TESTMODS:%=$(B)/tests/modules/%.so)
+testmod_old_DEFS     := -DTESTMOD_ABI_OLD
+testmod_newer_DEFS   := -DTESTMOD_ABI='((1u<<16)|2u)'
+testmod_major_DEFS   := -DTESTMOD_ABI='((2u<<16)|0u)'
+testmod_noentry_DEFS := -DTESTMOD_NO_ENTRY
+
+TEST_SRC := $(wildcard tests/check_*.c) tests/support/standin.c tests/support/fixture.c
+TEST_OBJ := $(TEST_SRC:%.c=$(B)/obj/%.o)
+TEST_BIN := $(B)/tests/check_jauth
+TEST_DEFS := -DJAUTH_TEST_SRCDIR=\"$(CURDIR)/tests\" -DJAUTH_TEST_BUILDDIR=\"$(CURDIR)/$(B)\"
+
+.PHONY: all deps check demo install uninstall clean bench
+all: $(LIB_SO) $(MODULE_SO) $(CLI)
+
+deps:
+	@sh mk/deps.sh
+
+# ---- libjauth ----
+$(B)/obj/core/%.o: core/%.c core/internal.h core/include/jauth/jauth.h core/include/jauth/module.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DJAUTH_MODULEDIR=\"$(MODULEDIR)\" -c $< -o $@
+
+$(LIB_SO): $(CORE_OBJ) core/libjauth.map
+	@mkdir -p $(@D)
+	$(CC) -shared -pthread -Wl,-soname,libjauth.so.$(SOMAJOR) -Wl,--version-script=core/libjauth.map \
+		-Wl,-z,relro,-z,now -Wl,--no-undefined $(CFLAGS) -o $@ $(CORE_OBJ) $(DEP_LIBS) -ldl
+	ln -sf libjauth.so.$(SOMAJOR) $(LIB_LINK)
+
+# ---- modules ----
+$(B)/modules/%.so: modules/%/*.c core/include/jauth/module.h $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -shared -Wl,-z,relro,-z,now -Wl,--no-undefined \
+		-o $@ $(filter %.c,$^) -L$(B)/lib -ljauth $(shell pkg-config --libs libcjson)
+
+# ---- CLI ----
+$(B)/obj/cli/%.o: cli/%.c cli/*.h core/include/jauth/jauth.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -c $< -o $@
+
+$(CLI): $(CLI_OBJ) $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) -pthread $(CFLAGS) -o $@ $(CLI_OBJ) -L$(B)/lib -ljauth -Wl,-rpath,$(LIBDIR) $(DEP_LIBS)
+
+# ---- tests ----
+$(B)/tests/modules/%.so: tests/modules/testmod.c core/include/jauth/module.h $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -shared $($*_DEFS) -o $@ $< -L$(B)/lib -ljauth
+
+$(B)/obj/tests/%.o: tests/%.c tests/support/*.h core/include/jauth/jauth.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFS) -Itests -Itests/support -c $< -o $@
+
+$(TEST_BIN): $(TEST_OBJ) $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) -pthread $(CFLAGS) -o $@ $(TEST_OBJ) -L$(B)/lib -ljauth $(CHECK_LIBS) $(DEP_LIBS)
+
+check: all $(TESTMOD_SO) $(TEST_BIN)
+	LD_LIBRARY_PATH=$(CURDIR)/$(B)/lib $(TEST_BIN)
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,54 @@
+/* cli.h — the pieces every command of the jauth tool shares. */
+#ifndef JAUTH_CLI_H
+#define JAUTH_CLI_H
+
+#include <jauth/jauth.h>
+
+/* Exit statuses of DESIGN §7. */
+enum {
+	EXIT_OK = 0,
+	EXIT_OTHER = 1,
+	EXIT_USAGE = 2, /* usage or config error */
+	EXIT_UNAVAILABLE = 3,
+	EXIT_DENIED = 4,
+	EXIT_TRANSIENT = 5,
+};
+
+struct cli {
+	struct jauth_options opt;
+	int verbose;
+};
+
+struct command {
+	const char *name;
+	const char *args;    /* synopsis of the arguments */
+	const char *summary; /* one line */
+	const char *help;    /* the rest of --help */
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+extern const struct command cmd_token, cmd_authorize, cmd_refresh,
+	cmd_revoke, cmd_status, cmd_check, cmd_lint, cmd_scopes, cmd_modules;
+
+/* The exit status for a library result. */
+int exit_of(jauth_result r);
+/* Prints "jauth: MSG" on stderr and returns STATUS. */
+int fail(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prints the command's usage line on stderr and returns EXIT_USAGE. */
+int usage(const struct command *c);
+/* Handles --help/-h and unknown options for a command taking only
+ * positional arguments. Returns -1 to go on, else the exit status; sets
+ * *first to the index of the first positional argument. */
+int simple_args(const struct command *c, int argc, char **argv, int *first);
+/* Prints the command's full help on stdout. */
+void command_help(const struct command *c);
+/* Opens SERVICE, printing the error on failure. Returns NULL then, with
+ * the exit status in *status. */
+jauth *open_service(struct cli *cli, const char *service, int *status);
+/* Prints the handle's error and returns the status for R. */
+int fail_handle(jauth *h, jauth_result r);
+/* "2027-06-30 23:59:59 UTC (in 214 days)" style text for T (static). */
+const char *when(time_t t, time_t now);
+
+#endif

@@ -1,0 +1,57 @@
+/* cmd_modules.c — jauth modules: what the module path holds. */
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+
+static const char *str(cJSON *o, const char *key)
+{
+	cJSON *v = cJSON_GetObjectItem(o, key);
+	return cJSON_IsString(v) ? v->valuestring : "-";
+}
+
+static int run(struct cli *cli, int argc, char **argv)
+{
+	int first, status = simple_args(&cmd_modules, argc, argv, &first);
+	if (status >= 0)
+		return status;
+	if (first < argc)
+		return usage(&cmd_modules);
+	char *json = NULL;
+	if (jauth_modules(&cli->opt, &json) != JAUTH_SUCCESS)
+		return fail(EXIT_OTHER, "cannot list the modules");
+	cJSON *arr = cJSON_Parse(json), *it;
+	jauth_free(json);
+	int bad = 0, n = 0;
+	printf("%-16s %-12s %-8s %-4s %s\n", "FILE", "NAME", "VERSION", "ABI",
+	       "PATH");
+	cJSON_ArrayForEach(it, arr)
+	{
+		n++;
+		printf("%-16s %-12s %-8s %-4s %s\n", str(it, "file"),
+		       str(it, "name"), str(it, "version"), str(it, "abi"),
+		       str(it, "path"));
+		if (cJSON_GetObjectItem(it, "error")) {
+			printf("  refused: %s\n", str(it, "error"));
+			bad++;
+		}
+	}
+	cJSON_Delete(arr);
+	if (!n)
+		fprintf(stderr, "jauth: no modules in the module path (-m or "
+				"JAUTH_MODULE_PATH)\n");
+	return bad ? EXIT_USAGE : EXIT_OK;
+}
+
+const struct command cmd_modules = {
+	.name = "modules",
+	.args = "",
+	.summary = "installed modules with their ABI versions",
+	.help = "Lists every .so of the module path with the name, version and "
+		"ABI it\nexports, after the same checks jauth_open makes; a "
+		"module that would be refused\nis shown with the reason "
+		"(exit status 2).\n",
+	.run = run,
+};

@@ -1,0 +1,61 @@
+/* confpath.c — where stacks and modules are looked for. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,63}: no '/', so no "..". */
+int service_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+			return 0;
+	}
+	return 1;
+}
+
+const char *conf_path_of(const char *opt)
+{
+	const char *env = secure_getenv("JAUTH_CONF_PATH");
+	if (opt && *opt)
+		return opt;
+	return env && *env ? env : JAUTH_DEFAULT_CONF_PATH;
+}
+
+const char *module_path_of(const char *opt)
+{
+	const char *env = secure_getenv("JAUTH_MODULE_PATH");
+	if (opt && *opt)
+		return opt;
+	return env && *env ? env : JAUTH_MODULEDIR;
+}
+
+/* Walks the colon-separated PATH; the first DIR/SERVICE that exists wins,
+ * whatever its kind, so that a broken admin file is reported rather than
+ * silently skipped in favour of the vendor's. */
+char *conf_find(const char *path, const char *service)
+{
+	const char *s = path;
+	while (*s) {
+		size_t n = strcspn(s, ":");
+		if (n > 0) {
+			char *f = xasprintf("%.*s/%s", (int)n, s, service);
+			struct stat st;
+			if (lstat(f, &st) == 0)
+				return f;
+			free(f);
+		}
+		s += n;
+		if (*s == ':')
+			s++;
+	}
+	return NULL;
+}

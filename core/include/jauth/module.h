@@ -1,0 +1,306 @@
+/*
+ * module.h — the ABI between libjauth and its modules, and the services the
+ * core hands every module.
+ *
+ * A module is a shared object that exports one symbol, jauth_module_entry,
+ * a const struct jauth_module. The core calls a module instance (one stack
+ * line) from one thread at a time; the instance still has to cope with other
+ * processes using the same grant, which the store's lock is for.
+ * docs/MODULES.md walks through writing one.
+ */
+#ifndef JAUTH_MODULE_H
+#define JAUTH_MODULE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <jauth/jauth.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * ABI version: major << 16 | minor. A module is loaded when its major equals
+ * the core's and its minor is not newer; the core reads only the members
+ * that exist in the module's minor. Members are only ever appended.
+ * Minor 1 added status and rejected.
+ */
+#define JAUTH_ABI_MAJOR 1
+#define JAUTH_ABI_MINOR 1
+#define JAUTH_ABI_VERSION ((uint32_t)(JAUTH_ABI_MAJOR << 16 | JAUTH_ABI_MINOR))
+#define JAUTH_ABI_GET_MAJOR(v) ((uint32_t)(v) >> 16)
+#define JAUTH_ABI_GET_MINOR(v) ((uint32_t)(v)&0xffffu)
+#define JAUTH_MODULE_SYMBOL "jauth_module_entry"
+
+/* One module instance as the core sees it: its stack line, arguments, log,
+ * error slot, HTTP connection and store. Opaque. */
+typedef struct jauth_m jauth_m;
+
+struct jauth_module {
+	uint32_t abi;        /* JAUTH_ABI_VERSION of the headers it was built with */
+	const char *name;    /* e.g. "apitoken" */
+	const char *version; /* the module's own version */
+
+	/* Minor 0. */
+	/* Checks the arguments (jauth_m_args) and sets up *state. No network.
+	 * Returns JAUTH_CONFIG with a message when the arguments are wrong. */
+	jauth_result (*open)(jauth_m *m, void **state);
+	/* Frees the state; wipes secrets. */
+	void (*close)(jauth_m *m, void *state);
+	/* Publishes a credential with jauth_m_credential, refreshing it only if
+	 * it is missing, near expiry or was rejected. */
+	jauth_result (*acquire)(jauth_m *m, void *state);
+	/* Like acquire, but gets a new credential now (re-reads a token, runs the
+	 * refresh grant). */
+	jauth_result (*refresh)(jauth_m *m, void *state);
+	/* Forgets the grant or cached token; tells the admin the remaining steps
+	 * with jauth_m_say. */
+	jauth_result (*revoke)(jauth_m *m, void *state);
+	/* Optional (NULL): the consent URL, malloc'd, in *url. */
+	jauth_result (*authorize_begin)(jauth_m *m, void *state, char **url);
+	/* Optional (NULL): finishes consent from the callback URL or query. */
+	jauth_result (*authorize_finish)(jauth_m *m, void *state,
+					 const char *callback);
+
+	/* Minor 1. */
+	/* Optional (NULL): adds the module's own fields to OUT, an object
+	 * (e.g. "expires_at", "warnings": [..]). No network. */
+	jauth_result (*status)(jauth_m *m, void *state, cJSON *out);
+	/* Optional (NULL): Jira answered HTTP_STATUS to the last credential this
+	 * instance published. Without it the core calls refresh next time. */
+	void (*rejected)(jauth_m *m, void *state, int http_status);
+};
+
+#if defined(__GNUC__)
+#define JAUTH_MODULE_EXPORT __attribute__((visibility("default")))
+#else
+#define JAUTH_MODULE_EXPORT
+#endif
+
+/* ---- Arguments ------------------------------------------------------- */
+
+enum jauth_arg_type {
+	JAUTH_ARG_STRING = 1, /* any text */
+	JAUTH_ARG_URL,        /* an https:// URL without userinfo or fragment */
+	JAUTH_ARG_INT,        /* a decimal integer within [min, max] */
+	JAUTH_ARG_BOOL,       /* yes/no, true/false, 1/0, on/off */
+	JAUTH_ARG_DATE,       /* YYYY-MM-DD, a real calendar day */
+	JAUTH_ARG_SECRET,     /* @env:NAME, @file:PATH, or inline text */
+};
+
+#define JAUTH_ARG_REQUIRED 0x1u
+
+/* One accepted key. A table of these ends with a zeroed entry. */
+struct jauth_arg_spec {
+	const char *key;
+	int type;            /* enum jauth_arg_type */
+	unsigned flags;      /* JAUTH_ARG_REQUIRED */
+	const char *def;     /* default text, or NULL */
+	long long min, max;  /* JAUTH_ARG_INT only; both 0 means any */
+};
+
+/*
+ * Checks the line's arguments against SPEC: unknown keys (the message lists
+ * the valid ones), missing required keys, malformed values, inline secrets
+ * in a file group or others can read, and @file: secrets that exist but are
+ * not safely owned. Returns JAUTH_SUCCESS or JAUTH_CONFIG. Call it once,
+ * from open; the getters below read what it accepted.
+ */
+JAUTH_EXPORT jauth_result jauth_m_args(jauth_m *m,
+				       const struct jauth_arg_spec *spec);
+/* The raw text of KEY (its default when not given), or NULL. */
+JAUTH_EXPORT const char *jauth_m_arg(jauth_m *m, const char *key);
+/* 1 if KEY was written on the line, else 0. */
+JAUTH_EXPORT int jauth_m_arg_given(jauth_m *m, const char *key);
+/* KEY as an integer; 0 when absent. */
+JAUTH_EXPORT long long jauth_m_arg_int(jauth_m *m, const char *key);
+/* KEY as a boolean; 0 when absent. */
+JAUTH_EXPORT int jauth_m_arg_bool(jauth_m *m, const char *key);
+/* KEY as the UTC midnight starting that day; -1 when absent. */
+JAUTH_EXPORT time_t jauth_m_arg_date(jauth_m *m, const char *key);
+
+/* ---- Secrets --------------------------------------------------------- */
+
+/* Secret bytes: wiped when freed, registered for redaction when made. */
+typedef struct jauth_m_secret jauth_m_secret;
+
+/*
+ * Resolves the secret argument KEY now: @env:NAME, @file:PATH (trailing
+ * newline stripped; the file must be a regular file owned by root or the
+ * caller with no group/other access) or the inline value. An unset variable
+ * or missing file is JAUTH_UNAVAILABLE with a message naming it.
+ */
+JAUTH_EXPORT jauth_result jauth_m_secret_get(jauth_m *m, const char *key,
+					     jauth_m_secret **out);
+/* The secret as a NUL-terminated string. */
+JAUTH_EXPORT const char *jauth_m_secret_str(const jauth_m_secret *s);
+JAUTH_EXPORT size_t jauth_m_secret_len(const jauth_m_secret *s);
+/* 1 when both hold the same bytes (constant time in the length). */
+JAUTH_EXPORT int jauth_m_secret_eq(const jauth_m_secret *a,
+				   const jauth_m_secret *b);
+/* Wipes and frees. NULL is accepted. */
+JAUTH_EXPORT void jauth_m_secret_free(jauth_m_secret *s);
+/* Where KEY's secret comes from, for messages: "environment variable
+ * JIRA_TOKEN", "file /etc/…", or "the stack line". Never the value. */
+JAUTH_EXPORT const char *jauth_m_secret_origin(jauth_m *m, const char *key);
+
+/* Registers S so that it is masked wherever it would be logged. */
+JAUTH_EXPORT void jauth_m_redact(jauth_m *m, const char *s);
+/* Wipes a NUL-terminated string and frees it. NULL is accepted. */
+JAUTH_EXPORT void jauth_m_wipe_free(char *s);
+
+/* ---- The credential --------------------------------------------------- */
+
+struct jauth_m_cred {
+	const char *scheme;   /* "Basic", "Bearer" */
+	const char *token;    /* what follows the scheme in the header */
+	const char *base_url; /* REST base URL */
+	time_t expires_at;    /* 0: unknown */
+	time_t refresh_at;    /* when the core should call acquire again; 0: never */
+};
+
+/* Publishes the credential of this acquire/refresh call; the core copies it
+ * and registers the token for redaction. */
+JAUTH_EXPORT jauth_result jauth_m_credential(jauth_m *m,
+					     const struct jauth_m_cred *c);
+
+/* ---- HTTPS ------------------------------------------------------------ */
+
+struct jauth_m_http_req {
+	const char *method;        /* "GET" or "POST" */
+	const char *url;           /* https:// only */
+	const char *authorization; /* header value, or NULL */
+	const char *json;          /* POST body (sent as application/json), or NULL */
+	const char *ca_file;       /* extra trust anchor file, or NULL */
+	int tries;                 /* attempts in all; 0 means the default (4) */
+};
+
+struct jauth_m_http_resp {
+	long status; /* 0 when no response arrived */
+	char *body;  /* NUL-terminated; at most 1 MiB */
+	size_t len;
+	long retry_after; /* seconds from Retry-After, or -1 */
+};
+
+/*
+ * Makes the request over verified TLS, retrying connection failures, 5xx and
+ * 429 with exponential backoff and jitter (honouring Retry-After, capped).
+ * Never follows redirects. Returns JAUTH_SUCCESS when a final answer arrived
+ * (any status; see rs->status), JAUTH_TRANSIENT when the network or the
+ * server's 5xx/429 outlasted the tries, JAUTH_ERROR for a refused URL, a TLS
+ * verification failure or an oversized body — each with a message in words.
+ * Free the response with jauth_m_http_free.
+ */
+JAUTH_EXPORT jauth_result jauth_m_http(jauth_m *m,
+				       const struct jauth_m_http_req *rq,
+				       struct jauth_m_http_resp *rs);
+/* Wipes and frees the body. */
+JAUTH_EXPORT void jauth_m_http_free(struct jauth_m_http_resp *rs);
+/*
+ * Sets the error message for an unwanted status: "WHAT: HTTP 403 from
+ * https://…: invalid_grant: Unknown or invalid refresh token." (the server's
+ * error and error_description when the body has them) and returns the
+ * result the status means: 401/403 denied, 429/5xx transient, else error.
+ */
+JAUTH_EXPORT jauth_result jauth_m_http_fail(jauth_m *m, const char *what,
+					    const struct jauth_m_http_req *rq,
+					    const struct jauth_m_http_resp *rs);
+
+/* ---- URLs --------------------------------------------------------------- */
+
+/* BASE with the query built from NULL-terminated key, value pairs, each
+ * percent-encoded. malloc'd; NULL when out of memory. */
+JAUTH_EXPORT char *jauth_m_url_query(const char *base,
+				     const char *const *pairs);
+/*
+ * Finds KEY in the query of URL (a full URL or a bare query string) and
+ * decodes it into *value (malloc'd). JAUTH_UNAVAILABLE when absent,
+ * JAUTH_ERROR when given more than once.
+ */
+JAUTH_EXPORT jauth_result jauth_m_url_param(const char *url, const char *key,
+					    char **value);
+
+/* ---- JSON --------------------------------------------------------------- */
+
+/* Parses a response body; JAUTH_ERROR "WHAT is not JSON" otherwise. */
+JAUTH_EXPORT jauth_result jauth_m_json_parse(jauth_m *m, const char *what,
+					     const char *text, cJSON **out);
+/* Field NAME of OBJ as a string, present exactly once:
+ * "WHAT: field "NAME" is missing or not a string" otherwise (JAUTH_ERROR). */
+JAUTH_EXPORT jauth_result jauth_m_json_str(jauth_m *m, const char *what,
+					   const cJSON *obj, const char *name,
+					   const char **out);
+/* The same for a finite number. */
+JAUTH_EXPORT jauth_result jauth_m_json_num(jauth_m *m, const char *what,
+					   const cJSON *obj, const char *name,
+					   double *out);
+/* Wipes every string in the tree, then frees it. NULL is accepted. */
+JAUTH_EXPORT void jauth_m_json_free(cJSON *item);
+
+/* ---- State store ---------------------------------------------------------- */
+
+/* A held lock on one record of the store. */
+typedef struct jauth_m_lock jauth_m_lock;
+
+/*
+ * Reads this instance's record KEY (letters, digits, '.', '_', '-'); the
+ * record is private to the service and module. *rec is NULL when there is
+ * none. No lock is taken: the record may be replaced a moment later.
+ */
+JAUTH_EXPORT jauth_result jauth_m_store_load(jauth_m *m, const char *key,
+					     cJSON **rec);
+/*
+ * Takes the record's lock, shared with every thread and process using the
+ * same state directory (waiting up to 60 s), then re-reads the record into
+ * *rec (NULL when none). Release with jauth_m_store_unlock.
+ */
+JAUTH_EXPORT jauth_result jauth_m_store_lock(jauth_m *m, const char *key,
+					     jauth_m_lock **lk, cJSON **rec);
+/* Replaces the record crash-safely: temporary file, fsync, rename, fsync of
+ * the directory. Either the old or the new record survives a crash. */
+JAUTH_EXPORT jauth_result jauth_m_store_commit(jauth_m_lock *lk,
+					       const cJSON *rec);
+/* Removes the record (durably). */
+JAUTH_EXPORT jauth_result jauth_m_store_remove(jauth_m_lock *lk);
+/* Releases the lock. NULL is accepted. */
+JAUTH_EXPORT void jauth_m_store_unlock(jauth_m_lock *lk);
+
+/* ---- Log, errors, admin text, clock ------------------------------------- */
+
+/* Logs one line at LEVEL (enum jauth_log_level), prefixed with the service
+ * and stack line, with every known secret masked. */
+JAUTH_EXPORT void jauth_m_log(jauth_m *m, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Sets the failure message of this call (masked like the log) and returns R,
+ * so that modules write: return jauth_m_fail(m, JAUTH_DENIED, "…"); */
+JAUTH_EXPORT jauth_result jauth_m_fail(jauth_m *m, jauth_result r,
+				       const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Appends a line for the admin to the text revoke or authorize_finish hands
+ * back (jauth_revoke's steps, jauth_authorize_finish's report). */
+JAUTH_EXPORT void jauth_m_say(jauth_m *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The handle's clock: seconds since the epoch. */
+JAUTH_EXPORT time_t jauth_m_now(jauth_m *m);
+/* The service name, e.g. "jira". */
+JAUTH_EXPORT const char *jauth_m_service(jauth_m *m);
+/* The stack line, "FILE:LINE". */
+JAUTH_EXPORT const char *jauth_m_source(jauth_m *m);
+
+/* ---- Small helpers ---------------------------------------------------------- */
+
+/* Standard base64 of DATA, malloc'd; NULL when out of memory. */
+JAUTH_EXPORT char *jauth_m_base64(const void *data, size_t len);
+/* Fills OUT with 2*NBYTES hex digits of getrandom() bytes and a NUL.
+ * Returns JAUTH_SUCCESS or JAUTH_ERROR. */
+JAUTH_EXPORT jauth_result jauth_m_random_hex(char *out, size_t nbytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

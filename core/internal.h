@@ -1,0 +1,384 @@
+/*
+ * internal.h — the core's own types and the contracts between its files.
+ * Nothing here is exported; see docs/DESIGN-NOTES.md for the big picture.
+ */
+#ifndef JAUTH_INTERNAL_H
+#define JAUTH_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <jauth/jauth.h>
+#include <jauth/module.h>
+
+#define JAUTH_NRESULTS 5         /* success … error: what a line can return */
+#define JAUTH_MAX_DEPTH 16       /* include/substack nesting */
+#define JAUTH_MAX_LINE 8192      /* bytes of one logical stack line */
+#define JAUTH_MAX_STACK_FILE (1024 * 1024)
+#define JAUTH_MAX_LINES 256      /* module lines in one stack, after includes */
+#define JAUTH_REVALIDATE 60      /* seconds a stack's credential is trusted before the stack runs again */
+#define JAUTH_RELOAD_EVERY 1     /* seconds between checks of the stack files */
+
+#ifndef JAUTH_MODULEDIR
+#define JAUTH_MODULEDIR "/usr/local/lib/jauth/modules"
+#endif
+#define JAUTH_DEFAULT_CONF_PATH "/etc/jauth.d:/usr/lib/jauth.d"
+
+/* ---- util.c ---- */
+
+/* malloc/calloc/strdup that never return NULL: they abort on exhaustion,
+ * which is what every caller would do anyway. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* vasprintf/asprintf into a fresh string; never NULL. */
+char *xvasprintf(const char *fmt, va_list ap);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Wipes strlen(s) bytes and frees. */
+void wipe_free(char *s);
+
+/* A growable string. */
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+void buf_add(struct buf *b, const char *s, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Hands over the string (never NULL) and empties the buffer. */
+char *buf_take(struct buf *b);
+void buf_wipe(struct buf *b);
+
+/* A list of problems "FILE:LINE: …"; in fail-fast mode only the first one
+ * is kept and problems_full() turns true. */
+struct problems {
+	char **v;
+	size_t n;
+	int all; /* lint: keep going after a problem */
+};
+void problem(struct problems *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* 1 when the caller should stop: a problem is recorded and not linting. */
+int problems_stop(const struct problems *p);
+/* All problems joined by newlines (malloc'd), "" when none. */
+char *problems_join(const struct problems *p);
+void problems_free(struct problems *p);
+
+/* Seconds since the epoch, read without a system call (vDSO). */
+time_t coarse_now(void);
+
+/* ---- trust.c: the ownership and mode checks of DESIGN §3 ---- */
+
+enum trust_kind {
+	TRUST_CONFIG, /* regular file, not writable by group/others */
+	TRUST_MODULE, /* same */
+	TRUST_SECRET, /* regular file, no group/other access at all */
+};
+
+/*
+ * Opens PATH read-only for loading, walking every directory from / with
+ * O_NOFOLLOW and checking each, then the file itself on the opened
+ * descriptor. Returns the descriptor, or -1 with *why set (malloc'd) and
+ * errno (ENOENT when the file simply does not exist).
+ */
+int trust_open(const char *path, enum trust_kind kind, struct stat *st,
+	       char **why);
+
+/* ---- confpath.c ---- */
+
+/* 1 when NAME is a valid service name. */
+int service_name_ok(const char *name);
+/* The conf path in force: OPT, else $JAUTH_CONF_PATH, else the default. */
+const char *conf_path_of(const char *opt);
+/* The module path in force. */
+const char *module_path_of(const char *opt);
+/* The first existing file named SERVICE on PATH (malloc'd), or NULL. */
+char *conf_find(const char *path, const char *service);
+
+/* ---- redact.c ---- */
+
+#define REDACT_SLOTS 64
+
+/* The values to mask in every line that leaves the library. */
+struct redactor {
+	pthread_mutex_t mu;
+	char *v[REDACT_SLOTS];
+	size_t next;
+};
+void redactor_init(struct redactor *r);
+void redactor_fini(struct redactor *r);
+/* Remembers S (strings under 4 bytes are not worth masking). */
+void redactor_add(struct redactor *r, const char *s);
+/* Returns a masked copy of S (malloc'd). R may be NULL: patterns only. */
+char *redact(struct redactor *r, const char *s);
+
+/* ---- the stack ---- */
+
+enum action { ACT_OK, ACT_DONE, ACT_BAD, ACT_DIE, ACT_IGNORE };
+
+struct control {
+	unsigned char act[JAUTH_NRESULTS]; /* enum action by jauth_result */
+	char *text;                       /* as written, for status */
+};
+
+/* Parses the control token TOK of line SRC into C. Returns 0, or -1 after
+ * recording a problem. */
+int control_parse(const char *src, const char *tok, struct control *c,
+		  struct problems *p);
+const char *action_name(int a);
+
+struct arg {
+	char *key, *value;
+};
+
+struct stack;
+
+/* A loaded module file. */
+struct module {
+	void *dl;
+	const struct jauth_module *ops;
+	uint32_t minor;
+	char *path;
+};
+
+struct line {
+	char *source; /* "FILE:LINE" */
+	struct control ctl;
+	char *modname;       /* as written, or the substack's service */
+	struct stack *sub;   /* substack line, else NULL */
+	struct module mod;   /* module line */
+	struct arg *args;
+	size_t nargs;
+	int file_mode;       /* mode of the file the line is in */
+	struct jauth_m *m;   /* the module instance */
+};
+
+/* A file the stack was built from, to notice edits. */
+struct stamp {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
+struct stack {
+	char *service;
+	char *file;
+	struct line **lines; /* each its own allocation: instances point at them */
+	size_t n;
+	struct stamp *stamps; /* top-level stack only */
+	size_t nstamps;
+	int refs;             /* under the handle's mu */
+	uint64_t id;
+};
+
+struct jauth;
+
+/*
+ * Parses SERVICE's stack from the conf path, with every include and
+ * substack, loading and opening each line's module. Problems go to P (in
+ * lint mode parsing goes on after them). Returns the stack, or NULL when
+ * any problem was found.
+ */
+struct stack *stack_load(struct jauth *h, const char *service,
+			 struct problems *p);
+/* Closes the modules and frees the stack. NULL is accepted. */
+void stack_free(struct stack *st);
+/* 1 when a file the stack was read from changed, or a file that would now
+ * be found first appeared. */
+int stack_changed(struct jauth *h, const struct stack *st);
+
+/* ---- lex.c: the tokenizer ---- */
+
+struct lexer {
+	const char *file;
+	const char *p, *end;
+	int lineno;  /* line the next logical line starts on */
+};
+
+struct tokens {
+	char **v;
+	size_t n, cap;
+	int lineno; /* where the logical line started */
+};
+
+void lexer_init(struct lexer *lx, const char *file, const char *text,
+		size_t len);
+/*
+ * Reads the next logical line into T. Returns 1 with T filled (maybe with
+ * no tokens, for blank and comment lines), 0 at the end, -1 on an error
+ * recorded in P (the lexer then skips to the next line).
+ */
+int lexer_next(struct lexer *lx, struct tokens *t, struct problems *p);
+void tokens_clear(struct tokens *t);
+void tokens_free(struct tokens *t);
+
+/* ---- loader.c ---- */
+
+/*
+ * Finds NAME (bare "x.so" on the module path, or an absolute path), checks
+ * it, dlopens it from the checked descriptor and checks its ABI. Returns 0,
+ * or -1 with *why set (malloc'd).
+ */
+int module_load(const char *module_path, const char *name, struct module *out,
+		char **why);
+void module_unload(struct module *mod);
+/* "1.1" style text of an ABI version, in BUF. */
+const char *abi_text(uint32_t abi, char *buf, size_t n);
+
+/* ---- the module instance, m.c ---- */
+
+enum op { OP_ACQUIRE, OP_REFRESH, OP_REVOKE, OP_OPEN, OP_OTHER };
+
+/* What one call into the stack collects. */
+struct run {
+	struct jauth *h;
+	enum op op;
+	struct jauth_cred *cred; /* published by the current line */
+	char *msg;          /* failure message of the current line */
+	struct buf say;     /* admin text */
+	struct problems *problems; /* OP_OPEN: where argument problems go */
+};
+
+struct jauth_m {
+	struct jauth *h;
+	struct line *line;
+	const struct jauth_module *ops;
+	uint32_t minor;
+	void *state;
+	int open;
+	const struct jauth_arg_spec *spec;
+	void *curl;
+	struct run *run;     /* the call in progress */
+	int rejected;        /* the core's note when the module has no rejected() */
+	char *store_prefix;  /* "SERVICE.MODULE" */
+};
+
+/* Makes the instance of LN and runs the module's open. Problems go to P. */
+int m_open(struct jauth *h, struct line *ln, struct problems *p);
+/* Runs the module's close and frees the instance. NULL is accepted. */
+void m_close(struct jauth_m *m);
+/* Calls the module's acquire/refresh/revoke for the run R. */
+jauth_result m_call(struct jauth_m *m, struct run *r);
+/* The module's status (if it has one) into OUT. */
+void m_status(struct jauth_m *m, cJSON *out);
+/* Passes a rejection on to the module, or notes it for the next call. */
+void m_rejected(struct jauth_m *m, int http_status);
+
+/* ---- credentials ---- */
+
+struct jauth_cred {
+	int refs;            /* under the handle's mu */
+	time_t expires_at;   /* 0: unknown */
+	time_t refresh_at;   /* 0: never */
+	time_t fresh_until;  /* when the hot path stops trusting it */
+	uint64_t stack_id;
+	struct jauth_m *m;   /* valid while stack_id is the live stack's */
+	char *authorization, *scheme, *base_url, *source, *module;
+};
+
+struct jauth_cred *cred_new(const struct jauth_m_cred *c, const char *source,
+			    const char *module);
+void cred_free(struct jauth_cred *c);
+
+/* ---- dispatch.c ---- */
+
+/* Runs ST for R->op with PAM's semantics. On success R->cred holds the
+ * stack's credential; on failure R->msg says why. */
+jauth_result dispatch(struct stack *st, struct run *r);
+
+/* ---- the handle ---- */
+
+/* A thread's view of a handle: its credential reference and error text. */
+struct tc {
+	struct jauth *h;
+	uint64_t gen;
+	struct jauth_cred *cred;
+	time_t fresh_until;
+	char *err;
+	struct tc *next, *prev;
+};
+
+struct jauth {
+	/* Read by every acquire; written rarely. */
+	_Atomic uint64_t gen;
+	_Atomic time_t next_check;
+	pthread_key_t key;
+	jauth_clock_fn *clock;
+	void *clock_ctx;
+	int dead;
+
+	pthread_mutex_t mu;     /* cur, stack, round, tcs, reload_error */
+	pthread_mutex_t run_mu; /* one call into the modules at a time */
+	struct jauth_cred *cur;
+	struct stack *stack;
+	uint64_t round;
+	jauth_result round_rc;
+	char *round_msg;
+	struct tc *tcs;
+	char *reload_error;
+	uint64_t next_stack_id;
+	int key_ok;
+
+	char *service;
+	char *conf_path;
+	char *module_path;
+	char *state_dir;
+	unsigned flags;
+	jauth_log_fn *log;
+	void *log_ctx;
+	int log_level;
+	struct redactor red;
+};
+
+/* A handle with its locks, thread key and settings, but no stack; NULL when
+ * out of resources. */
+struct jauth *handle_new(const char *service, const struct jauth_options *opt);
+/* The handle's clock. */
+time_t handle_now(const struct jauth *h);
+/* This thread's view of H, made on first use; NULL when out of memory. */
+struct tc *tc_get(struct jauth *h);
+/* Sets this thread's error text for H (redacted). */
+void handle_set_error(struct jauth *h, const char *msg);
+void handle_set_errorf(struct jauth *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Points TC at credential C (taking a reference); under h->mu. */
+void tc_take(struct tc *tc, struct jauth_cred *c, uint64_t gen);
+/* Drops a credential reference; under h->mu. */
+void cred_unref(struct jauth_cred *c);
+/* Drops a stack reference; under h->mu. Returns the stack to free (outside
+ * the lock) when it was the last one, else NULL. */
+struct stack *stack_unref(struct stack *st);
+/* Swaps in a new stack if the files changed; called at most once a second. */
+void reload_check(struct jauth *h);
+
+/* ---- log.c ---- */
+
+/* Logs one line for H at LEVEL (masked). H may be NULL: stderr at warn. */
+void hlog(struct jauth *h, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void vhlog(struct jauth *h, int level, const char *fmt, va_list ap);
+/* The level in force for OPT_LEVEL (JAUTH_DEBUG=1 turns on debug). */
+int log_level_of(int opt_level);
+
+/* ---- store.c ---- */
+
+/* Makes sure DIR exists (0700) and is private to the caller. Returns 0, or
+ * -1 with *why set. */
+int store_dir_ready(const char *dir, char **why);
+/* The state directory in force for OPT (malloc'd). */
+char *state_dir_of(const char *opt);
+
+/* ---- http.c ---- */
+
+void http_global_init(void);
+void http_close(void *curl);
+
+#endif

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Installs what jauth needs to build and test, if it is missing, on Debian.
+# Usage: mk/deps.sh [bench|fuzz]  (extra packages for those targets)
+set -eu
+
+need=""
+have_pc() { pkg-config --exists "$1" 2>/dev/null; }
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+want() { need="$need $1"; }
+
+have_cmd pkg-config || want pkg-config
+have_cmd cc || want gcc
+have_cmd make || want make
+have_pc libcurl || want libcurl4-openssl-dev
+have_pc libcjson || want libcjson-dev
+have_pc check || want check
+[ -e /usr/include/subunit/child.h ] || want libsubunit-dev
+have_cmd openssl || want openssl
+[ -x /usr/bin/python3 ] || want python3
+case "${1:-}" in
+bench) [ -e /usr/include/security/pam_appl.h ] || want libpam0g-dev ;;
+fuzz) have_cmd clang || want clang
+      [ -d /usr/lib/llvm-14/lib/clang ] || want libclang-rt-14-dev ;;
+esac
+
+[ -z "$need" ] && exit 0
+echo "jauth: installing build dependencies:$need"
+if [ "$(id -u)" = 0 ]; then
+	sudo=""
+elif have_cmd sudo; then
+	sudo="sudo"
+else
+	echo "jauth: run as root: apt-get install$need" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $need >/dev/null

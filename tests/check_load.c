@@ -1,0 +1,361 @@
+/*
+ * check_load.c — what jauth_open refuses before it runs any module code
+ * (DESIGN §3 "Loading fails closed", §5): files, owners and modes, module
+ * lookup, the entry symbol, ABI versions, service names; and hot reload.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "suites.h"
+
+/* Opens svc and checks that it fails with WANT in the message. */
+static void refused(const char *want)
+{
+	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
+	ck_assert_msg(strstr(jauth_error(h), want), "error [%s] lacks [%s]",
+		      jauth_error(h), want);
+	const jauth_cred *c;
+	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_CONFIG);
+	jauth_close(h);
+}
+
+START_TEST(test_missing_module_refused)
+{
+	fx_stack("svc", "required nothere.so\n");
+	refused("svc:1: module nothere.so not found");
+}
+END_TEST
+
+START_TEST(test_relative_module_path_refused)
+{
+	fx_stack("svc", "required ../modules/testmod.so\n");
+	refused("must be a bare file name");
+}
+END_TEST
+
+START_TEST(test_absolute_module_path_loads)
+{
+	fx_stack("svc", "required %s/testmod.so token=abs\n", FX.mods);
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), "Test abs");
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_missing_entry_symbol_refused)
+{
+	fx_stack("svc", "required testmod_noentry.so\n");
+	refused("does not export jauth_module_entry");
+}
+END_TEST
+
+START_TEST(test_wrong_abi_major_refused)
+{
+	fx_stack("svc", "required testmod_major.so\n");
+	refused("built for module ABI 2.0, this jauth speaks 1.1");
+}
+END_TEST
+
+START_TEST(test_newer_abi_minor_refused)
+{
+	fx_stack("svc", "required testmod_newer.so\n");
+	refused("built for module ABI 1.2, newer than this jauth's 1.1");
+}
+END_TEST
+
+START_TEST(test_older_abi_minor_loads_and_works)
+{
+	/* A minor-0 module has no rejected(): the core refreshes instead. */
+	fx_stack("svc", "required testmod_old.so token=old counter=%s\n",
+		 fx_path("c"));
+	jauth *h = fx_open("svc");
+	const jauth_cred *c;
+	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
+	ck_assert_str_eq(jauth_cred_authorization(c), "Test old");
+	ck_assert_int_eq(jauth_report(h, c, 401), JAUTH_SUCCESS);
+	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
+	ck_assert_int_eq(fx_count(fx_path("c"), 'r'), 1);
+	char *json = NULL;
+	ck_assert_int_eq(jauth_status(h, &json), JAUTH_SUCCESS);
+	ck_assert_ptr_nonnull(strstr(json, "\"abi\":\t\"1.0\""));
+	ck_assert_ptr_null(strstr(json, "\"method\""));
+	jauth_free(json);
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_group_writable_module_refused)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/testmod.so", FX.mods);
+	chmod(path, 0664);
+	fx_stack("svc", "required testmod.so\n");
+	refused("is writable by group or others (mode 0664)");
+}
+END_TEST
+
+START_TEST(test_world_writable_module_dir_refused)
+{
+	chmod(FX.mods, 0777);
+	fx_stack("svc", "required testmod.so\n");
+	refused("is writable by group or others (mode 0777)");
+}
+END_TEST
+
+START_TEST(test_module_symlink_to_unsafe_place_refused)
+{
+	/* A link in the trusted dir pointing into a dir anyone may write: the
+	 * file that would be loaded is the target, and its dir fails. */
+	char evil[PATH_MAX + 32], target[PATH_MAX + 64], link[PATH_MAX + 32];
+	snprintf(evil, sizeof evil, "%s/evil", FX.dir);
+	mkdir(evil, 0777);
+	chmod(evil, 0777);
+	snprintf(target, sizeof target, "%s/testmod.so", evil);
+	snprintf(link, sizeof link, "%s/testmod.so", FX.mods);
+	ck_assert_int_eq(rename(link, target), 0);
+	ck_assert_int_eq(symlink(target, link), 0);
+	fx_stack("svc", "required testmod.so\n");
+	refused("/evil is writable by group or others");
+}
+END_TEST
+
+START_TEST(test_world_writable_stack_refused)
+{
+	fx_stack("svc", "required testmod.so\n");
+	char path[PATH_MAX + 8];
+	snprintf(path, sizeof path, "%s/svc", FX.conf);
+	chmod(path, 0666);
+	refused("stack file");
+}
+END_TEST
+
+START_TEST(test_stack_symlink_to_writable_file_refused)
+{
+	char real[PATH_MAX + 16], link[PATH_MAX + 8];
+	snprintf(real, sizeof real, "%s/elsewhere", FX.dir);
+	fx_write(real, 0666, "required testmod.so\n");
+	snprintf(link, sizeof link, "%s/svc", FX.conf);
+	ck_assert_int_eq(symlink(real, link), 0);
+	refused("is writable by group or others (mode 0666)");
+}
+END_TEST
+
+START_TEST(test_stack_that_is_a_directory_refused)
+{
+	char path[PATH_MAX + 8];
+	snprintf(path, sizeof path, "%s/svc", FX.conf);
+	mkdir(path, 0755);
+	refused("is not a regular file");
+}
+END_TEST
+
+START_TEST(test_service_names_refused)
+{
+	static const char *const bad[] = {"../x", "a/b", "", ".hidden",
+					  "-dash", "x y"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		jauth *h = fx_open_want(bad[i], JAUTH_CONFIG);
+		ck_assert_ptr_nonnull(strstr(jauth_error(h), "is not a service name"));
+		jauth_close(h);
+	}
+	char long_name[80];
+	memset(long_name, 'a', 65);
+	long_name[65] = '\0';
+	jauth *h = fx_open_want(long_name, JAUTH_CONFIG);
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_missing_stack_says_where_it_looked)
+{
+	jauth *h = fx_open_want("nostack", JAUTH_CONFIG);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "no stack for service \"nostack\""));
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), FX.conf));
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_first_directory_of_the_path_wins)
+{
+	char vendor[PATH_MAX + 16], path[2 * PATH_MAX + 40];
+	snprintf(vendor, sizeof vendor, "%s/vendor", FX.dir);
+	mkdir(vendor, 0755);
+	snprintf(path, sizeof path, "%s/svc", vendor);
+	fx_write(path, 0644, "required testmod.so token=vendor\n");
+	snprintf(path, sizeof path, "%s:%s", FX.conf, vendor);
+	FX.opt.conf_path = path;
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), "Test vendor");
+	jauth_close(h);
+	fx_stack("svc", "required testmod.so token=admin\n");
+	h = fx_open("svc");
+	ck_assert_str_eq(fx_auth(h, &rc), "Test admin");
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_module_refusing_its_arguments_fails_open)
+{
+	fx_stack("svc", "required testmod.so colour=blue\n");
+	refused("svc:1: colour= is not an argument of testmod.so; valid: acquire");
+}
+END_TEST
+
+START_TEST(test_module_open_failure_fails_closed)
+{
+	fx_stack("svc", "optional testmod.so open=no\nrequired testmod.so\n");
+	refused("svc:1: refusing to open, as told");
+}
+END_TEST
+
+START_TEST(test_argument_types_checked)
+{
+	static const struct {
+		const char *arg, *error;
+	} bad[] = {
+		{"date=2026-02-30", "date= is not a real date"},
+		{"date=2026-2-3", "date= is not a real date"},
+		{"flag=perhaps", "flag= is not yes or no"},
+		{"num=11", "num= must be between 1 and 10"},
+		{"num=ten", "num= is not a whole number"},
+		{"base_url=http://x.example", "base_url= is not an https:// URL"},
+		{"base_url=https://u:p@x.example", "must not carry a user name"},
+		{"base_url=https://x.example/#frag", "must not have a #fragment"},
+		{"secret=@vault:x", "reference jauth does not know"},
+		{"secret=@file:relative", "@file: needs an absolute path"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		fx_stack("svc", "required testmod.so %s\n", bad[i].arg);
+		jauth *h = fx_open_want("svc", JAUTH_CONFIG);
+		ck_assert_msg(strstr(jauth_error(h), bad[i].error), "%s: %s",
+			      bad[i].arg, jauth_error(h));
+		jauth_close(h);
+	}
+	fx_stack("svc", "required testmod.so date=2028-02-29 flag=on num=10\n");
+	jauth_close(fx_open("svc"));
+}
+END_TEST
+
+/* ---- hot reload ---- */
+
+static void wait_reload(void)
+{
+	usleep(1200 * 1000);
+}
+
+START_TEST(test_reload_picks_up_an_edit)
+{
+	fx_stack("svc", "required testmod.so token=before\n");
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), "Test before");
+	fx_stack("svc", "required testmod.so token=after\n");
+	wait_reload();
+	ck_assert_str_eq(fx_auth(h, &rc), "Test after");
+	ck_assert(fx_log_has("reloaded"));
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_reload_keeps_old_stack_on_broken_edit)
+{
+	fx_stack("svc", "required testmod.so token=good\n");
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), "Test good");
+	fx_stack("svc", "required testmod.so token=\"broken\n");
+	wait_reload();
+	ck_assert_str_eq(fx_auth(h, &rc), "Test good");
+	char *json = NULL;
+	ck_assert_int_eq(jauth_status(h, &json), JAUTH_SUCCESS);
+	ck_assert_msg(strstr(json, "svc:1: unterminated quote"), "%s", json);
+	jauth_free(json);
+	ck_assert(fx_log_has("the edited stack is refused"));
+	/* Fixed again: the error goes away. */
+	fx_stack("svc", "required testmod.so token=fixed\n");
+	wait_reload();
+	ck_assert_str_eq(fx_auth(h, &rc), "Test fixed");
+	ck_assert_int_eq(jauth_status(h, &json), JAUTH_SUCCESS);
+	ck_assert_ptr_nonnull(strstr(json, "\"reload_error\":\tnull"));
+	jauth_free(json);
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_reload_off_when_asked)
+{
+	fx_stack("svc", "required testmod.so token=before\n");
+	FX.opt.flags = JAUTH_OPEN_NO_RELOAD;
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), "Test before");
+	fx_stack("svc", "required testmod.so token=after\n");
+	wait_reload();
+	ck_assert_str_eq(fx_auth(h, &rc), "Test before");
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_exports_only_jauth_names)
+{
+	FILE *p = popen("nm -D --defined-only " JAUTH_TEST_BUILDDIR
+			"/lib/libjauth.so.1",
+			"r");
+	ck_assert_ptr_nonnull(p);
+	char line[512];
+	int n = 0;
+	while (fgets(line, sizeof line, p)) {
+		char addr[64], type[8], name[400];
+		if (sscanf(line, "%63s %7s %399s", addr, type, name) != 3)
+			continue;
+		ck_assert_msg(strncmp(name, "jauth_", 6) == 0,
+			      "exported: %s", name);
+		n++;
+	}
+	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_int_gt(n, 30);
+}
+END_TEST
+
+Suite *suite_load(void)
+{
+	Suite *s = suite_create("loading");
+	TCase *tc = tcase_create("fail closed");
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_add_test(tc, test_missing_module_refused);
+	tcase_add_test(tc, test_relative_module_path_refused);
+	tcase_add_test(tc, test_absolute_module_path_loads);
+	tcase_add_test(tc, test_missing_entry_symbol_refused);
+	tcase_add_test(tc, test_wrong_abi_major_refused);
+	tcase_add_test(tc, test_newer_abi_minor_refused);
+	tcase_add_test(tc, test_older_abi_minor_loads_and_works);
+	tcase_add_test(tc, test_group_writable_module_refused);
+	tcase_add_test(tc, test_world_writable_module_dir_refused);
+	tcase_add_test(tc, test_module_symlink_to_unsafe_place_refused);
+	tcase_add_test(tc, test_world_writable_stack_refused);
+	tcase_add_test(tc, test_stack_symlink_to_writable_file_refused);
+	tcase_add_test(tc, test_stack_that_is_a_directory_refused);
+	tcase_add_test(tc, test_service_names_refused);
+	tcase_add_test(tc, test_missing_stack_says_where_it_looked);
+	tcase_add_test(tc, test_first_directory_of_the_path_wins);
+	tcase_add_test(tc, test_module_refusing_its_arguments_fails_open);
+	tcase_add_test(tc, test_module_open_failure_fails_closed);
+	tcase_add_test(tc, test_argument_types_checked);
+	tcase_add_test(tc, test_exports_only_jauth_names);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reload");
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_reload_picks_up_an_edit);
+	tcase_add_test(tc, test_reload_keeps_old_stack_on_broken_edit);
+	tcase_add_test(tc, test_reload_off_when_asked);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,17 @@
+/* check_main.c — runs every suite in one runner, so that `make check` ends
+ * with one Check summary for the whole project. */
+#include <stdlib.h>
+
+#include "suites.h"
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite_lex());
+	srunner_add_suite(sr, suite_dispatch());
+	srunner_add_suite(sr, suite_load());
+	srunner_add_suite(sr, suite_threads());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

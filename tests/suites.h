@@ -1,0 +1,12 @@
+/* suites.h — every suite of check_jauth. */
+#ifndef JAUTH_TESTS_SUITES_H
+#define JAUTH_TESTS_SUITES_H
+
+#include <check.h>
+
+Suite *suite_lex(void);
+Suite *suite_dispatch(void);
+Suite *suite_load(void);
+Suite *suite_threads(void);
+
+#endif

@@ -1,0 +1,224 @@
+/* fixture.c — see fixture.h. */
+#include "fixture.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct fx FX;
+
+static void capture(void *ctx, int level, const char *line)
+{
+	struct fx *f = ctx;
+	char *add;
+	if (asprintf(&add, "%d %s\n", level, line) < 0)
+		abort();
+	pthread_mutex_lock(&f->log_mu);
+	size_t n = strlen(add);
+	f->log = realloc(f->log, f->log_len + n + 1);
+	memcpy(f->log + f->log_len, add, n + 1);
+	f->log_len += n;
+	pthread_mutex_unlock(&f->log_mu);
+	free(add);
+}
+
+static time_t fake_now(void *ctx)
+{
+	struct fx *f = ctx;
+	return f->fake_clock ? atomic_load(&f->now) : time(NULL);
+}
+
+void fx_clock(time_t t)
+{
+	atomic_store(&FX.now, t);
+	FX.fake_clock = 1;
+}
+
+/* Copies every .so of SRC into DST with mode 0644. */
+static void copy_modules(const char *src, const char *dst)
+{
+	DIR *d = opendir(src);
+	struct dirent *e;
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n < 4 || strcmp(e->d_name + n - 3, ".so") != 0)
+			continue;
+		char from[PATH_MAX + 300], to[PATH_MAX + 300];
+		snprintf(from, sizeof from, "%s/%s", src, e->d_name);
+		snprintf(to, sizeof to, "%s/%s", dst, e->d_name);
+		char *data = NULL;
+		FILE *in = fopen(from, "rb");
+		ck_assert_ptr_nonnull(in);
+		fseek(in, 0, SEEK_END);
+		long len = ftell(in);
+		rewind(in);
+		data = malloc((size_t)len);
+		ck_assert_int_eq(fread(data, 1, (size_t)len, in), len);
+		fclose(in);
+		int fd = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(write(fd, data, (size_t)len), len);
+		fchmod(fd, 0644);
+		close(fd);
+		free(data);
+	}
+	closedir(d);
+}
+
+void fx_setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	memset(&FX, 0, sizeof FX);
+	pthread_mutex_init(&FX.log_mu, NULL);
+	snprintf(FX.dir, sizeof FX.dir, "%s/jauth-test-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(FX.dir));
+	snprintf(FX.conf, sizeof FX.conf, "%s/conf", FX.dir);
+	snprintf(FX.mods, sizeof FX.mods, "%s/modules", FX.dir);
+	snprintf(FX.state, sizeof FX.state, "%s/state", FX.dir);
+	ck_assert_int_eq(mkdir(FX.conf, 0755), 0);
+	ck_assert_int_eq(mkdir(FX.mods, 0755), 0);
+	chmod(FX.conf, 0755);
+	chmod(FX.mods, 0755);
+	copy_modules(JAUTH_TEST_BUILDDIR "/modules", FX.mods);
+	copy_modules(JAUTH_TEST_BUILDDIR "/tests/modules", FX.mods);
+	FX.opt.size = sizeof FX.opt;
+	FX.opt.conf_path = FX.conf;
+	FX.opt.module_path = FX.mods;
+	FX.opt.state_dir = FX.state;
+	FX.opt.log = capture;
+	FX.opt.log_ctx = &FX;
+	FX.opt.log_level = JAUTH_LOG_DEBUG;
+	FX.opt.clock = fake_now;
+	FX.opt.clock_ctx = &FX;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	chmod(path, 0700);
+	return remove(path);
+}
+
+void fx_teardown(void)
+{
+	if (FX.dir[0])
+		nftw(FX.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(FX.log);
+	FX.log = NULL;
+}
+
+static void write_n(const char *path, int mode, const char *data, size_t n)
+{
+	char tmp[PATH_MAX + 8];
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_msg(fd >= 0, "cannot write %s: %s", tmp, strerror(errno));
+	ck_assert_int_eq(write(fd, data, n), (ssize_t)n);
+	fchmod(fd, (mode_t)mode);
+	close(fd);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+void fx_write(const char *path, int mode, const char *text)
+{
+	write_n(path, mode, text, strlen(text));
+}
+
+void fx_stack_bytes(const char *service, const char *data, size_t n)
+{
+	char path[PATH_MAX + 80];
+	snprintf(path, sizeof path, "%s/%s", FX.conf, service);
+	write_n(path, 0644, data, n);
+}
+
+void fx_stack(const char *service, const char *fmt, ...)
+{
+	char path[PATH_MAX + 80], *text;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	snprintf(path, sizeof path, "%s/%s", FX.conf, service);
+	fx_write(path, 0644, text);
+	free(text);
+}
+
+const char *fx_path(const char *name)
+{
+	static __thread char buf[PATH_MAX + 256];
+	snprintf(buf, sizeof buf, "%s/%s", FX.dir, name);
+	return buf;
+}
+
+char *fx_read(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *s = NULL;
+	size_t cap = 0, len = 0, n;
+	char chunk[4096];
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			s = realloc(s, cap);
+		}
+		memcpy(s + len, chunk, n);
+		len += n;
+	}
+	fclose(f);
+	if (!s)
+		s = calloc(1, 1);
+	s[len] = '\0';
+	return s;
+}
+
+int fx_count(const char *path, char c)
+{
+	char *s = fx_read(path);
+	int n = 0;
+	for (char *p = s; p && *p; p++)
+		n += *p == c;
+	free(s);
+	return n;
+}
+
+jauth *fx_open_want(const char *service, jauth_result want)
+{
+	jauth *h = NULL;
+	jauth_result rc = jauth_open(service, &FX.opt, &h);
+	ck_assert_msg(rc == want, "jauth_open(%s) = %s, want %s: %s", service,
+		      jauth_result_name(rc), jauth_result_name(want),
+		      jauth_error(h));
+	return h;
+}
+
+const char *fx_auth(jauth *h, jauth_result *rc)
+{
+	const jauth_cred *c = NULL;
+	*rc = jauth_acquire(h, &c);
+	return *rc == JAUTH_SUCCESS ? jauth_cred_authorization(c) : "";
+}
+
+int fx_log_has(const char *s)
+{
+	pthread_mutex_lock(&FX.log_mu);
+	int has = FX.log && strstr(FX.log, s);
+	pthread_mutex_unlock(&FX.log_mu);
+	return has;
+}
