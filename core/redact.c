@@ -112,9 +112,20 @@ static void mask_after_scheme(struct buf *b, const char *word)
 	}
 }
 
-/* After each "KEY": (a JSON field) or KEY= (a query or stack argument),
- * masks the value: a quoted string, or a run of token characters. Values
- * that are secret references (@env:, @file:) are left alone. */
+/* Skips quote marks, plain or escaped (JSON inside JSON). Returns how
+ * many bytes. */
+static size_t quote_marks(const struct buf *b, size_t j)
+{
+	size_t n = 0;
+	while (j + n < b->len && (b->s[j + n] == '"' || b->s[j + n] == '\\'))
+		n++;
+	return n;
+}
+
+/* After each "KEY": (a JSON field, maybe escaped inside another string)
+ * or KEY= (a query or stack argument), masks the value: a quoted string,
+ * or a run of token characters. Values that are secret references (@env:,
+ * @file:) are left alone. */
 static void mask_field(struct buf *b, const char *key)
 {
 	size_t kn = strlen(key);
@@ -124,21 +135,20 @@ static void mask_field(struct buf *b, const char *key)
 		if (i > 0 && (isalnum((unsigned char)b->s[i - 1]) ||
 			      b->s[i - 1] == '_'))
 			continue;
-		size_t j = i + kn;
-		int json = i > 0 && b->s[i - 1] == '"' && b->s[j] == '"';
-		if (json)
-			j++;
+		size_t j = i + kn, q = quote_marks(b, j);
+		int json = q > 0 && i > 0 && b->s[i - 1] == '"';
+		j += q;
 		while (json && j < b->len && b->s[j] == ' ')
 			j++;
-		if (j >= b->len || b->s[j] != (json ? ':' : '='))
+		if (j >= b->len || (b->s[j] != '=' && !(json && b->s[j] == ':')))
 			continue;
 		j++;
 		while (json && j < b->len && b->s[j] == ' ')
 			j++;
-		int quoted = j < b->len && b->s[j] == '"';
-		size_t from = j + (size_t)quoted, to = from;
-		while (to < b->len && (quoted ? b->s[to] != '"'
-					      : token_char(b->s[to])))
+		size_t vq = quote_marks(b, j);
+		size_t from = j + vq, to = from;
+		while (to < b->len && (vq ? b->s[to] != '"' && b->s[to] != '\\'
+					  : token_char(b->s[to])))
 			to++;
 		if (to > from && b->s[from] != '@' &&
 		    strncmp(b->s + from, MASK, to - from < 4 ? to - from : 4))

@@ -16,16 +16,17 @@
 struct worker {
 	jauth *h;
 	int bad;            /* acquires that failed or differed */
-	atomic_int *go;
+	atomic_int *go;     /* 1: start, 2: stop */
 	atomic_long *done;  /* acquires so far, all threads */
 };
 
+/* Acquires until told to stop, and at least ROUNDS times. */
 static void *hammer(void *p)
 {
 	struct worker *w = p;
 	while (!atomic_load(w->go))
 		;
-	for (int i = 0; i < ROUNDS; i++) {
+	for (int i = 0; i < ROUNDS || atomic_load(w->go) != 2; i++) {
 		const jauth_cred *c;
 		if (jauth_acquire(w->h, &c) != JAUTH_SUCCESS ||
 		    strcmp(jauth_cred_authorization(c), "Test same") != 0)
@@ -36,7 +37,7 @@ static void *hammer(void *p)
 }
 
 /* Runs THREADS workers; when they are a third of the way through, moves
- * the fake clock past the credential's refresh time (not its expiry). */
+ * the fake clock to EXPIRE_TO, and lets them go on for a while after. */
 static void run_workers(jauth *h, time_t expire_to)
 {
 	pthread_t t[THREADS];
@@ -52,7 +53,11 @@ static void run_workers(jauth *h, time_t expire_to)
 		while (atomic_load(&done) < (long)THREADS * ROUNDS / 3)
 			;
 		atomic_store(&FX.now, expire_to);
+		long at = atomic_load(&done);
+		while (atomic_load(&done) < at + THREADS * 1000L)
+			;
 	}
+	atomic_store(&go, 2);
 	for (int i = 0; i < THREADS; i++) {
 		pthread_join(t[i], NULL);
 		ck_assert_int_eq(w[i].bad, 0);

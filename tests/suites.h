@@ -8,5 +8,6 @@ Suite *suite_lex(void);
 Suite *suite_dispatch(void);
 Suite *suite_load(void);
 Suite *suite_threads(void);
+Suite *suite_services(void);
 
 #endif

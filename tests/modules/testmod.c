@@ -31,6 +31,8 @@ static const struct jauth_arg_spec spec[] = {
 	{"delay_ms", JAUTH_ARG_INT, 0, "0", 0, 10000},
 	{"store", JAUTH_ARG_STRING, 0, NULL, 0, 0},
 	{"http", JAUTH_ARG_URL, 0, NULL, 0, 0},
+	{"http_any", JAUTH_ARG_STRING, 0, NULL, 0, 0},
+	{"once", JAUTH_ARG_STRING, 0, NULL, 0, 0},
 	{"ca_file", JAUTH_ARG_STRING, 0, NULL, 0, 0},
 	{"tries", JAUTH_ARG_INT, 0, "0", 0, 10},
 	{"log", JAUTH_ARG_STRING, 0, NULL, 0, 0},
@@ -97,12 +99,45 @@ static jauth_result bump_store(jauth_m *m, long *n)
 	return rc;
 }
 
-/* GETs http=; a 200 answer's body becomes the token. */
+/*
+ * The single-flight pattern every refreshing module follows: under the
+ * record's lock, re-read, and do the work only if nobody did it for this
+ * round (the clock's value) yet. Work done is counted as 'w'.
+ */
+static jauth_result once(jauth_m *m, long *done)
+{
+	jauth_m_lock *lk;
+	cJSON *rec;
+	jauth_result rc = jauth_m_store_lock(m, jauth_m_arg(m, "once"), &lk,
+					     &rec);
+	if (rc != JAUTH_SUCCESS)
+		return rc;
+	cJSON *d = cJSON_GetObjectItem(rec, "done");
+	long round = (long)jauth_m_now(m);
+	*done = cJSON_IsNumber(d) ? (long)d->valuedouble : 0;
+	if (*done < round) {
+		count(m, 'w');
+		pause_a_little(m);
+		if (!rec)
+			rec = cJSON_CreateObject();
+		cJSON_DeleteItemFromObject(rec, "done");
+		cJSON_AddNumberToObject(rec, "done", (double)round);
+		rc = jauth_m_store_commit(lk, rec);
+		*done = round;
+	}
+	jauth_m_json_free(rec);
+	jauth_m_store_unlock(lk);
+	return rc;
+}
+
+/* GETs http= (or http_any=, which skips the URL check); a 200 answer's
+ * body becomes the token. */
 static jauth_result fetch(jauth_m *m, char **token)
 {
+	const char *any = jauth_m_arg(m, "http_any");
 	struct jauth_m_http_req rq = {
 		.method = "GET",
-		.url = jauth_m_arg(m, "http"),
+		.url = any ? any : jauth_m_arg(m, "http"),
 		.ca_file = jauth_m_arg(m, "ca_file"),
 		.tries = (int)jauth_m_arg_int(m, "tries"),
 	};
@@ -116,8 +151,8 @@ static jauth_result fetch(jauth_m *m, char **token)
 	return rc;
 }
 
-/* The token this call publishes: secret=, the HTTP answer, the store's
- * counter, token=, or the line itself. */
+/* The token this call publishes: secret=, the HTTP answer, the once=
+ * round, the store's counter, token=, or the line itself. */
 static jauth_result make_token(jauth_m *m, char **token)
 {
 	jauth_m_secret *s;
@@ -130,8 +165,14 @@ static jauth_result make_token(jauth_m *m, char **token)
 		jauth_m_secret_free(s);
 		return JAUTH_SUCCESS;
 	}
-	if (jauth_m_arg(m, "http"))
+	if (jauth_m_arg(m, "http") || jauth_m_arg(m, "http_any"))
 		return fetch(m, token);
+	if (jauth_m_arg(m, "once")) {
+		if ((rc = once(m, &n)) != JAUTH_SUCCESS)
+			return rc;
+		return asprintf(token, "done=%ld", n) < 0 ? JAUTH_ERROR
+							 : JAUTH_SUCCESS;
+	}
 	if (jauth_m_arg(m, "store")) {
 		if ((rc = bump_store(m, &n)) != JAUTH_SUCCESS)
 			return rc;

@@ -1,0 +1,514 @@
+/*
+ * check_services.c — the services modules get from the core (DESIGN §5,
+ * §6, §8), driven from inside a real module (testmod): HTTPS against the
+ * local stand-in, secrets, redaction, and the state store under kill -9
+ * and under contention between processes.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "fixture.h"
+#include "standin.h"
+#include "suites.h"
+
+static struct standin SI;
+
+static void standin_up(void)
+{
+	if (standin_start(&SI, NULL) != 0)
+		abort();
+}
+
+static void standin_down(void)
+{
+	standin_stop(&SI);
+}
+
+static void setup_http(void)
+{
+	fx_setup();
+	ck_assert_int_eq(standin_reset(&SI), 0);
+}
+
+/* A stack whose one line fetches PATH from the stand-in. */
+static jauth *fetcher(const char *path, const char *extra)
+{
+	fx_stack("svc", "required testmod.so http=%s%s ca_file=%s %s\n", SI.url,
+		 path, SI.ca, extra ? extra : "");
+	return fx_open("svc");
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+START_TEST(test_http_answer_reaches_the_module)
+{
+	ck_assert_int_eq(standin_fault(&SI, "{\"path\":\"/x\",\"status\":200,"
+					    "\"body\":\"hello-token\"}"),
+			 0);
+	jauth *h = fetcher("/x", NULL);
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), "Test hello-token");
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_http_429_waits_for_retry_after_then_succeeds)
+{
+	standin_fault(&SI, "{\"path\":\"/x\",\"status\":429,\"retry_after\":\"1\"}");
+	standin_fault(&SI, "{\"path\":\"/x\",\"status\":200,\"body\":\"late\"}");
+	jauth *h = fetcher("/x", NULL);
+	double t0 = mono();
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), "Test late");
+	/* A lower bound only: it waited as told, however slow the machine. */
+	ck_assert(mono() - t0 >= 0.95);
+	ck_assert_int_eq(standin_counter(&SI, "faults_served"), 2);
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_http_5xx_retried_then_transient)
+{
+	standin_fault(&SI, "{\"path\":\"/x\",\"status\":503,\"count\":-1}");
+	jauth *h = fetcher("/x", "tries=3");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_TRANSIENT);
+	ck_assert_int_eq(standin_counter(&SI, "faults_served"), 3);
+	ck_assert_msg(strstr(jauth_error(h), "HTTP 503 from"), "%s",
+		      jauth_error(h));
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_http_4xx_is_not_retried)
+{
+	standin_fault(&SI, "{\"path\":\"/x\",\"status\":403,\"count\":-1,"
+			   "\"body\":\"{\\\"error\\\":\\\"nope\\\","
+			   "\\\"error_description\\\":\\\"go away\\\"}\"}");
+	jauth *h = fetcher("/x", "tries=3");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_DENIED);
+	ck_assert_int_eq(standin_counter(&SI, "faults_served"), 1);
+	ck_assert_msg(strstr(jauth_error(h), "HTTP 403 from"), "%s",
+		      jauth_error(h));
+	ck_assert_msg(strstr(jauth_error(h), "nope: go away"), "%s",
+		      jauth_error(h));
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_http_oversized_body_refused)
+{
+	standin_fault(&SI, "{\"path\":\"/x\",\"oversize\":2000000}");
+	jauth *h = fetcher("/x", NULL);
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_ERROR);
+	ck_assert_msg(strstr(jauth_error(h), "larger than 1 MiB"), "%s",
+		      jauth_error(h));
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_http_dropped_connection_is_transient)
+{
+	standin_fault(&SI, "{\"path\":\"/x\",\"drop\":true,\"count\":-1}");
+	jauth *h = fetcher("/x", "tries=2");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_TRANSIENT);
+	ck_assert_msg(strstr(jauth_error(h), "connection dropped"), "%s",
+		      jauth_error(h));
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_http_plain_http_refused)
+{
+	fx_stack("svc", "required testmod.so http_any=http://127.0.0.1:%d/x\n",
+		 SI.port);
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_ERROR);
+	ck_assert_msg(strstr(jauth_error(h), "only https:// URLs"), "%s",
+		      jauth_error(h));
+	jauth_close(h);
+	/* And at open, for URL arguments. */
+	fx_stack("svc", "required testmod.so http=http://127.0.0.1:%d/x\n",
+		 SI.port);
+	jauth_close(fx_open_want("svc", JAUTH_CONFIG));
+}
+END_TEST
+
+START_TEST(test_http_certificate_of_another_ca_refused)
+{
+	fx_stack("svc", "required testmod.so http=%s/x ca_file=%s\n", SI.url,
+		 SI.other_ca);
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_ERROR);
+	ck_assert_msg(strstr(jauth_error(h), "TLS certificate is not trusted"),
+		      "%s", jauth_error(h));
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_http_without_ca_file_uses_system_trust)
+{
+	fx_stack("svc", "required testmod.so http=%s/x tries=1\n", SI.url);
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_ERROR);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "not trusted"));
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_http_nothing_listening_is_transient)
+{
+	fx_stack("svc", "required testmod.so http=https://127.0.0.1:1/x tries=2\n");
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_TRANSIENT);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "cannot connect"));
+	jauth_close(h);
+}
+END_TEST
+
+/* ---- secrets ---- */
+
+START_TEST(test_secret_from_environment)
+{
+	setenv("TM_SECRET", "env-value-1", 1);
+	fx_stack("svc", "required testmod.so secret=@env:TM_SECRET\n");
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), "Test env-value-1");
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_secret_unset_variable_is_unavailable)
+{
+	unsetenv("TM_SECRET");
+	fx_stack("svc", "required testmod.so secret=@env:TM_SECRET\n");
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_UNAVAILABLE);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "environment variable TM_SECRET (secret=) is not set"));
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_secret_from_file_strips_newline)
+{
+	fx_write(fx_path("s"), 0600, "file-value-2\n");
+	fx_stack("svc", "required testmod.so secret=@file:%s\n", fx_path("s"));
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), "Test file-value-2");
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_secret_missing_file_is_unavailable)
+{
+	fx_stack("svc", "required testmod.so secret=@file:%s\n", fx_path("s"));
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_UNAVAILABLE);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "does not exist"));
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), fx_path("s")));
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_secret_file_readable_by_others_refused)
+{
+	fx_write(fx_path("s"), 0644, "file-value-3\n");
+	fx_stack("svc", "required testmod.so secret=@file:%s\n", fx_path("s"));
+	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "can be read by group or others"));
+	jauth_close(h);
+	/* Made unsafe after open: refused at acquire. */
+	chmod(fx_path("s"), 0600);
+	h = fx_open("svc");
+	chmod(fx_path("s"), 0640);
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_ERROR);
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_secret_file_symlink_not_followed_into_unsafe_dir)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", fx_path("open"));
+	mkdir(dir, 0777);
+	chmod(dir, 0777);
+	char target[PATH_MAX + 8];
+	snprintf(target, sizeof target, "%s/s", dir);
+	fx_write(target, 0600, "x-value\n");
+	ck_assert_int_eq(symlink(target, fx_path("s")), 0);
+	fx_stack("svc", "required testmod.so secret=@file:%s\n", fx_path("s"));
+	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "writable by group or others"));
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_inline_secret_in_readable_stack_refused)
+{
+	fx_stack("svc", "required testmod.so secret=inline-value\n");
+	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "secret= is written inline"));
+	ck_assert_ptr_null(strstr(jauth_error(h), "inline-value"));
+	jauth_close(h);
+	char path[PATH_MAX + 8];
+	snprintf(path, sizeof path, "%s/svc", FX.conf);
+	chmod(path, 0600);
+	h = fx_open("svc");
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), "Test inline-value");
+	jauth_close(h);
+}
+END_TEST
+
+/* A canary secret, logged and failed with in every way a module might,
+ * never leaves the library in clear: log callback, errors, status. */
+START_TEST(test_canary_never_leaves_in_clear)
+{
+	const char *canary = "CANARY-7f3a9c1e2b";
+	setenv("TM_SECRET", canary, 1);
+	fx_stack("svc",
+		 "required testmod.so secret=@env:TM_SECRET "
+		 "log=\"Authorization: Bearer abcdef0123456789 "
+		 "{\\\"access_token\\\": \\\"at-9z8y7x6w\\\", \\\"refresh_token\\\":"
+		 "\\\"rt-5v4u3t2s\\\"} client_secret=cs-1q2w3e4r code=cd-0o9i8u7y\"\n"
+		 "required testmod.so acquire=denied message=\"bad %s\"\n",
+		 canary);
+	char path[PATH_MAX + 8];
+	snprintf(path, sizeof path, "%s/svc", FX.conf);
+	chmod(path, 0600);
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_DENIED);
+	char *status = NULL;
+	jauth_status(h, &status);
+	static const char *const secrets[] = {
+		"CANARY-7f3a9c1e2b", "abcdef0123456789", "at-9z8y7x6w",
+		"rt-5v4u3t2s", "cs-1q2w3e4r", "cd-0o9i8u7y",
+	};
+	ck_assert_ptr_nonnull(FX.log);
+	for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
+		ck_assert_msg(!strstr(FX.log, secrets[i]), "log shows %s:\n%s",
+			      secrets[i], FX.log);
+		ck_assert_msg(!strstr(jauth_error(h), secrets[i]),
+			      "error shows %s", secrets[i]);
+		ck_assert_msg(!strstr(status, secrets[i]), "status shows %s",
+			      secrets[i]);
+	}
+	ck_assert(fx_log_has("[redacted]"));
+	jauth_free(status);
+	jauth_close(h);
+}
+END_TEST
+
+/* ---- state store ---- */
+
+static const char *record_file(void)
+{
+	static char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/svc.testmod.rec.json", FX.state);
+	return path;
+}
+
+/* The counter in the record, -1 when the file is missing, -2 when it does
+ * not parse (a torn write). */
+static long record_n(void)
+{
+	char *text = fx_read(record_file());
+	if (!text)
+		return -1;
+	cJSON *j = cJSON_Parse(text);
+	free(text);
+	cJSON *n = cJSON_GetObjectItem(j, "n");
+	long v = cJSON_IsNumber(n) ? (long)n->valuedouble : -2;
+	cJSON_Delete(j);
+	return v;
+}
+
+START_TEST(test_store_files_are_private)
+{
+	fx_stack("svc", "required testmod.so store=rec\n");
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), "Test n=1");
+	struct stat st;
+	ck_assert_int_eq(stat(FX.state, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+	ck_assert_int_eq(stat(record_file(), &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(record_n(), 1);
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_store_dir_open_to_others_refused)
+{
+	mkdir(FX.state, 0755);
+	chmod(FX.state, 0755);
+	fx_stack("svc", "required testmod.so store=rec\n");
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_ERROR);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "chmod 700"));
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_store_record_symlink_not_followed)
+{
+	mkdir(FX.state, 0700);
+	fx_write(fx_path("elsewhere"), 0600, "{\"n\": 41}");
+	ck_assert_int_eq(symlink(fx_path("elsewhere"), record_file()), 0);
+	fx_stack("svc", "required testmod.so store=rec\n");
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_ERROR);
+	jauth_close(h);
+}
+END_TEST
+
+/* A child that commits the record over and over until killed. */
+static pid_t committer(void)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	jauth *h = NULL;
+	if (jauth_open("svc", &FX.opt, &h) != JAUTH_SUCCESS)
+		_exit(3);
+	for (;;)
+		jauth_refresh(h, NULL);
+}
+
+START_TEST(test_store_survives_kill_9_during_commits)
+{
+	fx_stack("svc", "required testmod.so store=rec\n");
+	FX.opt.log = NULL;
+	FX.opt.log_level = JAUTH_LOG_ERROR;
+	long last = 0, torn = 0;
+	srand((unsigned)getpid());
+	for (int i = 0; i < 200; i++) {
+		pid_t pid = committer();
+		ck_assert_int_gt(pid, 0);
+		usleep(2000 + (unsigned)(rand() % 6000));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		long n = record_n();
+		if (n == -2)
+			torn++;
+		ck_assert_msg(n != -2, "round %d: the record is torn", i);
+		ck_assert_msg(n >= last, "round %d: n went back from %ld to %ld",
+			      i, last, n);
+		last = n < 0 ? last : n;
+	}
+	ck_assert_int_eq(torn, 0);
+	ck_assert_int_gt(last, 200); /* the children did commit */
+}
+END_TEST
+
+START_TEST(test_store_lock_one_worker_per_round)
+{
+	enum { PROCS = 4, ROUNDS = 15 };
+	fx_stack("svc", "required testmod.so once=rec delay_ms=20 counter=%s\n",
+		 fx_path("w"));
+	FX.opt.log = NULL;
+	for (int round = 1; round <= ROUNDS; round++) {
+		pid_t kids[PROCS];
+		fx_clock(round);
+		for (int i = 0; i < PROCS; i++) {
+			if ((kids[i] = fork()) == 0) {
+				jauth *h = NULL;
+				jauth_open("svc", &FX.opt, &h);
+				_exit(jauth_refresh(h, NULL) == JAUTH_SUCCESS ? 0 : 1);
+			}
+		}
+		for (int i = 0; i < PROCS; i++) {
+			int st;
+			waitpid(kids[i], &st, 0);
+			ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		}
+		ck_assert_int_eq(fx_count(fx_path("w"), 'w'), round);
+	}
+}
+END_TEST
+
+Suite *suite_services(void)
+{
+	Suite *s = suite_create("services");
+	TCase *tc = tcase_create("https");
+	tcase_add_unchecked_fixture(tc, standin_up, standin_down);
+	tcase_add_checked_fixture(tc, setup_http, fx_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_http_answer_reaches_the_module);
+	tcase_add_test(tc, test_http_429_waits_for_retry_after_then_succeeds);
+	tcase_add_test(tc, test_http_5xx_retried_then_transient);
+	tcase_add_test(tc, test_http_4xx_is_not_retried);
+	tcase_add_test(tc, test_http_oversized_body_refused);
+	tcase_add_test(tc, test_http_dropped_connection_is_transient);
+	tcase_add_test(tc, test_http_plain_http_refused);
+	tcase_add_test(tc, test_http_certificate_of_another_ca_refused);
+	tcase_add_test(tc, test_http_without_ca_file_uses_system_trust);
+	tcase_add_test(tc, test_http_nothing_listening_is_transient);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("secrets");
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_add_test(tc, test_secret_from_environment);
+	tcase_add_test(tc, test_secret_unset_variable_is_unavailable);
+	tcase_add_test(tc, test_secret_from_file_strips_newline);
+	tcase_add_test(tc, test_secret_missing_file_is_unavailable);
+	tcase_add_test(tc, test_secret_file_readable_by_others_refused);
+	tcase_add_test(tc, test_secret_file_symlink_not_followed_into_unsafe_dir);
+	tcase_add_test(tc, test_inline_secret_in_readable_stack_refused);
+	tcase_add_test(tc, test_canary_never_leaves_in_clear);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("store");
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_store_files_are_private);
+	tcase_add_test(tc, test_store_dir_open_to_others_refused);
+	tcase_add_test(tc, test_store_record_symlink_not_followed);
+	tcase_add_test(tc, test_store_survives_kill_9_during_commits);
+	tcase_add_test(tc, test_store_lock_one_worker_per_round);
+	suite_add_tcase(s, tc);
+	return s;
+}
