@@ -11,6 +11,7 @@ int main(void)
 	srunner_add_suite(sr, suite_load());
 	srunner_add_suite(sr, suite_threads());
 	srunner_add_suite(sr, suite_services());
+	srunner_add_suite(sr, suite_apitoken());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

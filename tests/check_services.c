@@ -16,27 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "fixture.h"
-#include "standin.h"
 #include "suites.h"
-
-static struct standin SI;
-
-static void standin_up(void)
-{
-	if (standin_start(&SI, NULL) != 0)
-		abort();
-}
-
-static void standin_down(void)
-{
-	standin_stop(&SI);
-}
-
-static void setup_http(void)
-{
-	fx_setup();
-	ck_assert_int_eq(standin_reset(&SI), 0);
-}
 
 /* A stack whose one line fetches PATH from the stand-in. */
 static jauth *fetcher(const char *path, const char *extra)
@@ -474,8 +454,8 @@ Suite *suite_services(void)
 {
 	Suite *s = suite_create("services");
 	TCase *tc = tcase_create("https");
-	tcase_add_unchecked_fixture(tc, standin_up, standin_down);
-	tcase_add_checked_fixture(tc, setup_http, fx_teardown);
+	tcase_add_unchecked_fixture(tc, fx_standin_up, fx_standin_down);
+	tcase_add_checked_fixture(tc, fx_setup_standin, fx_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_http_answer_reaches_the_module);
 	tcase_add_test(tc, test_http_429_waits_for_retry_after_then_succeeds);

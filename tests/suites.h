@@ -9,5 +9,6 @@ Suite *suite_dispatch(void);
 Suite *suite_load(void);
 Suite *suite_threads(void);
 Suite *suite_services(void);
+Suite *suite_apitoken(void);
 
 #endif

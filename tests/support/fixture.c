@@ -14,6 +14,24 @@
 #include <unistd.h>
 
 struct fx FX;
+struct standin SI;
+
+void fx_standin_up(void)
+{
+	if (standin_start(&SI, NULL) != 0)
+		abort();
+}
+
+void fx_standin_down(void)
+{
+	standin_stop(&SI);
+}
+
+void fx_setup_standin(void)
+{
+	fx_setup();
+	ck_assert_int_eq(standin_reset(&SI), 0);
+}
 
 static void capture(void *ctx, int level, const char *line)
 {

@@ -13,6 +13,8 @@
 
 #include <jauth/jauth.h>
 
+#include "standin.h"
+
 #ifndef JAUTH_TEST_BUILDDIR
 #define JAUTH_TEST_BUILDDIR "build"
 #endif
@@ -51,6 +53,15 @@ const char *fx_path(const char *name);
 char *fx_read(const char *path);
 /* How many times C occurs in file PATH (0 if missing). */
 int fx_count(const char *path, char c);
+
+/* The stand-in of the running test case, started once per case in the
+ * runner (tcase_add_unchecked_fixture(tc, fx_standin_up, fx_standin_down))
+ * and reset before each test by fx_setup_standin. */
+extern struct standin SI;
+void fx_standin_up(void);
+void fx_standin_down(void);
+/* fx_setup, then a clean stand-in (grants, counters, faults, config). */
+void fx_setup_standin(void);
 
 /* Opens SERVICE with FX.opt; fails the test unless the result is WANT. */
 jauth *fx_open_want(const char *service, jauth_result want);

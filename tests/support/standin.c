@@ -574,3 +574,35 @@ out:
 	free(b.data);
 	return location;
 }
+
+long standin_get(struct standin *s, const char *url, const char *authorization,
+		 char **body)
+{
+	struct buf b = { NULL, 0 };
+	struct curl_slist *h = NULL;
+	char *hdr = NULL;
+	long status = -1;
+	CURL *c = easy_new(s, url, &b);
+
+	if (body)
+		*body = NULL;
+	if (!c)
+		return -1;
+	if (authorization &&
+	    asprintf(&hdr, "Authorization: %s", authorization) < 0)
+		goto out;
+	if (hdr)
+		h = curl_slist_append(h, hdr);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	status = easy_perform(c);
+	if (status >= 0 && body) {
+		*body = b.data ? b.data : strdup("");
+		b.data = NULL;
+	}
+out:
+	free(hdr);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	free(b.data);
+	return status;
+}

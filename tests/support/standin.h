@@ -39,6 +39,12 @@ void standin_stop(struct standin *s);
 long standin_request(struct standin *s, const char *method, const char *path,
 		     const char *json, char **body);
 
+/* GET of an absolute URL (on the stand-in) with an Authorization value
+ * (NULL for none), as a connector would call Jira. Returns the status or
+ * -1; *body (malloc'd) if body != NULL. */
+long standin_get(struct standin *s, const char *url, const char *authorization,
+		 char **body);
+
 /* The named counter from /_standin/counters, or -1. */
 long standin_counter(struct standin *s, const char *name);
 
