@@ -30,7 +30,7 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS   = $(shell pkg-config --libs check)
 BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -Icore/include $(WARN) $(CFLAGS) $(DEP_CFLAGS)
 
-B := build
+B ?= build
 LIB_SO   := $(B)/lib/libjauth.so.$(SOMAJOR)
 LIB_LINK := $(B)/lib/libjauth.so
 
@@ -73,7 +73,7 @@ $(LIB_SO): $(CORE_OBJ) core/libjauth.map
 	ln -sf libjauth.so.$(SOMAJOR) $(LIB_LINK)
 
 # ---- modules ----
-$(B)/modules/%.so: modules/%/*.c core/include/jauth/module.h $(LIB_SO)
+$(B)/modules/%.so: modules/%/* core/include/jauth/module.h $(LIB_SO)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -shared -Wl,-z,relro,-z,now -Wl,--no-undefined \
 		-o $@ $(filter %.c,$^) -L$(B)/lib -ljauth $(shell pkg-config --libs libcjson)

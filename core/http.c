@@ -162,6 +162,14 @@ static int cc_retryable(CURLcode cc)
 	}
 }
 
+/* 1 when the failure CC may have come after the server got the request. */
+static int cc_uncertain(CURLcode cc)
+{
+	return cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_SEND_ERROR ||
+	       cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING ||
+	       cc == CURLE_PARTIAL_FILE;
+}
+
 static int status_retryable(long status)
 {
 	return status == 429 || (status >= 500 && status <= 599);
@@ -275,12 +283,13 @@ jauth_result jauth_m_http(jauth_m *m, const struct jauth_m_http_req *rq,
 		return jauth_m_fail(m, JAUTH_ERROR, "cannot start libcurl");
 	char errbuf[CURL_ERROR_SIZE], *url = shown_url(rq->url);
 	struct answer a = {.retry_after = -1};
-	int tries = rq->tries > 0 ? rq->tries : HTTP_TRIES;
+	int tries = rq->tries > 0 ? rq->tries : HTTP_TRIES, uncertain = 0;
 	CURLcode cc = CURLE_OK;
 	for (int i = 1; i <= tries; i++) {
 		if (i > 1)
 			backoff(i - 1, rs->retry_after);
 		cc = attempt(m->curl, rq, rs, errbuf, &a);
+		uncertain |= cc_uncertain(cc);
 		if (cc == CURLE_OK ? !status_retryable(rs->status)
 				   : !cc_retryable(cc))
 			break;
@@ -289,6 +298,7 @@ jauth_result jauth_m_http(jauth_m *m, const struct jauth_m_http_req *rq,
 			    cc ? curl_easy_strerror(cc) : "HTTP error");
 	}
 	buf_wipe(&a.body);
+	rs->uncertain = uncertain;
 	jauth_result rc = JAUTH_SUCCESS;
 	if (cc != CURLE_OK) {
 		char *words = cc_words(cc, url, errbuf, &a);

@@ -12,6 +12,8 @@ int main(void)
 	srunner_add_suite(sr, suite_threads());
 	srunner_add_suite(sr, suite_services());
 	srunner_add_suite(sr, suite_apitoken());
+	srunner_add_suite(sr, suite_oauth());
+	srunner_add_suite(sr, suite_procs());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -184,6 +184,9 @@ struct jauth_m_http_resp {
 	char *body;  /* NUL-terminated; at most 1 MiB */
 	size_t len;
 	long retry_after; /* seconds from Retry-After, or -1 */
+	int uncertain;    /* a try may have reached the server while its answer
+			     was lost (timeout, dropped connection): a POST
+			     may have taken effect */
 };
 
 /*

@@ -1,0 +1,303 @@
+/* grant.c — the grant record: to and from JSON, the token endpoint's
+ * answer, and handing out its access token. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oauth3lo.h"
+
+#define EXPIRES_IN_MIN 60
+#define EXPIRES_IN_MAX (2 * DAY)
+
+void grant_clear(struct grant *g)
+{
+	jauth_m_wipe_free(g->access_token);
+	jauth_m_wipe_free(g->refresh_token);
+	jauth_m_wipe_free(g->prev_refresh_token);
+	free(g->cloud_id);
+	free(g->site_url);
+	free(g->site_name);
+	cJSON_Delete(g->sites);
+	free(g->scopes);
+	free(g->dead_reason);
+	memset(g, 0, sizeof *g);
+}
+
+static char *str_of(const cJSON *rec, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
+	return cJSON_IsString(v) && v->valuestring ? strdup(v->valuestring)
+						   : NULL;
+}
+
+static time_t time_of(const cJSON *rec, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
+	return cJSON_IsNumber(v) && v->valuedouble > 0 ? (time_t)v->valuedouble
+						       : 0;
+}
+
+void grant_from_json(struct grant *g, const cJSON *rec)
+{
+	grant_clear(g);
+	g->access_token = str_of(rec, "access_token");
+	g->expires_at = time_of(rec, "expires_at");
+	g->refresh_token = str_of(rec, "refresh_token");
+	g->refresh_sent_at = time_of(rec, "refresh_sent_at");
+	g->prev_refresh_token = str_of(rec, "prev_refresh_token");
+	g->prev_rotated_at = time_of(rec, "prev_rotated_at");
+	g->cloud_id = str_of(rec, "cloud_id");
+	g->site_url = str_of(rec, "site_url");
+	g->site_name = str_of(rec, "site_name");
+	const cJSON *sites = cJSON_GetObjectItemCaseSensitive(rec, "sites");
+	g->sites = cJSON_IsArray(sites) ? cJSON_Duplicate(sites, 1) : NULL;
+	g->scopes = str_of(rec, "scopes");
+	g->created_at = time_of(rec, "created_at");
+	g->last_refresh = time_of(rec, "last_refresh");
+	g->last_used = time_of(rec, "last_used");
+	g->refreshes = (long)time_of(rec, "refreshes");
+	g->dead_at = time_of(rec, "dead_at");
+	g->dead_reason = str_of(rec, "dead_reason");
+}
+
+static void put_str(cJSON *o, const char *key, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, key, v);
+}
+
+static void put_time(cJSON *o, const char *key, time_t v)
+{
+	if (v)
+		cJSON_AddNumberToObject(o, key, (double)v);
+}
+
+cJSON *grant_to_json(const struct grant *g)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "version", 1);
+	put_str(o, "access_token", g->access_token);
+	put_time(o, "expires_at", g->expires_at);
+	put_str(o, "refresh_token", g->refresh_token);
+	put_time(o, "refresh_sent_at", g->refresh_sent_at);
+	put_str(o, "prev_refresh_token", g->prev_refresh_token);
+	put_time(o, "prev_rotated_at", g->prev_rotated_at);
+	put_str(o, "cloud_id", g->cloud_id);
+	put_str(o, "site_url", g->site_url);
+	put_str(o, "site_name", g->site_name);
+	if (g->sites)
+		cJSON_AddItemToObject(o, "sites", cJSON_Duplicate(g->sites, 1));
+	put_str(o, "scopes", g->scopes);
+	put_time(o, "created_at", g->created_at);
+	put_time(o, "last_refresh", g->last_refresh);
+	put_time(o, "last_used", g->last_used);
+	put_time(o, "refreshes", (time_t)g->refreshes);
+	put_time(o, "dead_at", g->dead_at);
+	put_str(o, "dead_reason", g->dead_reason);
+	return o;
+}
+
+void grant_copy(struct grant *dst, const struct grant *src)
+{
+	cJSON *j = grant_to_json(src);
+	grant_from_json(dst, j);
+	jauth_m_json_free(j);
+}
+
+static const char *site_str(const cJSON *site, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(site, key);
+	return cJSON_IsString(v) && v->valuestring ? v->valuestring : "";
+}
+
+/* 1 when URL A and B are the same site (a trailing slash aside). */
+static int same_url(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	while (na > 0 && a[na - 1] == '/')
+		na--;
+	while (nb > 0 && b[nb - 1] == '/')
+		nb--;
+	return na == nb && strncmp(a, b, na) == 0;
+}
+
+/* 1 when the site ID at URL is the one the line names (or it names
+ * none). */
+static int site_wanted(jauth_m *m, const char *id, const char *url)
+{
+	const char *want_id = jauth_m_arg(m, "cloud_id");
+	const char *want_url = jauth_m_arg(m, "site");
+	if (want_id)
+		return strcmp(want_id, id) == 0;
+	if (want_url)
+		return same_url(want_url, url);
+	return 1;
+}
+
+int grant_site_matches(jauth_m *m, const struct grant *g)
+{
+	return g->cloud_id &&
+	       site_wanted(m, g->cloud_id, g->site_url ? g->site_url : "");
+}
+
+/* "acme (https://acme.atlassian.net, cloud_id=…); …" */
+static char *site_list(const cJSON *sites)
+{
+	char *out = strdup(""), *next;
+	const cJSON *s;
+	cJSON_ArrayForEach(s, sites)
+	{
+		if (!out || asprintf(&next, "%s%s%s (%s, cloud_id=%s)", out,
+				     *out ? "; " : "", site_str(s, "name"),
+				     site_str(s, "url"), site_str(s, "id")) < 0)
+			next = NULL;
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+static void take_site(struct grant *g, const cJSON *site)
+{
+	free(g->cloud_id);
+	free(g->site_url);
+	free(g->site_name);
+	g->cloud_id = strdup(site_str(site, "id"));
+	g->site_url = strdup(site_str(site, "url"));
+	g->site_name = strdup(site_str(site, "name"));
+}
+
+jauth_result grant_choose_site(jauth_m *m, struct grant *g)
+{
+	const cJSON *s, *found = NULL;
+	int matches = 0, n = cJSON_GetArraySize(g->sites);
+	int named = jauth_m_arg(m, "cloud_id") || jauth_m_arg(m, "site");
+	cJSON_ArrayForEach(s, g->sites)
+	{
+		if (site_wanted(m, site_str(s, "id"), site_str(s, "url"))) {
+			matches++;
+			found = found ? found : s;
+		}
+	}
+	if (matches == 1 || (named && matches > 0)) {
+		take_site(g, found);
+		return JAUTH_SUCCESS;
+	}
+	char *list = site_list(g->sites);
+	jauth_result rc =
+		n == 0 ? jauth_m_fail(m, JAUTH_ERROR,
+				      "the consent granted no Jira site: the "
+				      "admin who consents must pick a site on "
+				      "Atlassian's consent screen")
+		: named ? jauth_m_fail(m, JAUTH_ERROR,
+				       "the site the stack line names is not "
+				       "among those the consent granted: %s. "
+				       "Fix cloud_id=/site= (no new consent "
+				       "needed) or consent again choosing it",
+				       list ? list : "")
+			: jauth_m_fail(m, JAUTH_ERROR,
+				       "the consent granted %d sites: add "
+				       "cloud_id= for one of them to the stack "
+				       "line (no new consent needed): %s",
+				       n, list ? list : "");
+	free(list);
+	return rc;
+}
+
+jauth_result grant_commit(jauth_m_lock *lk, const struct grant *g)
+{
+	cJSON *j = grant_to_json(g);
+	jauth_result rc = jauth_m_store_commit(lk, j);
+	jauth_m_json_free(j);
+	return rc;
+}
+
+int grant_fresh(jauth_m *m, const struct grant *g, time_t now)
+{
+	long long leeway = jauth_m_arg_int(m, "refresh_leeway");
+	long long keepalive = jauth_m_arg_int(m, "keepalive_days") * DAY;
+	if (!g->access_token || g->dead_at || !grant_site_matches(m, g))
+		return 0;
+	if (now >= g->expires_at - leeway)
+		return 0;
+	return !g->refresh_token || !g->last_refresh ||
+	       now - g->last_refresh < keepalive;
+}
+
+char *grant_base_url(const struct oauth *o, const struct grant *g)
+{
+	char *u;
+	return asprintf(&u, "%s/ex/jira/%s", o->api_url, g->cloud_id) < 0 ? NULL
+									: u;
+}
+
+jauth_result grant_publish(jauth_m *m, struct oauth *o, const struct grant *g,
+			   time_t refresh_at)
+{
+	char *base = grant_base_url(o, g);
+	if (!base)
+		return jauth_m_fail(m, JAUTH_ERROR, "out of memory");
+	struct jauth_m_cred c = {
+		.scheme = "Bearer",
+		.token = g->access_token,
+		.base_url = base,
+		.expires_at = g->expires_at,
+		.refresh_at = refresh_at,
+	};
+	jauth_result rc = jauth_m_credential(m, &c);
+	free(base);
+	return rc;
+}
+
+/* Replaces *DST with a copy of SRC (wiping the old value). */
+static void set_str(char **dst, const char *src)
+{
+	jauth_m_wipe_free(*dst);
+	*dst = src ? strdup(src) : NULL;
+}
+
+/*
+ * The refresh token is taken first and whatever else the answer lacks:
+ * once Atlassian has rotated it, the new one must reach the store even if
+ * the rest of the answer is unusable.
+ */
+jauth_result grant_take_tokens(jauth_m *m, struct grant *g, const char *body,
+			       time_t now)
+{
+	static const char what[] = "the token endpoint's answer";
+	cJSON *j = NULL;
+	const char *at, *rt, *scope;
+	double expires_in;
+	jauth_result rc = jauth_m_json_parse(m, what, body, &j);
+	if (rc != JAUTH_SUCCESS)
+		return rc;
+	if (jauth_m_json_str(m, what, j, "refresh_token", &rt) == JAUTH_SUCCESS) {
+		set_str(&g->prev_refresh_token, g->refresh_token);
+		g->prev_rotated_at = g->refresh_token ? now : 0;
+		set_str(&g->refresh_token, rt);
+		jauth_m_redact(m, rt);
+	}
+	if (jauth_m_json_str(m, what, j, "scope", &scope) == JAUTH_SUCCESS)
+		set_str(&g->scopes, scope);
+	if ((rc = jauth_m_json_str(m, what, j, "access_token", &at)) ==
+		    JAUTH_SUCCESS &&
+	    (rc = jauth_m_json_num(m, what, j, "expires_in", &expires_in)) ==
+		    JAUTH_SUCCESS) {
+		if (expires_in < EXPIRES_IN_MIN || expires_in > EXPIRES_IN_MAX)
+			jauth_m_log(m, JAUTH_LOG_WARN,
+				    "%s: expires_in %.0f is out of range; "
+				    "using %d s",
+				    what, expires_in,
+				    expires_in < EXPIRES_IN_MIN ? EXPIRES_IN_MIN
+								: EXPIRES_IN_MAX);
+		expires_in = expires_in < EXPIRES_IN_MIN   ? EXPIRES_IN_MIN
+			     : expires_in > EXPIRES_IN_MAX ? EXPIRES_IN_MAX
+							   : expires_in;
+		set_str(&g->access_token, at);
+		jauth_m_redact(m, at);
+		g->expires_at = now + (time_t)expires_in;
+	}
+	g->refresh_sent_at = 0;
+	jauth_m_json_free(j);
+	return rc;
+}

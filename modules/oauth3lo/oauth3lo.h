@@ -1,0 +1,108 @@
+/*
+ * oauth3lo.h — the pieces of oauth3lo.so: OAuth 2.0 authorization-code
+ * grants ("3LO") for Jira Cloud, with rotating refresh tokens that are
+ * never lost (DESIGN §2, §6).
+ *
+ * The grant lives in one store record; every change to it (consent,
+ * refresh, revoke) is a locked read-modify-write, so processes sharing the
+ * state directory take turns and the losers of a race use the winner's
+ * tokens. Before a refresh token is sent, the record notes when; a refresh
+ * whose answer was lost is retried only inside Atlassian's reuse interval.
+ */
+#ifndef JAUTH_OAUTH3LO_H
+#define JAUTH_OAUTH3LO_H
+
+#include <time.h>
+
+#include <jauth/module.h>
+
+#define DAY 86400
+#define CONSENT_TTL 600      /* seconds an authorization code lives */
+#define IDLE_LIMIT_DAYS 90   /* Atlassian drops a refresh token unused this long */
+#define AGE_LIMIT_DAYS 365   /* … and (historically) a grant this old */
+#define SERVE_STALE_RETRY 30 /* seconds between refresh attempts while serving a still-valid token */
+
+/* The grant as stored (one record). Strings are malloc'd; times are 0
+ * when unknown. */
+struct grant {
+	char *access_token;
+	time_t expires_at;
+	char *refresh_token;
+	time_t refresh_sent_at; /* a refresh with refresh_token got no committed answer yet */
+	char *prev_refresh_token;
+	time_t prev_rotated_at;
+	char *cloud_id, *site_url, *site_name; /* the site in use */
+	cJSON *sites; /* every site the consent granted: [{id, url, name}] */
+	char *scopes; /* granted, space-separated */
+	time_t created_at, last_refresh, last_used;
+	long refreshes;
+	time_t dead_at; /* Atlassian refused the grant (invalid_grant) */
+	char *dead_reason;
+};
+
+struct oauth {
+	char *key;          /* the store record: the client id */
+	char *consent_key;  /* the pending consent's record */
+	char *scopes;       /* requested, space-separated, with offline_access */
+	char *redirect_uri;
+	char *token_url, *authorize_url, *resources_url, *api_url;
+	struct grant g;     /* the last record seen */
+	int have;           /* g was loaded */
+	char *rejected;     /* the access token Jira rejected, if any */
+	char *refreshed_after_reject; /* the token the forced refresh produced */
+	int token_refused;  /* Atlassian refused that one too */
+	time_t retry_at;    /* serving a valid token after a failed refresh */
+};
+
+/* grant.c */
+void grant_clear(struct grant *g);
+/* Reads a record into G (cleared first). */
+void grant_from_json(struct grant *g, const cJSON *rec);
+/* The record for G. */
+cJSON *grant_to_json(const struct grant *g);
+/* Copies SRC into DST (cleared first). */
+void grant_copy(struct grant *dst, const struct grant *src);
+/* 1 when G's access token can be handed out at NOW without a refresh. */
+int grant_fresh(jauth_m *m, const struct grant *g, time_t now);
+/* Publishes G's access token. */
+jauth_result grant_publish(jauth_m *m, struct oauth *o, const struct grant *g,
+			   time_t refresh_at);
+/* The REST base of G, malloc'd. */
+char *grant_base_url(const struct oauth *o, const struct grant *g);
+/* Takes the token endpoint's answer into G: access token, expiry, refresh
+ * token (kept even when the rest is malformed), scope. */
+jauth_result grant_take_tokens(jauth_m *m, struct grant *g, const char *body,
+			       time_t now);
+/* Replaces the record under LK with G. */
+jauth_result grant_commit(jauth_m_lock *lk, const struct grant *g);
+
+/* Picks the grant's site for the line's cloud_id=/site= (or the only
+ * one); JAUTH_ERROR listing the sites when that is not possible. */
+jauth_result grant_choose_site(jauth_m *m, struct grant *g);
+/* 1 when G's site is the one the line asks for. */
+int grant_site_matches(jauth_m *m, const struct grant *g);
+
+/* scopes.c */
+/* The requested scope set for scopes= (malloc'd), or NULL with a message. */
+char *scopes_requested(jauth_m *m, const char *arg);
+/* The scopes of WANT missing from HAVE, space-separated (malloc'd, "" when
+ * none). */
+char *scopes_missing(const char *want, const char *have);
+
+/* refresh.c */
+jauth_result oa_acquire(jauth_m *m, void *state);
+jauth_result oa_refresh(jauth_m *m, void *state);
+void oa_rejected(jauth_m *m, void *state, int status);
+/* POSTs a JSON body to the token endpoint; the body is wiped after. */
+jauth_result token_post(jauth_m *m, struct oauth *o, cJSON *body,
+			struct jauth_m_http_resp *rs);
+
+/* consent.c */
+jauth_result oa_authorize_begin(jauth_m *m, void *state, char **url);
+jauth_result oa_authorize_finish(jauth_m *m, void *state, const char *cb);
+
+/* admin.c */
+jauth_result oa_revoke(jauth_m *m, void *state);
+jauth_result oa_status(jauth_m *m, void *state, cJSON *out);
+
+#endif

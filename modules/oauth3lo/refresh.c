@@ -1,0 +1,379 @@
+/*
+ * refresh.c — handing out the access token, and the refresh grant.
+ *
+ * A refresh is one locked read-modify-write of the grant's record: re-read
+ * under the lock (another process may have refreshed: use its tokens),
+ * note that the refresh token is being sent, send it, and commit the
+ * rotated one before anyone sees the new access token.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oauth3lo.h"
+
+/* What made this refresh necessary. */
+enum why { WHY_DUE, WHY_FORCED, WHY_REJECTED };
+
+jauth_result token_post(jauth_m *m, struct oauth *o, cJSON *body,
+			struct jauth_m_http_resp *rs)
+{
+	char *json = cJSON_PrintUnformatted(body);
+	jauth_m_json_free(body);
+	if (!json)
+		return jauth_m_fail(m, JAUTH_ERROR, "out of memory");
+	struct jauth_m_http_req rq = {
+		.method = "POST",
+		.url = o->token_url,
+		.json = json,
+		.ca_file = jauth_m_arg(m, "ca_file"),
+	};
+	jauth_result rc = jauth_m_http(m, &rq, rs);
+	jauth_m_wipe_free(json);
+	return rc;
+}
+
+/* The body of the refresh grant with the client's secret. */
+static jauth_result refresh_body(jauth_m *m, const char *rt, cJSON **out)
+{
+	jauth_m_secret *secret;
+	jauth_result rc = jauth_m_secret_get(m, "client_secret", &secret);
+	if (rc != JAUTH_SUCCESS)
+		return rc;
+	cJSON *b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "grant_type", "refresh_token");
+	cJSON_AddStringToObject(b, "client_id", jauth_m_arg(m, "client_id"));
+	cJSON_AddStringToObject(b, "client_secret", jauth_m_secret_str(secret));
+	cJSON_AddStringToObject(b, "refresh_token", rt);
+	jauth_m_secret_free(secret);
+	*out = b;
+	return JAUTH_SUCCESS;
+}
+
+static jauth_result no_grant(jauth_m *m)
+{
+	return jauth_m_fail(m, JAUTH_UNAVAILABLE,
+			    "no OAuth grant is stored for %s: run `jauth "
+			    "authorize %s`",
+			    jauth_m_service(m), jauth_m_service(m));
+}
+
+/* The hint for a grant Atlassian no longer knows. */
+static jauth_result grant_gone(jauth_m *m, const char *detail)
+{
+	return jauth_m_fail(m, JAUTH_DENIED,
+			    "the OAuth grant is gone (%s): run `jauth authorize "
+			    "%s` to consent again. Likely causes: the refresh "
+			    "token was unused for over 90 days, the app was "
+			    "uninstalled or its consent revoked, or a refresh "
+			    "token was replayed",
+			    detail, jauth_m_service(m));
+}
+
+/* Reads the token endpoint's refusal: a dead grant is recorded as such,
+ * so that nobody sends its tokens again. */
+static jauth_result refresh_refused(jauth_m *m, struct oauth *o,
+				    struct jauth_m_http_resp *rs,
+				    struct grant *g, jauth_m_lock *lk,
+				    time_t now)
+{
+	cJSON *j = rs->body ? cJSON_Parse(rs->body) : NULL;
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "error_description");
+	int invalid_grant = cJSON_IsString(e) &&
+			    strcmp(e->valuestring, "invalid_grant") == 0;
+	char *detail = NULL;
+	if (asprintf(&detail, "Atlassian: %s%s%s",
+		     cJSON_IsString(e) ? e->valuestring : "refused",
+		     cJSON_IsString(d) ? ": " : "",
+		     cJSON_IsString(d) ? d->valuestring : "") < 0)
+		detail = NULL;
+	cJSON_Delete(j);
+	jauth_result rc;
+	if (invalid_grant) {
+		g->dead_at = now;
+		free(g->dead_reason);
+		g->dead_reason = detail;
+		detail = NULL;
+		g->refresh_sent_at = 0;
+		grant_commit(lk, g);
+		rc = grant_gone(m, g->dead_reason);
+	} else if (rs->status == 401) {
+		rc = jauth_m_fail(m, JAUTH_DENIED,
+				  "Atlassian refused the app's client_id or "
+				  "client_secret (%s): check them against the "
+				  "developer console (Settings) and %s",
+				  detail ? detail : "HTTP 401",
+				  jauth_m_secret_origin(m, "client_secret"));
+	} else {
+		struct jauth_m_http_req rq = {.url = o->token_url};
+		rc = jauth_m_http_fail(m, "refresh", &rq, rs);
+	}
+	free(detail);
+	return rc;
+}
+
+/* Decides whether the refresh token may be sent now: not when a refresh
+ * that used it got no answer longer ago than the reuse interval (with a
+ * margin), because Atlassian may revoke the whole grant for that replay. */
+static jauth_result may_send(jauth_m *m, struct grant *g, time_t now)
+{
+	long long interval = jauth_m_arg_int(m, "reuse_interval");
+	long long margin = interval / 10 < 60 ? interval / 10 : 60;
+	if (!g->refresh_sent_at)
+		return JAUTH_SUCCESS;
+	if (now - g->refresh_sent_at < interval - margin) {
+		jauth_m_log(m, JAUTH_LOG_NOTICE,
+			    "a refresh sent %lld s ago got no answer; sending "
+			    "the same refresh token again (inside Atlassian's "
+			    "reuse interval)",
+			    (long long)(now - g->refresh_sent_at));
+		return JAUTH_SUCCESS;
+	}
+	return jauth_m_fail(m, JAUTH_DENIED,
+			    "a refresh sent %lld s ago got no answer and "
+			    "Atlassian's reuse interval for that refresh token "
+			    "(%lld s) has passed; sending it again could make "
+			    "Atlassian revoke the whole grant: run `jauth "
+			    "authorize %s`",
+			    (long long)(now - g->refresh_sent_at), interval,
+			    jauth_m_service(m));
+}
+
+/* Sends the refresh grant for G (under LK) and commits the answer. */
+static jauth_result exchange(jauth_m *m, struct oauth *o, struct grant *g,
+			     jauth_m_lock *lk, time_t now)
+{
+	cJSON *body = NULL;
+	struct jauth_m_http_resp rs;
+	jauth_result rc = may_send(m, g, now);
+	if (rc == JAUTH_SUCCESS && !g->refresh_sent_at) {
+		g->refresh_sent_at = now;
+		rc = grant_commit(lk, g);
+	}
+	if (rc != JAUTH_SUCCESS ||
+	    (rc = refresh_body(m, g->refresh_token, &body)) != JAUTH_SUCCESS)
+		return rc;
+	rc = token_post(m, o, body, &rs);
+	if (rc == JAUTH_TRANSIENT && !rs.uncertain) {
+		/* Refused before it was processed: the token was not used. */
+		g->refresh_sent_at = 0;
+		grant_commit(lk, g);
+	}
+	if (rc == JAUTH_SUCCESS && rs.status != 200)
+		rc = refresh_refused(m, o, &rs, g, lk, now);
+	else if (rc == JAUTH_SUCCESS) {
+		rc = grant_take_tokens(m, g, rs.body, now);
+		g->last_refresh = g->last_used = now;
+		g->refreshes++;
+		jauth_result saved = grant_commit(lk, g);
+		rc = saved != JAUTH_SUCCESS ? saved : rc;
+	}
+	jauth_m_http_free(&rs);
+	return rc;
+}
+
+/* 1 when the record's token is one the connector reported rejected. */
+static int is_rejected(const struct oauth *o, const struct grant *g)
+{
+	return o->rejected && g->access_token &&
+	       strcmp(o->rejected, g->access_token) == 0;
+}
+
+/* Keeps the last record seen in memory. */
+static void remember(struct oauth *o, const struct grant *g)
+{
+	grant_copy(&o->g, g);
+	o->have = 1;
+}
+
+static jauth_result publish(jauth_m *m, struct oauth *o, time_t now)
+{
+	long long leeway = jauth_m_arg_int(m, "refresh_leeway");
+	time_t at = o->g.expires_at - leeway;
+	if (o->retry_at > now && o->retry_at < at)
+		at = o->retry_at;
+	return grant_publish(m, o, &o->g, at > now ? at : now + 1);
+}
+
+/* A failed refresh while the old token still works: serve it, try again
+ * in a little while. */
+static jauth_result serve_stale(jauth_m *m, struct oauth *o, jauth_result rc,
+				time_t now)
+{
+	if (rc != JAUTH_TRANSIENT || !o->have || !o->g.access_token ||
+	    now >= o->g.expires_at || is_rejected(o, &o->g))
+		return rc;
+	jauth_m_log(m, JAUTH_LOG_WARN,
+		    "refresh failed for now; the access token is still valid "
+		    "for %lld s, so it stays in use",
+		    (long long)(o->g.expires_at - now));
+	o->retry_at = now + SERVE_STALE_RETRY;
+	return publish(m, o, now);
+}
+
+/* The grant from the record, under the lock, refreshed if WHY says so.
+ * The losers of a race find the winner's fresh token and use it. */
+static jauth_result refresh_locked(jauth_m *m, struct oauth *o, enum why why,
+				   time_t now)
+{
+	jauth_m_lock *lk;
+	cJSON *rec;
+	struct grant g = {0};
+	jauth_result rc = jauth_m_store_lock(m, o->key, &lk, &rec);
+	if (rc != JAUTH_SUCCESS)
+		return serve_stale(m, o, rc, now);
+	int exists = rec != NULL;
+	grant_from_json(&g, rec);
+	jauth_m_json_free(rec);
+	if (!exists || !g.refresh_token) {
+		rc = no_grant(m);
+	} else if (g.dead_at) {
+		rc = grant_gone(m, g.dead_reason ? g.dead_reason : "refused");
+	} else if (why != WHY_FORCED && grant_fresh(m, &g, now) &&
+		   !is_rejected(o, &g)) {
+		rc = JAUTH_SUCCESS; /* someone else refreshed */
+	} else {
+		rc = exchange(m, o, &g, lk, now);
+	}
+	jauth_m_store_unlock(lk);
+	if (rc == JAUTH_SUCCESS || g.access_token)
+		remember(o, &g);
+	grant_clear(&g);
+	if (rc == JAUTH_SUCCESS)
+		o->retry_at = 0;
+	return rc == JAUTH_SUCCESS ? publish(m, o, now)
+				   : serve_stale(m, o, rc, now);
+}
+
+/* The record as it is now, without the lock; o->have says if there is
+ * one. */
+static jauth_result load(jauth_m *m, struct oauth *o)
+{
+	cJSON *rec;
+	jauth_result rc = jauth_m_store_load(m, o->key, &rec);
+	if (rc != JAUTH_SUCCESS)
+		return rc;
+	grant_from_json(&o->g, rec);
+	o->have = rec != NULL;
+	jauth_m_json_free(rec);
+	return JAUTH_SUCCESS;
+}
+
+static jauth_result token_refused(jauth_m *m)
+{
+	return jauth_m_fail(m, JAUTH_DENIED,
+			    "Atlassian rejects even a freshly refreshed access "
+			    "token: run `jauth authorize %s` to consent again",
+			    jauth_m_service(m));
+}
+
+/* After a rejection and the refresh it caused, a second rejection of the
+ * new token: ask Atlassian whether the token itself is good. */
+static jauth_result verify_token(jauth_m *m, struct oauth *o, time_t now)
+{
+	char *auth = NULL;
+	struct jauth_m_http_resp rs;
+	if (asprintf(&auth, "Bearer %s", o->g.access_token) < 0)
+		return jauth_m_fail(m, JAUTH_ERROR, "out of memory");
+	struct jauth_m_http_req rq = {
+		.method = "GET",
+		.url = o->resources_url,
+		.authorization = auth,
+		.ca_file = jauth_m_arg(m, "ca_file"),
+	};
+	jauth_result rc = jauth_m_http(m, &rq, &rs);
+	jauth_m_wipe_free(auth);
+	if (rc == JAUTH_SUCCESS && rs.status == 200) {
+		jauth_m_log(m, JAUTH_LOG_WARN,
+			    "Jira rejected a freshly refreshed token that "
+			    "Atlassian still accepts: the refusal is about "
+			    "permissions or scopes, not the credential");
+		jauth_m_wipe_free(o->rejected);
+		o->rejected = NULL;
+		rc = publish(m, o, now);
+	} else if (rc == JAUTH_SUCCESS) {
+		o->token_refused = 1;
+		rc = token_refused(m);
+	}
+	jauth_m_http_free(&rs);
+	return rc;
+}
+
+/* The connector reported the current token: refresh once; if the token
+ * that refresh produced is reported too, check it with Atlassian, once. */
+static jauth_result after_rejection(jauth_m *m, struct oauth *o, time_t now)
+{
+	if (o->refreshed_after_reject &&
+	    strcmp(o->refreshed_after_reject, o->rejected) == 0)
+		return o->token_refused ? token_refused(m)
+					: verify_token(m, o, now);
+	jauth_result rc = refresh_locked(m, o, WHY_REJECTED, now);
+	if (rc == JAUTH_SUCCESS && o->g.access_token) {
+		jauth_m_wipe_free(o->refreshed_after_reject);
+		o->refreshed_after_reject = strdup(o->g.access_token);
+	}
+	return rc;
+}
+
+/* The line names another site of the grant than the record uses (or the
+ * consent left the choice open): pick it again and store the choice. */
+static jauth_result fix_site(jauth_m *m, struct oauth *o)
+{
+	jauth_m_lock *lk;
+	cJSON *rec;
+	struct grant g = {0};
+	jauth_result rc = jauth_m_store_lock(m, o->key, &lk, &rec);
+	if (rc != JAUTH_SUCCESS)
+		return rc;
+	grant_from_json(&g, rec);
+	jauth_m_json_free(rec);
+	if (!grant_site_matches(m, &g) &&
+	    (rc = grant_choose_site(m, &g)) == JAUTH_SUCCESS)
+		rc = grant_commit(lk, &g);
+	jauth_m_store_unlock(lk);
+	if (rc == JAUTH_SUCCESS)
+		remember(o, &g);
+	grant_clear(&g);
+	return rc;
+}
+
+/* Reads the record each time (the core asks at most about once a minute,
+ * and near expiry), so that other processes' refreshes, a new consent or a
+ * revoke are seen. */
+jauth_result oa_acquire(jauth_m *m, void *state)
+{
+	struct oauth *o = state;
+	time_t now = jauth_m_now(m);
+	jauth_result rc = load(m, o);
+	if (rc != JAUTH_SUCCESS)
+		return rc;
+	if (!o->have)
+		return no_grant(m);
+	if (!grant_site_matches(m, &o->g) && (rc = fix_site(m, o)) != JAUTH_SUCCESS)
+		return rc;
+	if (is_rejected(o, &o->g))
+		return after_rejection(m, o, now);
+	if (grant_fresh(m, &o->g, now) ||
+	    (o->retry_at > now && now < o->g.expires_at && !o->g.dead_at))
+		return publish(m, o, now);
+	return refresh_locked(m, o, WHY_DUE, now);
+}
+
+jauth_result oa_refresh(jauth_m *m, void *state)
+{
+	struct oauth *o = state;
+	return refresh_locked(m, o, WHY_FORCED, jauth_m_now(m));
+}
+
+void oa_rejected(jauth_m *m, void *state, int status)
+{
+	struct oauth *o = state;
+	(void)m;
+	if ((status != 401 && status != 403 && status != 404) || !o->have ||
+	    !o->g.access_token)
+		return;
+	jauth_m_wipe_free(o->rejected);
+	o->rejected = strdup(o->g.access_token);
+	o->token_refused = 0;
+}
