@@ -105,3 +105,6 @@ check: all $(TESTMOD_SO) $(TEST_BIN)
 
 clean:
 	rm -rf $(B)
+
+# Fuzzing (mk/fuzz.mk) and benchmarks (mk/bench.mk) live in their own files.
+-include mk/fuzz.mk mk/bench.mk
