@@ -81,7 +81,7 @@ $(B)/modules/%.so: modules/%/* core/include/jauth/module.h $(LIB_SO)
 # ---- CLI ----
 $(B)/obj/cli/%.o: cli/%.c cli/*.h core/include/jauth/jauth.h | deps
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) -c $< -o $@
+	$(CC) $(BASE_CFLAGS) -Imodules/oauth3lo -c $< -o $@
 
 $(CLI): $(CLI_OBJ) $(LIB_SO)
 	@mkdir -p $(@D)
@@ -102,6 +102,9 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB_SO)
 
 check: all $(TESTMOD_SO) $(TEST_BIN)
 	LD_LIBRARY_PATH=$(CURDIR)/$(B)/lib $(TEST_BIN)
+
+demo: all
+	@B=$(CURDIR)/$(B) sh mk/demo.sh
 
 clean:
 	rm -rf $(B)

@@ -11,7 +11,8 @@
 #include "cli.h"
 
 static const struct command *const commands[] = {
-	&cmd_lint, &cmd_modules,
+	&cmd_token, &cmd_authorize, &cmd_refresh, &cmd_revoke, &cmd_status,
+	&cmd_check, &cmd_lint,      &cmd_scopes,  &cmd_modules,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof *commands)
@@ -25,7 +26,7 @@ static void help(FILE *out)
 		"service\n(/etc/jauth.d/SERVICE; see jauth.conf(5)).\n\n"
 		"commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(out, "  %-10s %-28s %s\n", commands[i]->name,
+		fprintf(out, "  %-10s %-38s %s\n", commands[i]->name,
 			commands[i]->args, commands[i]->summary);
 	fprintf(out,
 		"\noptions:\n"

@@ -54,8 +54,8 @@ int simple_args(const struct command *c, int argc, char **argv, int *first)
 	static const struct option longs[] = {{"help", no_argument, 0, 'h'},
 					      {0, 0, 0, 0}};
 	int o;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "+h", longs, NULL)) != -1) {
+	optind = 0; /* 0: glibc starts afresh (permuting, unlike main's "+") */
+	while ((o = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		if (o != 'h')
 			return usage(c);
 		command_help(c);
@@ -94,7 +94,9 @@ const char *when(time_t t, time_t now)
 	long d = (long)(t - now);
 	long a = d < 0 ? -d : d;
 	const char *dir = d < 0 ? "ago" : "from now";
-	if (a >= 2 * 86400)
+	if (a < 60)
+		snprintf(buf, sizeof buf, "%s (just now)", day);
+	else if (a >= 2 * 86400)
 		snprintf(buf, sizeof buf, "%s (%ld days %s)", day, a / 86400,
 			 dir);
 	else if (a >= 2 * 3600)

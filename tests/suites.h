@@ -12,5 +12,6 @@ Suite *suite_services(void);
 Suite *suite_apitoken(void);
 Suite *suite_oauth(void);
 Suite *suite_procs(void);
+Suite *suite_cli(void);
 
 #endif

@@ -120,7 +120,7 @@ static void grant_status(jauth_m *m, struct oauth *o, const struct grant *g,
 	cJSON_AddStringToObject(out, "scopes_missing", missing ? missing : "");
 	put_time(out, "expires_at", g->expires_at);
 	put_time(out, "created_at", g->created_at);
-	put_time(out, "last_refresh", g->last_refresh);
+	put_time(out, "last_refresh_at", g->last_refresh);
 	put_time(out, "prev_rotated_at", g->prev_rotated_at);
 	cJSON_AddNumberToObject(out, "refreshes", (double)g->refreshes);
 	if (g->created_at)

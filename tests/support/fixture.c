@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct fx FX;
@@ -239,4 +240,78 @@ int fx_log_has(const char *s)
 	int has = FX.log && strstr(FX.log, s);
 	pthread_mutex_unlock(&FX.log_mu);
 	return has;
+}
+
+/* Reads all of FD into a malloc'd string. */
+static char *slurp_fd(int fd)
+{
+	char *s = NULL, chunk[4096];
+	size_t len = 0;
+	ssize_t n;
+	while ((n = read(fd, chunk, sizeof chunk)) > 0) {
+		s = realloc(s, len + (size_t)n + 1);
+		memcpy(s + len, chunk, (size_t)n);
+		len += (size_t)n;
+	}
+	if (!s)
+		s = calloc(1, 1);
+	s[len] = '\0';
+	return s;
+}
+
+int fx_cli_argv(const char *stdin_text, char **out, char **err,
+		char *const argv[])
+{
+	char *const *a = argv;
+	const char *args[64];
+	size_t n = 0;
+	args[n++] = JAUTH_TEST_BUILDDIR "/bin/jauth";
+	args[n++] = "-c";
+	args[n++] = FX.opt.conf_path;
+	args[n++] = "-m";
+	args[n++] = FX.opt.module_path;
+	args[n++] = "-s";
+	args[n++] = FX.opt.state_dir;
+	while (*a && n < 63)
+		args[n++] = *a++;
+	args[n] = NULL;
+	char opath[PATH_MAX + 16], epath[PATH_MAX + 16], ipath[PATH_MAX + 16];
+	snprintf(opath, sizeof opath, "%s/cli.out", FX.dir);
+	snprintf(epath, sizeof epath, "%s/cli.err", FX.dir);
+	snprintf(ipath, sizeof ipath, "%s/cli.in", FX.dir);
+	fx_write(ipath, 0600, stdin_text ? stdin_text : "");
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int in = open(ipath, O_RDONLY);
+		int o = open(opath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int e = open(epath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(in, 0);
+		dup2(o, 1);
+		dup2(e, 2);
+		execv(args[0], (char *const *)args);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	int fd = open(opath, O_RDONLY);
+	*out = slurp_fd(fd);
+	close(fd);
+	fd = open(epath, O_RDONLY);
+	*err = slurp_fd(fd);
+	close(fd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int fx_cli(const char *stdin_text, char **out, char **err, ...)
+{
+	char *argv[64];
+	size_t n = 0;
+	va_list ap;
+	va_start(ap, err);
+	while (n < 63 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	return fx_cli_argv(stdin_text, out, err, argv);
 }

@@ -71,6 +71,13 @@ jauth *fx_open_want(const char *service, jauth_result want);
 const char *fx_auth(jauth *h, jauth_result *rc);
 /* 1 when the captured log contains S. */
 int fx_log_has(const char *s);
+/* Runs the jauth CLI of the build with the fixture's -c/-m/-s and ARGS
+ * (NULL-terminated), STDIN_TEXT on its standard input (may be NULL).
+ * Returns its exit status; *out and *err (malloc'd) hold what it printed. */
+int fx_cli(const char *stdin_text, char **out, char **err, ...);
+/* The same with an argv array. */
+int fx_cli_argv(const char *stdin_text, char **out, char **err,
+		char *const argv[]);
 /* The fake clock: turns it on at T. */
 void fx_clock(time_t t);
 

@@ -1,0 +1,168 @@
+/*
+ * cmd_status.c — jauth status SERVICE [--json]: runs the stack once (as a
+ * connector would), then shows every line with its module's status, the
+ * line in force, warnings and the last reload error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* How many blank-separated words S has. */
+static int words(const char *s)
+{
+	int n = 0;
+	for (const char *p = s; *p; p++)
+		n += *p != ' ' && (p == s || p[-1] == ' ');
+	return n;
+}
+
+/* One "key  value" row of a module's status, times made readable and long
+ * scope lists counted (--json has them in full). */
+static void field(const cJSON *f, time_t now)
+{
+	size_t n = strlen(f->string);
+	printf("    %-22s ", f->string);
+	if (cJSON_IsNumber(f) && n > 3 && strcmp(f->string + n - 3, "_at") == 0)
+		printf("%s\n", when((time_t)f->valuedouble, now));
+	else if (cJSON_IsString(f) && strncmp(f->string, "scopes", 6) == 0 &&
+		 words(f->valuestring) > 3)
+		printf("%d scopes (status --json lists them)\n",
+		       words(f->valuestring));
+	else if (cJSON_IsNumber(f))
+		printf("%.0f\n", f->valuedouble);
+	else if (cJSON_IsString(f))
+		printf("%s\n", *f->valuestring ? f->valuestring : "-");
+	else if (cJSON_IsBool(f))
+		printf("%s\n", cJSON_IsTrue(f) ? "yes" : "no");
+	else
+		printf("-\n");
+}
+
+static int print_lines(const cJSON *lines, time_t now, int depth);
+
+/* A line and its module's status; returns how many warnings it has. */
+static int print_line(const cJSON *ln, time_t now, int depth)
+{
+	const cJSON *st = cJSON_GetObjectItem(ln, "status"), *f;
+	int warnings = 0;
+	printf("%*s%s  %s  %s", depth * 2, "", str(ln, "source"),
+	       str(ln, "control"),
+	       str(ln, "module") ? str(ln, "module") : "substack");
+	if (str(ln, "substack")) {
+		printf(" %s\n", str(ln, "substack"));
+		return print_lines(cJSON_GetObjectItem(ln, "lines"), now,
+				   depth + 1);
+	}
+	printf(" %s (ABI %s)\n", str(ln, "version"), str(ln, "abi"));
+	cJSON_ArrayForEach(f, st)
+	{
+		if (strcmp(f->string, "warnings") != 0)
+			field(f, now);
+	}
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(st, "warnings"))
+	{
+		printf("    warning: %s\n", f->valuestring);
+		warnings++;
+	}
+	return warnings;
+}
+
+static int print_lines(const cJSON *lines, time_t now, int depth)
+{
+	const cJSON *ln;
+	int warnings = 0;
+	cJSON_ArrayForEach(ln, lines)
+		warnings += print_line(ln, now, depth);
+	return warnings;
+}
+
+static void print_human(cJSON *doc, jauth_result r, const char *err)
+{
+	time_t now = (time_t)cJSON_GetObjectItem(doc, "now")->valuedouble;
+	const cJSON *act = cJSON_GetObjectItem(doc, "active");
+	printf("service   %s (%s)\n", str(doc, "service"), str(doc, "file"));
+	if (cJSON_IsObject(act))
+		printf("in force  %s (%s): %s credential, expires %s\n",
+		       str(act, "source"), str(act, "module"),
+		       str(act, "scheme"),
+		       when((time_t)cJSON_GetObjectItem(act, "expires_at")->valuedouble,
+			    now));
+	else
+		printf("in force  nothing: %s: %s\n", jauth_result_name(r), err);
+	printf("state     %s\n\n", str(doc, "state_dir"));
+	int warnings = print_lines(cJSON_GetObjectItem(doc, "lines"), now, 0);
+	const char *reload = str(doc, "reload_error");
+	printf("\nreload    %s\n", reload ? reload : "ok");
+	if (warnings)
+		printf("%d warning%s above\n", warnings, warnings == 1 ? "" : "s");
+}
+
+static int run(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{"json", no_argument, 0, 'j'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	int o, json = 0, status;
+	optind = 0; /* 0: glibc starts afresh (permuting, unlike main's "+") */
+	while ((o = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		if (o == 'h')
+			return command_help(&cmd_status), EXIT_OK;
+		if (o != 'j')
+			return usage(&cmd_status);
+		json = 1;
+	}
+	if (optind != argc - 1)
+		return usage(&cmd_status);
+	jauth *h = open_service(cli, argv[optind], &status);
+	if (!h)
+		return status;
+	const jauth_cred *c;
+	jauth_result r = jauth_acquire(h, &c);
+	char *text = NULL;
+	if (jauth_status(h, &text) != JAUTH_SUCCESS) {
+		status = fail_handle(h, JAUTH_ERROR);
+		jauth_close(h);
+		return status;
+	}
+	cJSON *doc = cJSON_Parse(text);
+	jauth_free(text);
+	cJSON *acq = cJSON_AddObjectToObject(doc, "acquire");
+	cJSON_AddStringToObject(acq, "result", jauth_result_name(r));
+	cJSON_AddStringToObject(acq, "error", jauth_error(h));
+	if (json) {
+		char *out = cJSON_Print(doc);
+		printf("%s\n", out);
+		cJSON_free(out);
+	} else {
+		print_human(doc, r, jauth_error(h));
+	}
+	cJSON_Delete(doc);
+	jauth_close(h);
+	return exit_of(r);
+}
+
+const struct command cmd_status = {
+	.name = "status",
+	.args = "SERVICE [--json]",
+	.summary = "which line is in force, expiries, warnings, reload errors",
+	.help = "Runs SERVICE's stack once, as a connector would (an OAuth token "
+		"due for refresh\nis refreshed), then prints every line with "
+		"what its module knows: the site,\nscopes, expiries, the age of "
+		"the grant and how long its refresh token has been\nidle, and "
+		"warnings. --json prints the same as a JSON document for "
+		"scripts. The\nexit status is the stack's result (0 when a "
+		"credential is in force).\n",
+	.run = run,
+};

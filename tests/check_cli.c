@@ -1,0 +1,474 @@
+/*
+ * check_cli.c — the jauth tool as admins and scripts use it (DESIGN §7):
+ * every command, its output, its exit status, and no secret on any of its
+ * outputs even at -vv.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "fixture.h"
+#include "suites.h"
+
+#define CLI(in, ...) fx_cli(in, &out, &err, __VA_ARGS__, (char *)NULL)
+
+static char *out, *err;
+
+static void clear(void)
+{
+	free(out);
+	free(err);
+	out = err = NULL;
+}
+
+static void setup(void)
+{
+	fx_setup();
+	out = err = NULL;
+}
+
+static void teardown(void)
+{
+	clear();
+	fx_teardown();
+}
+
+static void setup_standin(void)
+{
+	fx_setup_standin();
+	out = err = NULL;
+	setenv("CLIENT_SECRET", "csecret", 1);
+}
+
+START_TEST(test_help_and_version)
+{
+	ck_assert_int_eq(CLI(NULL, "--help"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "exit status: 0 ok, 2 usage"));
+	static const char *const cmds[] = {"token", "authorize", "refresh",
+					   "revoke", "status", "check",
+					   "lint", "scopes", "modules"};
+	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+		ck_assert_ptr_nonnull(strstr(out, cmds[i]));
+		char *o2, *e2;
+		int rc = fx_cli(NULL, &o2, &e2, cmds[i], "--help", (char *)NULL);
+		ck_assert_msg(rc == 0 && strstr(o2, "usage: jauth"), "%s --help: %d %s",
+			      cmds[i], rc, e2);
+		free(o2);
+		free(e2);
+	}
+	clear();
+	ck_assert_int_eq(CLI(NULL, "--version"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "jauth 0."));
+}
+END_TEST
+
+START_TEST(test_usage_errors_exit_2)
+{
+	ck_assert_int_eq(CLI(NULL, "frobnicate"), 2);
+	ck_assert_ptr_nonnull(strstr(err, "unknown command \"frobnicate\""));
+	clear();
+	ck_assert_int_eq(CLI(NULL, "token"), 2);
+	clear();
+	ck_assert_int_eq(CLI(NULL, "token", "svc", "--format", "xml"), 2);
+	clear();
+	ck_assert_int_eq(CLI(NULL, "authorize", "svc", "--url-only", "--callback", "x"), 2);
+	clear();
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, (char *)NULL), 2);
+}
+END_TEST
+
+START_TEST(test_token_json_and_header)
+{
+	fx_stack("svc", "required testmod.so token=abc base_url=https://x.example/ lifetime=3600\n");
+	ck_assert_int_eq(CLI(NULL, "token", "svc"), 0);
+	cJSON *j = cJSON_Parse(out);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "authorization")->valuestring, "Test abc");
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "scheme")->valuestring, "Test");
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "base_url")->valuestring, "https://x.example");
+	ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(j, "expires_at")));
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "module")->valuestring, "testmod.so");
+	ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(j, "source")->valuestring, "svc:1"));
+	cJSON_Delete(j);
+	clear();
+	ck_assert_int_eq(CLI(NULL, "token", "svc", "--format", "header"), 0);
+	ck_assert_str_eq(out, "Authorization: Test abc\n");
+}
+END_TEST
+
+START_TEST(test_token_exit_status_follows_the_result)
+{
+	static const struct {
+		const char *result;
+		int status;
+	} table[] = {
+		{"unavailable", 3}, {"denied", 4}, {"transient", 5}, {"error", 1},
+	};
+	for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
+		fx_stack("svc", "required testmod.so acquire=%s message=\"do X\"\n",
+			 table[i].result);
+		ck_assert_int_eq(CLI(NULL, "token", "svc"), table[i].status);
+		ck_assert_msg(strstr(err, "svc:1: do X\n"), "%s", err);
+		ck_assert_str_eq(out, "");
+		clear();
+	}
+	fx_stack("svc", "bogus testmod.so\n");
+	ck_assert_int_eq(CLI(NULL, "token", "svc"), 2);
+	ck_assert_ptr_nonnull(strstr(err, "svc:1: unknown control"));
+	/* one line on stderr */
+	ck_assert_ptr_eq(strchr(err, '\n'), err + strlen(err) - 1);
+}
+END_TEST
+
+START_TEST(test_lint_all_and_named)
+{
+	fx_stack("good", "required testmod.so\n");
+	fx_stack("bad", "required testmod.so nokey\nbogus testmod.so\n");
+	ck_assert_int_eq(CLI(NULL, "lint"), 2);
+	ck_assert_ptr_nonnull(strstr(out, "bad:1: argument 1"));
+	ck_assert_ptr_nonnull(strstr(out, "bad:2: unknown control"));
+	ck_assert_ptr_nonnull(strstr(err, "2 problems in 2 stacks"));
+	clear();
+	ck_assert_int_eq(CLI(NULL, "lint", "good"), 0);
+	ck_assert_str_eq(out, "ok: 1 stack\n");
+}
+END_TEST
+
+START_TEST(test_modules_lists_and_refuses)
+{
+	ck_assert_int_eq(CLI(NULL, "modules"), 2); /* the bad test modules */
+	ck_assert_ptr_nonnull(strstr(out, "testmod.so"));
+	ck_assert_ptr_nonnull(strstr(out, "apitoken.so"));
+	ck_assert_ptr_nonnull(strstr(out, "oauth3lo"));
+	ck_assert_ptr_nonnull(strstr(out, "refused:"));
+	clear();
+	/* only good modules: 0 */
+	char path[PATH_MAX + 40];
+	const char *bad[] = {"testmod_newer.so", "testmod_major.so", "testmod_noentry.so"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s/%s", FX.mods, bad[i]);
+		unlink(path);
+	}
+	ck_assert_int_eq(CLI(NULL, "modules"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "1.0"));
+}
+END_TEST
+
+START_TEST(test_scopes)
+{
+	ck_assert_int_eq(CLI(NULL, "scopes"), 0);
+	int n = 0;
+	for (char *p = out; *p; p++)
+		n += *p == '\n';
+	ck_assert_int_eq(n, 22);
+	ck_assert_ptr_nonnull(strstr(out, "read:board-scope:jira-software\n"));
+	ck_assert_ptr_null(strstr(out, "offline_access"));
+	clear();
+	ck_assert_int_eq(CLI(NULL, "scopes", "readonly"), 0);
+	ck_assert_ptr_null(strstr(out, "write:"));
+	ck_assert_ptr_null(strstr(out, "manage:"));
+	ck_assert_ptr_nonnull(strstr(out, "read:jira-work\n"));
+	clear();
+	ck_assert_int_eq(CLI(NULL, "scopes", "some"), 2);
+}
+END_TEST
+
+START_TEST(test_refresh_revoke_status)
+{
+	fx_stack("svc", "required testmod.so token=abc counter=%s\n", fx_path("c"));
+	ck_assert_int_eq(CLI(NULL, "refresh", "svc"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "refreshed: "));
+	ck_assert_int_eq(fx_count(fx_path("c"), 'r'), 1);
+	clear();
+	ck_assert_int_eq(CLI(NULL, "revoke", "svc"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "nothing to do at Atlassian"));
+	clear();
+	ck_assert_int_eq(CLI(NULL, "status", "svc"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "in force"));
+	ck_assert_ptr_nonnull(strstr(out, "testmod.so 1.0 (ABI 1.1)"));
+	clear();
+	ck_assert_int_eq(CLI(NULL, "status", "svc", "--json"), 0);
+	cJSON *j = cJSON_Parse(out);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "acquire"), "result")->valuestring,
+			 "success");
+	cJSON_Delete(j);
+	clear();
+	fx_stack("svc", "required testmod.so acquire=unavailable message=\"set it up\"\n");
+	ck_assert_int_eq(CLI(NULL, "status", "svc"), 3);
+	ck_assert_ptr_nonnull(strstr(out, "in force  nothing: unavailable"));
+}
+END_TEST
+
+/* ---- against the stand-in ---- */
+
+static void apitoken_stack(const char *token_env)
+{
+	fx_stack("svc",
+		 "required apitoken.so email=svc@acme.com token=@env:%s site=%s "
+		 "ca_file=%s\n",
+		 token_env, SI.url, SI.ca);
+}
+
+START_TEST(test_check_accepted_and_rejected)
+{
+	setenv("GOOD_TOKEN", "unscoped-token", 1);
+	setenv("SCOPED_TOKEN", "scoped-token", 1);
+	apitoken_stack("GOOD_TOKEN");
+	ck_assert_msg(CLI(NULL, "check", "svc") == 0, "%s", err);
+	ck_assert_ptr_nonnull(strstr(out, "account  acc-1"));
+	ck_assert_ptr_nonnull(strstr(out, "email    svc@acme.com"));
+	clear();
+	apitoken_stack("SCOPED_TOKEN");
+	ck_assert_int_eq(CLI(NULL, "check", "svc"), 4);
+	ck_assert_ptr_nonnull(strstr(err, "Jira answered HTTP 401"));
+	ck_assert_ptr_nonnull(strstr(err, "Jira rejected the API token"));
+}
+END_TEST
+
+static void oauth_stack(const char *redirect)
+{
+	fx_stack("svc",
+		 "required oauth3lo.so client_id=cid client_secret=@env:CLIENT_SECRET "
+		 "auth_url=%s api_url=%s ca_file=%s redirect_uri=%s\n",
+		 SI.url, SI.url, SI.ca, redirect);
+}
+
+START_TEST(test_authorize_url_only_then_callback_from_stdin)
+{
+	oauth_stack("https://app.example/cb");
+	ck_assert_int_eq(CLI(NULL, "token", "svc"), 3);
+	clear();
+	ck_assert_int_eq(CLI(NULL, "authorize", "svc", "--url-only"), 0);
+	out[strcspn(out, "\n")] = '\0';
+	char *cb = standin_consent(&SI, out, NULL);
+	ck_assert_ptr_nonnull(cb);
+	clear();
+	ck_assert_msg(CLI(cb, "authorize", "svc", "--callback", "-") == 0, "%s", err);
+	ck_assert_ptr_nonnull(strstr(out, "authorized site acme"));
+	free(cb);
+	clear();
+	ck_assert_int_eq(CLI(NULL, "check", "svc"), 0);
+	clear();
+	ck_assert_int_eq(CLI(NULL, "refresh", "svc"), 0);
+	clear();
+	ck_assert_int_eq(CLI(NULL, "revoke", "svc"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "user-connected-apps"));
+	clear();
+	ck_assert_int_eq(CLI(NULL, "token", "svc"), 3);
+}
+END_TEST
+
+START_TEST(test_authorize_callback_in_argv)
+{
+	oauth_stack("https://app.example/cb");
+	ck_assert_int_eq(CLI(NULL, "authorize", "svc", "--url-only"), 0);
+	out[strcspn(out, "\n")] = '\0';
+	char *cb = standin_consent(&SI, out, NULL);
+	clear();
+	ck_assert_int_eq(CLI(NULL, "authorize", "svc", "--callback", cb), 0);
+	clear();
+	/* the same callback again: the state is used up */
+	ck_assert_int_eq(CLI(NULL, "authorize", "svc", "--callback", cb), 4);
+	ck_assert_ptr_nonnull(strstr(err, "no consent is pending"));
+	free(cb);
+}
+END_TEST
+
+/* A free loopback port. */
+static int free_port(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t n = sizeof a;
+	bind(s, (struct sockaddr *)&a, sizeof a);
+	getsockname(s, (struct sockaddr *)&a, &n);
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+/* GET of a plain-http loopback URL, as the browser does after consent. */
+static int browser_get(const char *url)
+{
+	int port;
+	char path[2048];
+	if (sscanf(url, "http://127.0.0.1:%d%2047s", &port, path) != 2)
+		return -1;
+	for (int tries = 0; tries < 100; tries++) {
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_port = htons((uint16_t)port),
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		if (connect(s, (struct sockaddr *)&a, sizeof a) == 0) {
+			char req[2300], resp[512] = {0};
+			int n = snprintf(req, sizeof req,
+					 "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+			(void)!write(s, req, (size_t)n);
+			(void)!read(s, resp, sizeof resp - 1);
+			close(s);
+			return strstr(resp, "200 OK") ? 0 : -1;
+		}
+		close(s);
+		usleep(50 * 1000);
+	}
+	return -1;
+}
+
+START_TEST(test_authorize_interactive_catches_loopback_redirect)
+{
+	char redirect[64];
+	snprintf(redirect, sizeof redirect, "http://127.0.0.1:%d/callback",
+		 free_port());
+	oauth_stack(redirect);
+	int pipefd[2];
+	ck_assert_int_eq(pipe(pipefd), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		execl(JAUTH_TEST_BUILDDIR "/bin/jauth", "jauth", "-c", FX.conf,
+		      "-m", FX.mods, "-s", FX.state, "authorize", "svc",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	FILE *f = fdopen(pipefd[0], "r");
+	char line[8192], *url = NULL;
+	while (!url && fgets(line, sizeof line, f))
+		if (strstr(line, "https://"))
+			url = strdup(line + strspn(line, " "));
+	ck_assert_ptr_nonnull(url);
+	url[strcspn(url, "\n")] = '\0';
+	char *cb = standin_consent(&SI, url, NULL);
+	ck_assert_msg(cb && strncmp(cb, redirect, strlen(redirect)) == 0, "%s", cb);
+	ck_assert_int_eq(browser_get(cb), 0);
+	int st;
+	waitpid(pid, &st, 0);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char rest[4096] = {0};
+	(void)!fread(rest, 1, sizeof rest - 1, f);
+	ck_assert_msg(strstr(rest, "authorized site acme"), "%s", rest);
+	fclose(f);
+	free(url);
+	free(cb);
+}
+END_TEST
+
+/* Every file of DIR (recursively one level) concatenated. */
+static char *dir_contents(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t len = 0;
+	char *all = calloc(1, 1);
+	while (d && (e = readdir(d))) {
+		char path[PATH_MAX + 300];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		char *s = e->d_name[0] == '.' ? NULL : fx_read(path);
+		if (!s)
+			continue;
+		all = realloc(all, len + strlen(s) + 1);
+		strcpy(all + len, s);
+		len += strlen(s);
+		free(s);
+	}
+	if (d)
+		closedir(d);
+	return all;
+}
+
+/* Canary secrets through every command at -vv: never on stdout, stderr or
+ * in the state directory, except the credential itself on token's stdout. */
+START_TEST(test_canary_secrets_never_leave_at_verbose)
+{
+	const char *cs = "CANARY-CLIENT-SECRET-91";
+	const char *tok = "CANARY-API-TOKEN-42";
+	setenv("CANARY_TOKEN", tok, 1);
+	fx_write(fx_path("cs"), 0600, "CANARY-CLIENT-SECRET-91\n");
+	fx_stack("svc",
+		 "[success=done unavailable=ignore default=die] oauth3lo.so "
+		 "client_id=cid client_secret=@file:%s auth_url=%s api_url=%s "
+		 "ca_file=%s redirect_uri=https://app.example/cb\n"
+		 "required apitoken.so email=svc@acme.com token=@env:CANARY_TOKEN "
+		 "site=%s ca_file=%s\n",
+		 fx_path("cs"), SI.url, SI.url, SI.ca, SI.url, SI.ca);
+	/* the canary client secret is refused by the stand-in: consent fails
+	 * at the code exchange, after the secret went over TLS */
+	static const char *const cmds[][3] = {
+		{"token", "svc", NULL},   {"status", "svc", NULL},
+		{"status", "svc", "--json"}, {"check", "svc", NULL},
+		{"refresh", "svc", NULL}, {"authorize", "svc", "--url-only"},
+		{"lint", "svc", NULL},    {"revoke", "svc", NULL},
+	};
+	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+		char *argv[] = {"-vv", (char *)cmds[i][0], (char *)cmds[i][1],
+				(char *)cmds[i][2], NULL};
+		fx_cli_argv(NULL, &out, &err, argv);
+		ck_assert_msg(!strstr(out, cs) && !strstr(err, cs),
+			      "%s: client secret shown", cmds[i][0]);
+		ck_assert_msg(!strstr(out, tok) && !strstr(err, tok),
+			      "%s: API token shown", cmds[i][0]);
+		/* base64(email:token) may only be token's own output */
+		ck_assert_msg(!strstr(err, "c3ZjQGFjbWUuY29tOkNBTkFSWS"),
+			      "%s: Basic value on stderr:\n%s", cmds[i][0], err);
+		if (strcmp(cmds[i][0], "token") != 0)
+			ck_assert_msg(!strstr(out, "c3ZjQGFjbWUuY29tOkNBTkFSWS"),
+				      "%s: Basic value on stdout", cmds[i][0]);
+		clear();
+	}
+	/* a consent that reaches the code exchange with the canary secret */
+	ck_assert_int_eq(CLI(NULL, "authorize", "svc", "--url-only"), 0);
+	out[strcspn(out, "\n")] = '\0';
+	char *cb = standin_consent(&SI, out, NULL);
+	clear();
+	fx_cli(cb, &out, &err, "-vv", "authorize", "svc", "--callback", "-", (char *)NULL);
+	ck_assert(!strstr(out, cs) && !strstr(err, cs));
+	const char *code = strstr(cb, "code=") + 5;
+	char codev[128];
+	snprintf(codev, sizeof codev, "%.*s", (int)strcspn(code, "&"), code);
+	ck_assert_msg(!strstr(err, codev), "code on stderr: %s", err);
+	free(cb);
+	char *state = dir_contents(FX.state);
+	ck_assert(!strstr(state, cs) && !strstr(state, tok));
+	free(state);
+}
+END_TEST
+
+Suite *suite_cli(void)
+{
+	Suite *s = suite_create("jauth CLI");
+	TCase *tc = tcase_create("local");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_help_and_version);
+	tcase_add_test(tc, test_usage_errors_exit_2);
+	tcase_add_test(tc, test_token_json_and_header);
+	tcase_add_test(tc, test_token_exit_status_follows_the_result);
+	tcase_add_test(tc, test_lint_all_and_named);
+	tcase_add_test(tc, test_modules_lists_and_refuses);
+	tcase_add_test(tc, test_scopes);
+	tcase_add_test(tc, test_refresh_revoke_status);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("against the stand-in");
+	tcase_add_unchecked_fixture(tc, fx_standin_up, fx_standin_down);
+	tcase_add_checked_fixture(tc, setup_standin, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_check_accepted_and_rejected);
+	tcase_add_test(tc, test_authorize_url_only_then_callback_from_stdin);
+	tcase_add_test(tc, test_authorize_callback_in_argv);
+	tcase_add_test(tc, test_authorize_interactive_catches_loopback_redirect);
+	tcase_add_test(tc, test_canary_secrets_never_leave_at_verbose);
+	suite_add_tcase(s, tc);
+	return s;
+}
