@@ -103,6 +103,41 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB_SO)
 check: all $(TESTMOD_SO) $(TEST_BIN)
 	LD_LIBRARY_PATH=$(CURDIR)/$(B)/lib $(TEST_BIN)
 
+# ---- install ----
+$(B)/jauth.pc: core/jauth.pc.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@MODULEDIR@|$(MODULEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< >$@
+
+MANPAGES := $(wildcard man/*.[1-9])
+CONF_EXAMPLES := $(wildcard conf/*)
+
+install: all $(B)/jauth.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/jauth \
+		$(DESTDIR)$(MODULEDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DATADIR)/conf
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libjauth.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libjauth.so
+	install -m 0644 core/include/jauth/jauth.h core/include/jauth/module.h \
+		$(DESTDIR)$(INCLUDEDIR)/jauth/
+	install -m 0644 $(MODULE_SO) $(DESTDIR)$(MODULEDIR)/
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(B)/jauth.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 0644 $(CONF_EXAMPLES) $(DESTDIR)$(DATADIR)/conf/
+	for m in $(MANPAGES); do \
+		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libjauth.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libjauth.so
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/jauth $(DESTDIR)$(DATADIR)
+	rm -f $(MODULES:%=$(DESTDIR)$(MODULEDIR)/%.so)
+	-rmdir $(DESTDIR)$(MODULEDIR) $(DESTDIR)$(LIBDIR)/jauth 2>/dev/null
+	rm -f $(DESTDIR)$(BINDIR)/jauth $(DESTDIR)$(PKGCONFIGDIR)/jauth.pc
+	for m in $(MANPAGES); do s=$${m##*.}; \
+		rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+
 demo: all
 	@B=$(CURDIR)/$(B) sh mk/demo.sh
 

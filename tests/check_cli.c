@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,6 +446,68 @@ START_TEST(test_canary_secrets_never_leave_at_verbose)
 }
 END_TEST
 
+/* Runs a shell command line; its exit status. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int sh(const char *fmt, ...)
+{
+	char *cmd;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&cmd, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	int st = system(cmd);
+	free(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(test_example_stacks_lint_clean)
+{
+	ck_assert_int_eq(sh("install -m 0644 %s/../conf/* %s/", JAUTH_TEST_SRCDIR,
+			    FX.conf),
+			 0);
+	ck_assert_msg(CLI(NULL, "lint") == 0, "%s%s", out, err);
+	ck_assert_str_eq(out, "ok: 5 stacks\n");
+}
+END_TEST
+
+/* The third-party kit: install into a scratch DESTDIR, build the example
+ * module with pkg-config against that tree alone, and run a stack with it
+ * through the installed CLI against the stand-in. */
+START_TEST(test_example_module_builds_from_the_installed_tree)
+{
+	char dest[PATH_MAX / 2];
+	snprintf(dest, sizeof dest, "%s", fx_path("dest"));
+	ck_assert_int_eq(sh("make -s -C %s/.. install DESTDIR=%s B=%s >%s/install.log 2>&1",
+			    JAUTH_TEST_SRCDIR, dest, JAUTH_TEST_BUILDDIR, FX.dir),
+			 0);
+	ck_assert_int_eq(sh("env -u CFLAGS make -s -C %s/../examples/dcpat OUT=%s "
+			    "PKG_CONFIG_PATH=%s/usr/local/lib/pkgconfig "
+			    "PKG_CONFIG_SYSROOT_DIR=%s >%s/build.log 2>&1",
+			    JAUTH_TEST_SRCDIR, FX.mods, dest, dest, FX.dir),
+			 0);
+	fx_write(fx_path("pat"), 0600, "dc-pat-token\n");
+	fx_stack("dc", "required dcpat.so url=%s token=@file:%s ca_file=%s\n",
+		 SI.url, fx_path("pat"), SI.ca);
+	char bin[PATH_MAX], lib[PATH_MAX];
+	snprintf(bin, sizeof bin, "%s/usr/local/bin/jauth", dest);
+	snprintf(lib, sizeof lib, "%s/usr/local/lib", dest);
+	ck_assert_int_eq(sh("LD_LIBRARY_PATH=%s %s -c %s -m %s -s %s check dc "
+			    ">%s/check.out 2>&1",
+			    lib, bin, FX.conf, FX.mods, FX.state, FX.dir),
+			 0);
+	char *text = fx_read(fx_path("check.out"));
+	ck_assert_msg(strstr(text, "account  dc-1"), "%s", text);
+	ck_assert_ptr_nonnull(strstr(text, "(dcpat.so)"));
+	free(text);
+	ck_assert_int_eq(sh("make -s -C %s/.. uninstall DESTDIR=%s B=%s >/dev/null 2>&1",
+			    JAUTH_TEST_SRCDIR, dest, JAUTH_TEST_BUILDDIR),
+			 0);
+	ck_assert_int_eq(sh("test -z \"$(find %s -type f)\"", dest), 0);
+}
+END_TEST
+
 Suite *suite_cli(void)
 {
 	Suite *s = suite_create("jauth CLI");
@@ -458,6 +521,7 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, test_modules_lists_and_refuses);
 	tcase_add_test(tc, test_scopes);
 	tcase_add_test(tc, test_refresh_revoke_status);
+	tcase_add_test(tc, test_example_stacks_lint_clean);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("against the stand-in");
@@ -469,6 +533,7 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, test_authorize_callback_in_argv);
 	tcase_add_test(tc, test_authorize_interactive_catches_loopback_redirect);
 	tcase_add_test(tc, test_canary_secrets_never_leave_at_verbose);
+	tcase_add_test(tc, test_example_module_builds_from_the_installed_tree);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -86,6 +86,10 @@ def default_config():
         "user": {"account_id": "acc-1", "name": "Sync Service",
                  "email": "svc@acme.com"},
         "expired_status": 401,
+        # Jira Data Center personal access tokens the "site" accepts as
+        # Bearer (for the third-party module example).
+        "pats": [{"token": "dc-pat-token", "account_id": "dc-1",
+                  "name": "DC Service", "email": "svc@acme.com"}],
     }
 
 
@@ -116,7 +120,7 @@ CONFIG_TYPES = {
     "clients": dict, "sites": list, "grant_sites": (list, type(None)),
     "deny_scopes": list, "consent": str, "expires_in": (int, float),
     "reuse_interval": (int, float), "code_ttl": (int, float),
-    "accounts": list, "user": dict, "expired_status": int,
+    "accounts": list, "user": dict, "expired_status": int, "pats": list,
 }
 
 
@@ -131,7 +135,7 @@ def merge_config(config, update):
     if "consent" in update and update["consent"] not in ("accept", "deny"):
         raise ConfigError("consent must be \"accept\" or \"deny\"")
     _check_clients(update.get("clients", {}))
-    for key in ("sites", "accounts"):
+    for key in ("sites", "accounts", "pats"):
         _check_list_of_objects(key, update.get(key, []))
     for key, value in update.items():
         config[key] = copy.deepcopy(value)
@@ -778,12 +782,14 @@ class Handler(BaseHTTPRequestHandler):
     def site_myself(self):
         kind, cred = self.credentials()
         with self.state.lock:
+            pat = next((p for p in self.state.config["pats"]
+                        if kind == "bearer" and p.get("token") == cred), None)
             account = (self.state.find_account(*cred)
                        if kind == "basic" else None)
-            if account is None or account.get("scoped"):
+            if pat is None and (account is None or account.get("scoped")):
                 raise Reply(401, {"code": 401, "message": "Client must be "
                                   "authenticated to access this resource."})
-            body = myself_body(account)
+            body = myself_body(pat if pat is not None else account)
         self.send(200, body)
 
     # --- /_standin/ control -------------------------------------------
