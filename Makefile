@@ -55,7 +55,8 @@ TEST_OBJ := $(TEST_SRC:%.c=$(B)/obj/%.o)
 TEST_BIN := $(B)/tests/check_jauth
 TEST_DEFS := -DJAUTH_TEST_SRCDIR=\"$(CURDIR)/tests\" -DJAUTH_TEST_BUILDDIR=\"$(CURDIR)/$(B)\"
 
-.PHONY: all deps check demo install uninstall clean bench
+.PHONY: all deps check demo install uninstall clean bench check-asan \
+	check-tsan check-valgrind
 all: $(LIB_SO) $(MODULE_SO) $(CLI)
 
 deps:
@@ -102,6 +103,31 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB_SO)
 
 check: all $(TESTMOD_SO) $(TEST_BIN)
 	LD_LIBRARY_PATH=$(CURDIR)/$(B)/lib $(TEST_BIN)
+
+# ---- hardening: the suites under sanitizers and memcheck ----
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer
+
+check-asan:
+	$(MAKE) B=build/asan CFLAGS="$(SAN_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all" check
+
+# ThreadSanitizer over the suites where threads and processes meet.
+check-tsan:
+	$(MAKE) B=build/tsan CFLAGS="$(SAN_CFLAGS) -fsanitize=thread" all build/tsan/tests/check_jauth $(TESTMODS:%=build/tsan/tests/modules/%.so)
+	for s in threads "store processes" "oauth3lo.so processes"; do \
+		CK_RUN_SUITE="$$s" TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+		LD_LIBRARY_PATH=$(CURDIR)/build/tsan/lib build/tsan/tests/check_jauth || exit 1; done
+
+# memcheck over the suites of one process (the thread and process storms
+# are TSan's); leaks of libcurl/OpenSSL caches are "still reachable", not
+# lost, and do not count.
+VALGRIND_SUITES := "stack syntax" dispatch loading services apitoken.so oauth3lo.so
+check-valgrind: all $(TESTMOD_SO) $(TEST_BIN)
+	@sh mk/deps.sh valgrind
+	for s in $(VALGRIND_SUITES); do \
+		CK_RUN_SUITE="$$s" CK_DEFAULT_TIMEOUT=600 LD_LIBRARY_PATH=$(CURDIR)/$(B)/lib \
+		valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+			--show-leak-kinds=definite,indirect --error-exitcode=99 \
+			--trace-children=no $(TEST_BIN) || exit 1; done
 
 # ---- install ----
 $(B)/jauth.pc: core/jauth.pc.in Makefile

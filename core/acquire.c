@@ -170,14 +170,15 @@ static jauth_result acquire_slow(struct jauth *h, struct tc *tc,
 		}
 		pthread_mutex_unlock(&h->mu);
 		pthread_mutex_lock(&h->run_mu);
-		pthread_mutex_lock(&h->mu);
-		int rc = outcome_of_round(h, tc, round, handle_now(h));
-		pthread_mutex_unlock(&h->mu);
-		if (rc >= 0) {
-			pthread_mutex_unlock(&h->run_mu);
-			*out = rc == JAUTH_SUCCESS ? tc->cred : NULL;
-			return (jauth_result)rc;
-		}
+	}
+	/* A run may have finished between the look above and run_mu. */
+	pthread_mutex_lock(&h->mu);
+	int done = outcome_of_round(h, tc, round, handle_now(h));
+	pthread_mutex_unlock(&h->mu);
+	if (done >= 0) {
+		pthread_mutex_unlock(&h->run_mu);
+		*out = done == JAUTH_SUCCESS ? tc->cred : NULL;
+		return (jauth_result)done;
 	}
 	jauth_result rc = run_stack(h, OP_ACQUIRE, tc);
 	pthread_mutex_unlock(&h->run_mu);

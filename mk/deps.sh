@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what jauth needs to build and test, if it is missing, on Debian.
-# Usage: mk/deps.sh [bench|fuzz]  (extra packages for those targets)
+# Usage: mk/deps.sh [bench|fuzz|valgrind]  (extra packages for those targets)
 set -eu
 
 need=""
@@ -19,6 +19,7 @@ have_cmd openssl || want openssl
 [ -x /usr/bin/python3 ] || want python3
 case "${1:-}" in
 bench) [ -e /usr/include/security/pam_appl.h ] || want libpam0g-dev ;;
+valgrind) have_cmd valgrind || want valgrind ;;
 fuzz) have_cmd clang || want clang
       [ -d /usr/lib/llvm-14/lib/clang ] || want libclang-rt-14-dev ;;
 esac

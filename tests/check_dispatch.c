@@ -225,7 +225,7 @@ START_TEST(test_include_depth_limit)
 {
 	/* s0 includes s1 … s17: 17 levels, one more than allowed. */
 	for (int i = 0; i <= 17; i++) {
-		char name[8];
+		char name[16];
 		snprintf(name, sizeof name, "s%d", i);
 		if (i < 17)
 			fx_stack(name, "include s%d\n", i + 1);
