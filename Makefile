@@ -101,7 +101,12 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB_SO)
 	@mkdir -p $(@D)
 	$(CC) -pthread $(CFLAGS) -o $@ $(TEST_OBJ) -L$(B)/lib -ljauth $(CHECK_LIBS) $(DEP_LIBS)
 
-check: all $(TESTMOD_SO) $(TEST_BIN)
+# The README's connector example, compiled as any connector would be.
+$(B)/examples/connector: examples/connector.c core/include/jauth/jauth.h $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -o $@ $< -L$(B)/lib -ljauth
+
+check: all $(TESTMOD_SO) $(TEST_BIN) $(B)/examples/connector
 	LD_LIBRARY_PATH=$(CURDIR)/$(B)/lib $(TEST_BIN)
 
 # ---- hardening: the suites under sanitizers and memcheck ----

@@ -446,6 +446,24 @@ START_TEST(test_canary_secrets_never_leave_at_verbose)
 }
 END_TEST
 
+/* The README's connector example, run with the environment a connector
+ * would have (no options: JAUTH_* variables). */
+START_TEST(test_connector_example_runs)
+{
+	fx_stack("jira", "required testmod.so token=abc\n");
+	setenv("JAUTH_CONF_PATH", FX.conf, 1);
+	setenv("JAUTH_MODULE_PATH", FX.mods, 1);
+	setenv("JAUTH_STATE_DIR", FX.state, 1);
+	FILE *p = popen(JAUTH_TEST_BUILDDIR "/examples/connector jira", "r");
+	char line[512] = {0};
+	ck_assert_ptr_nonnull(fgets(line, sizeof line, p));
+	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_msg(strstr(line, "GET https://jira.example/rest/api/3/myself with a "
+				   "Test credential from"),
+		      "%s", line);
+}
+END_TEST
+
 /* Runs a shell command line; its exit status. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -522,6 +540,7 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, test_scopes);
 	tcase_add_test(tc, test_refresh_revoke_status);
 	tcase_add_test(tc, test_example_stacks_lint_clean);
+	tcase_add_test(tc, test_connector_example_runs);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("against the stand-in");
