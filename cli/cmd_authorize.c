@@ -76,9 +76,9 @@ static int listen_loopback(const char *host, const char *port)
 	if (getaddrinfo(host, port, &hints, &ai) != 0)
 		return -1;
 	int s = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (s < 0 || bind(s, ai->ai_addr, ai->ai_addrlen) < 0 ||
-	    listen(s, 4) < 0) {
+	if (s < 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(s, ai->ai_addr, ai->ai_addrlen) < 0 || listen(s, 4) < 0) {
 		if (s >= 0)
 			close(s);
 		s = -1;

@@ -162,8 +162,9 @@ const struct command cmd_check = {
 	.summary = "call GET {base}/rest/api/3/myself with the credential",
 	.help = "Gets a credential from SERVICE's stack and calls Jira's "
 		"/rest/api/3/myself with\nit, printing the account it "
-		"authenticates as. A 401/403 is reported to the\nstack (an "
-		"OAuth grant refreshes once, an API token is read again) and "
-		"tried once\nmore; exit status 4 when Jira still refuses.\n",
+		"authenticates as. A 401/403 is reported to the\nstack and "
+		"tried once more (an OAuth grant refreshes once; an API token "
+		"Jira\nrefused stays refused until it is replaced); exit "
+		"status 4 when Jira still\nrefuses.\n",
 	.run = run,
 };

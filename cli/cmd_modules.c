@@ -24,17 +24,22 @@ static int run(struct cli *cli, int argc, char **argv)
 		return fail(EXIT_OTHER, "cannot list the modules");
 	cJSON *arr = cJSON_Parse(json), *it;
 	jauth_free(json);
-	int bad = 0, n = 0;
-	printf("%-16s %-12s %-8s %-4s %s\n", "FILE", "NAME", "VERSION", "ABI",
+	int bad = 0, n = 0, w = 4;
+	cJSON_ArrayForEach(it, arr)
+	{
+		int len = (int)strlen(str(it, "file"));
+		w = len > w ? len : w;
+	}
+	printf("%-*s  %-12s %-8s %-4s %s\n", w, "FILE", "NAME", "VERSION", "ABI",
 	       "PATH");
 	cJSON_ArrayForEach(it, arr)
 	{
 		n++;
-		printf("%-16s %-12s %-8s %-4s %s\n", str(it, "file"),
+		printf("%-*s  %-12s %-8s %-4s %s\n", w, str(it, "file"),
 		       str(it, "name"), str(it, "version"), str(it, "abi"),
 		       str(it, "path"));
 		if (cJSON_GetObjectItem(it, "error")) {
-			printf("  refused: %s\n", str(it, "error"));
+			printf("%*s  refused: %s\n", w, "", str(it, "error"));
 			bad++;
 		}
 	}

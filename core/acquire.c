@@ -96,6 +96,9 @@ static jauth_result run_stack(struct jauth *h, enum op op, struct tc *tc)
 	st->refs++;
 	pthread_mutex_unlock(&h->mu);
 
+	static const char *const ops[] = {"acquire", "refresh"};
+	hlog(h, JAUTH_LOG_DEBUG, "running the stack of %s for %s", st->file,
+	     ops[op == OP_REFRESH]);
 	struct run r = {.h = h, .op = op};
 	jauth_result rc = dispatch(st, &r);
 	if (rc != JAUTH_SUCCESS)

@@ -86,6 +86,9 @@ jauth_result dispatch(struct stack *st, struct run *r)
 		locate(ln, r);
 		if (rc != JAUTH_SUCCESS)
 			hlog(r->h, JAUTH_LOG_INFO, "%s", r->msg);
+		else if (!ln->sub)
+			hlog(r->h, JAUTH_LOG_DEBUG, "%s (%s): success", ln->source,
+			     ln->modname);
 		int stop = apply(ln, rc, r, &v);
 		cred_free(r->cred);
 		r->cred = NULL;

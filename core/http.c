@@ -299,6 +299,12 @@ jauth_result jauth_m_http(jauth_m *m, const struct jauth_m_http_req *rq,
 	}
 	buf_wipe(&a.body);
 	rs->uncertain = uncertain;
+	if (cc)
+		jauth_m_log(m, JAUTH_LOG_DEBUG, "%s %s: %s", rq->method, url,
+			    curl_easy_strerror(cc));
+	else
+		jauth_m_log(m, JAUTH_LOG_DEBUG, "%s %s: HTTP %ld, %zu bytes",
+			    rq->method, url, rs->status, rs->len);
 	jauth_result rc = JAUTH_SUCCESS;
 	if (cc != CURLE_OK) {
 		char *words = cc_words(cc, url, errbuf, &a);

@@ -1,6 +1,6 @@
 /*
  * internal.h — the core's own types and the contracts between its files.
- * Nothing here is exported; see docs/DESIGN-NOTES.md for the big picture.
+ * Nothing here is exported; see docs/ARCHITECTURE.md for the big picture.
  */
 #ifndef JAUTH_INTERNAL_H
 #define JAUTH_INTERNAL_H
@@ -191,8 +191,9 @@ struct stack *stack_load(struct jauth *h, const char *service,
 			 struct problems *p);
 /* Closes the modules and frees the stack. NULL is accepted. */
 void stack_free(struct stack *st);
-/* 1 when a file the stack was read from changed, or a file that would now
- * be found first appeared. */
+/* 1 when a file the stack was read from changed, or the service's stack
+ * would now be found in another file. (Module files and files that would
+ * shadow an include are not watched.) */
 int stack_changed(struct jauth *h, const struct stack *st);
 
 /* ---- lex.c: the tokenizer ---- */

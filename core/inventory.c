@@ -28,20 +28,40 @@ jauth_result jauth_lint(const char *service, const struct jauth_options *opt,
 	return rc;
 }
 
-/* Calls FN for every entry of every directory of the colon-separated PATH,
- * directories in order. */
-static void each_entry(const char *path, void (*fn)(const char *dir,
-						    const char *name, void *),
-		       void *ctx)
+/* One directory entry of a search path. */
+struct entry {
+	char *dir, *name;
+	size_t order; /* the directory's place in the path */
+};
+
+struct entries {
+	struct entry *v;
+	size_t n, cap;
+};
+
+/* Every entry of every directory of the colon-separated PATH that KEEP
+ * accepts. */
+static void collect(const char *path, int (*keep)(const char *name),
+		    struct entries *out)
 {
-	for (const char *s = path; *s;) {
+	size_t order = 0;
+	for (const char *s = path; *s; order++) {
 		size_t n = strcspn(s, ":");
 		char *dir = xstrndup(s, n);
 		DIR *d = n ? opendir(dir) : NULL;
 		struct dirent *e;
-		while (d && (e = readdir(d)))
-			if (e->d_name[0] != '.')
-				fn(dir, e->d_name, ctx);
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] == '.' || !keep(e->d_name))
+				continue;
+			if (out->n == out->cap) {
+				out->cap = out->cap ? 2 * out->cap : 64;
+				out->v = realloc(out->v, out->cap * sizeof *out->v);
+				if (!out->v)
+					abort();
+			}
+			out->v[out->n++] = (struct entry){xstrdup(dir),
+							  xstrdup(e->d_name), order};
+		}
 		if (d)
 			closedir(d);
 		free(dir);
@@ -51,54 +71,63 @@ static void each_entry(const char *path, void (*fn)(const char *dir,
 	}
 }
 
-/* The first entry of a name wins, as in the search. */
-static int listed(cJSON *arr, const char *key, const char *name)
+static int by_name_then_order(const void *a, const void *b)
 {
-	cJSON *it;
-	cJSON_ArrayForEach(it, arr)
-	{
-		cJSON *v = cJSON_GetObjectItemCaseSensitive(it, key);
-		if (cJSON_IsString(v) && strcmp(v->valuestring, name) == 0)
-			return 1;
+	const struct entry *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+/* Sorts by name; of several entries of one name only the first directory's
+ * is kept, as in the search. */
+static void sort_unique(struct entries *es)
+{
+	size_t kept = 0;
+	qsort(es->v, es->n, sizeof *es->v, by_name_then_order);
+	for (size_t i = 0; i < es->n; i++) {
+		if (kept && strcmp(es->v[kept - 1].name, es->v[i].name) == 0) {
+			free(es->v[i].dir);
+			free(es->v[i].name);
+			continue;
+		}
+		es->v[kept++] = es->v[i];
 	}
-	return 0;
+	es->n = kept;
 }
 
-static void add_service(const char *dir, const char *name, void *ctx)
+static void entries_free(struct entries *es)
 {
-	cJSON *arr = ctx;
-	if (!service_name_ok(name) || listed(arr, "service", name))
-		return;
-	cJSON *o = cJSON_CreateObject();
-	char *file = xasprintf("%s/%s", dir, name);
-	cJSON_AddStringToObject(o, "service", name);
-	cJSON_AddStringToObject(o, "file", file);
-	cJSON_AddItemToArray(arr, o);
-	free(file);
+	for (size_t i = 0; i < es->n; i++) {
+		free(es->v[i].dir);
+		free(es->v[i].name);
+	}
+	free(es->v);
 }
 
-jauth_result jauth_services(const struct jauth_options *opt, char **json)
+static int is_module_file(const char *name)
 {
-	cJSON *arr = cJSON_CreateArray();
-	each_entry(conf_path_of(opt ? opt->conf_path : NULL), add_service, arr);
-	*json = cJSON_Print(arr);
-	cJSON_Delete(arr);
-	return *json ? JAUTH_SUCCESS : JAUTH_ERROR;
-}
-
-static void add_module(const char *dir, const char *name, void *ctx)
-{
-	cJSON *arr = ctx;
 	size_t n = strlen(name);
-	if (n < 4 || strcmp(name + n - 3, ".so") != 0 ||
-	    listed(arr, "file", name))
-		return;
-	char *path = xasprintf("%s/%s", dir, name), *why = NULL, abi[16];
+	return n >= 4 && strcmp(name + n - 3, ".so") == 0;
+}
+
+static cJSON *service_json(const struct entry *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *file = xasprintf("%s/%s", e->dir, e->name);
+	cJSON_AddStringToObject(o, "service", e->name);
+	cJSON_AddStringToObject(o, "file", file);
+	free(file);
+	return o;
+}
+
+static cJSON *module_json(const struct entry *e)
+{
+	char *path = xasprintf("%s/%s", e->dir, e->name), *why = NULL, abi[16];
 	struct module mod;
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "file", name);
+	cJSON_AddStringToObject(o, "file", e->name);
 	cJSON_AddStringToObject(o, "path", path);
-	if (module_load(dir, name, &mod, &why) == 0) {
+	if (module_load(e->dir, e->name, &mod, &why) == 0) {
 		cJSON_AddStringToObject(o, "name", mod.ops->name);
 		cJSON_AddStringToObject(o, "version", mod.ops->version);
 		cJSON_AddStringToObject(o, "abi",
@@ -108,16 +137,34 @@ static void add_module(const char *dir, const char *name, void *ctx)
 		cJSON_AddStringToObject(o, "error", why);
 		free(why);
 	}
-	cJSON_AddItemToArray(arr, o);
 	free(path);
+	return o;
+}
+
+/* The JSON array of the path's entries that KEEP accepts, by name. */
+static jauth_result listing(const char *path, int (*keep)(const char *),
+			    cJSON *(*json)(const struct entry *), char **out)
+{
+	struct entries es = {0};
+	cJSON *arr = cJSON_CreateArray();
+	collect(path, keep, &es);
+	sort_unique(&es);
+	for (size_t i = 0; i < es.n; i++)
+		cJSON_AddItemToArray(arr, json(&es.v[i]));
+	entries_free(&es);
+	*out = cJSON_Print(arr);
+	cJSON_Delete(arr);
+	return *out ? JAUTH_SUCCESS : JAUTH_ERROR;
+}
+
+jauth_result jauth_services(const struct jauth_options *opt, char **json)
+{
+	return listing(conf_path_of(opt ? opt->conf_path : NULL),
+		       service_name_ok, service_json, json);
 }
 
 jauth_result jauth_modules(const struct jauth_options *opt, char **json)
 {
-	cJSON *arr = cJSON_CreateArray();
-	each_entry(module_path_of(opt ? opt->module_path : NULL), add_module,
-		   arr);
-	*json = cJSON_Print(arr);
-	cJSON_Delete(arr);
-	return *json ? JAUTH_SUCCESS : JAUTH_ERROR;
+	return listing(module_path_of(opt ? opt->module_path : NULL),
+		       is_module_file, module_json, json);
 }

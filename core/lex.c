@@ -198,8 +198,9 @@ int lexer_next(struct lexer *lx, struct tokens *t, struct problems *p)
 	t->lineno = lx->lineno;
 	for (;;) {
 		const char *e = eol(lx, lx->p);
+		const char *end = e > lx->p && e[-1] == '\r' ? e - 1 : e;
 		const char *defect = line_defect(lx->p, e);
-		int more = defect ? 0 : scan_line(&sc, lx->p, e);
+		int more = defect ? 0 : scan_line(&sc, lx->p, end);
 		if (defect || sc.err) {
 			problem(p, "%s:%d: %s", lx->file, lx->lineno,
 				defect ? defect : sc.err);

@@ -60,11 +60,33 @@ struct fd_name {
 	int fd;
 	dev_t dev;
 	ino_t ino;
+	int pinned; /* holds the extra reference that keeps the file loaded */
 };
 
 static pthread_mutex_t names_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct fd_name *names;
 static size_t nnames;
+
+/*
+ * A module file, once loaded, stays loaded for the life of the process,
+ * as NSS modules do: unloading code that other threads or atexit handlers
+ * may still reach is not worth the memory, and a reload or a second handle
+ * then finds it mapped and relocated already. A changed file is another
+ * inode and loads afresh. Under names_mu.
+ */
+static void pin(const char *name, const struct stat *st)
+{
+	struct fd_name *first = NULL;
+	for (size_t i = 0; i < nnames; i++) {
+		if (names[i].dev != st->st_dev || names[i].ino != st->st_ino)
+			continue;
+		if (names[i].pinned)
+			return;
+		first = first ? first : &names[i];
+	}
+	if (first && dlopen(name, RTLD_NOW | RTLD_LOCAL))
+		first->pinned = 1;
+}
 
 /* 1 when "/proc/self/fd/FD" may be used for the file (DEV, INO); records
  * it. Under names_mu. */
@@ -77,7 +99,7 @@ static int name_free_for(int fd, dev_t dev, ino_t ino)
 	if (!v)
 		return 0;
 	names = v;
-	names[nnames++] = (struct fd_name){fd, dev, ino};
+	names[nnames++] = (struct fd_name){fd, dev, ino, 0};
 	return 1;
 }
 
@@ -103,6 +125,8 @@ static void *dlopen_fd(int fd, const struct stat *st, char **why)
 	if (!dl) {
 		const char *e = dlerror();
 		*why = xasprintf("cannot load it: %s", e ? e : "dlopen failed");
+	} else {
+		pin(name, st);
 	}
 	pthread_mutex_unlock(&names_mu);
 	if (cur != fd)

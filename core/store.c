@@ -74,7 +74,7 @@ int store_dir_ready(const char *dir, char **why)
 				 dir);
 		return -1;
 	}
-	if (mkdirs(dir) < 0 || lstat(dir, &st) < 0) {
+	if ((lstat(dir, &st) < 0 && (mkdirs(dir) < 0 || lstat(dir, &st) < 0))) {
 		*why = xasprintf("state directory %s: %s", dir,
 				 strerror(errno));
 		return -1;
@@ -104,22 +104,26 @@ static int key_ok(const char *key)
 	return 1;
 }
 
-/* "DIR/SERVICE.MODULE.KEY.EXT" after checking the key and the directory. */
-static char *record_path(jauth_m *m, const char *key, const char *ext)
+/* Checks KEY and makes sure the state directory is there and private. */
+static jauth_result store_ready(jauth_m *m, const char *key)
 {
 	char *why = NULL;
-	if (!key_ok(key)) {
-		jauth_m_fail(m, JAUTH_ERROR,
-			     "store key \"%s\" has characters other than "
-			     "letters, digits, '.', '_', '-'",
-			     key);
-		return NULL;
-	}
+	if (!key_ok(key))
+		return jauth_m_fail(m, JAUTH_ERROR,
+				    "store key \"%s\" has characters other than "
+				    "letters, digits, '.', '_', '-'",
+				    key);
 	if (store_dir_ready(m->h->state_dir, &why) < 0) {
 		jauth_m_fail(m, JAUTH_ERROR, "%s", why);
 		free(why);
-		return NULL;
+		return JAUTH_ERROR;
 	}
+	return JAUTH_SUCCESS;
+}
+
+/* "DIR/SERVICE.MODULE.KEY.EXT" (after store_ready). */
+static char *record_path(jauth_m *m, const char *key, const char *ext)
+{
 	return xasprintf("%s/%s.%s.%s", m->h->state_dir, m->store_prefix, key,
 			 ext);
 }
@@ -169,9 +173,9 @@ static jauth_result read_record(jauth_m *m, const char *path, cJSON **rec)
 jauth_result jauth_m_store_load(jauth_m *m, const char *key, cJSON **rec)
 {
 	*rec = NULL;
-	char *path = record_path(m, key, "json");
-	if (!path)
+	if (store_ready(m, key) != JAUTH_SUCCESS)
 		return JAUTH_ERROR;
+	char *path = record_path(m, key, "json");
 	jauth_result rc = read_record(m, path, rec);
 	free(path);
 	return rc;
@@ -189,7 +193,7 @@ static double mono_now(void)
 static int lock_wait(int fd)
 {
 	double deadline = mono_now() + LOCK_WAIT_S;
-	long pause_us = 200;
+	long pause_us = 100;
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -1;
@@ -199,7 +203,9 @@ static int lock_wait(int fd)
 		}
 		struct timespec ts = {0, pause_us * 1000};
 		nanosleep(&ts, NULL);
-		if (pause_us < 20000)
+		/* Short pauses: a refresh holds the lock for milliseconds,
+		 * and the waiters' latency is the connector's. */
+		if (pause_us < 2000)
 			pause_us *= 2;
 	}
 	return 0;
@@ -219,9 +225,9 @@ jauth_result jauth_m_store_lock(jauth_m *m, const char *key, jauth_m_lock **out,
 {
 	*out = NULL;
 	*rec = NULL;
-	char *lockpath = record_path(m, key, "lock");
-	if (!lockpath)
+	if (store_ready(m, key) != JAUTH_SUCCESS)
 		return JAUTH_ERROR;
+	char *lockpath = record_path(m, key, "lock");
 	jauth_m_lock *lk = xcalloc(1, sizeof *lk);
 	lk->m = m;
 	lk->path = record_path(m, key, "json");
@@ -239,6 +245,7 @@ jauth_result jauth_m_store_lock(jauth_m *m, const char *key, jauth_m_lock **out,
 		lock_free(lk);
 		return rc;
 	}
+	jauth_m_log(m, JAUTH_LOG_DEBUG, "locked %s", lockpath);
 	free(lockpath);
 	jauth_result rc = read_record(m, lk->path, rec);
 	if (rc != JAUTH_SUCCESS) {
@@ -277,15 +284,15 @@ static int write_all(int fd, const char *s, size_t n)
 	return 0;
 }
 
-/* Writes TEXT to the temporary file and makes it durable. */
-static int write_tmp(const char *tmp, const char *text)
+/* Writes TEXT to the temporary file, durably when DURABLE. */
+static int write_tmp(const char *tmp, const char *text, int durable)
 {
 	unlink(tmp); /* left by a crash; we hold the lock */
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		      0600);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, text, strlen(text)) < 0 || (durable && fsync(fd) < 0)) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
@@ -295,16 +302,19 @@ static int write_tmp(const char *tmp, const char *text)
 	return close(fd);
 }
 
-jauth_result jauth_m_store_commit(jauth_m_lock *lk, const cJSON *rec)
+/* Replaces the record by renaming a temporary file over it; DURABLE adds
+ * the fsyncs that make the new record survive a power loss. */
+static jauth_result replace(jauth_m_lock *lk, const cJSON *rec, int durable)
 {
 	char *text = cJSON_PrintUnformatted(rec);
 	if (!text)
 		return jauth_m_fail(lk->m, JAUTH_ERROR,
 				    "cannot serialize the record");
-	int rc = write_tmp(lk->tmp, text);
+	int rc = write_tmp(lk->tmp, text, durable);
 	explicit_bzero(text, strlen(text));
 	cJSON_free(text);
-	if (rc < 0 || rename(lk->tmp, lk->path) < 0 || sync_dir_of(lk->path) < 0) {
+	if (rc < 0 || rename(lk->tmp, lk->path) < 0 ||
+	    (durable && sync_dir_of(lk->path) < 0)) {
 		int e = errno;
 		unlink(lk->tmp);
 		return jauth_m_fail(lk->m, JAUTH_ERROR,
@@ -312,7 +322,18 @@ jauth_result jauth_m_store_commit(jauth_m_lock *lk, const cJSON *rec)
 				    "is intact)",
 				    lk->path, strerror(e));
 	}
+	jauth_m_log(lk->m, JAUTH_LOG_DEBUG, "saved %s", lk->path);
 	return JAUTH_SUCCESS;
+}
+
+jauth_result jauth_m_store_commit(jauth_m_lock *lk, const cJSON *rec)
+{
+	return replace(lk, rec, 1);
+}
+
+jauth_result jauth_m_store_note(jauth_m_lock *lk, const cJSON *rec)
+{
+	return replace(lk, rec, 0);
 }
 
 jauth_result jauth_m_store_remove(jauth_m_lock *lk)

@@ -1,8 +1,10 @@
 /*
  * trust.c — decides whether a file may be loaded: a config stack, a module
- * or a secret. Every directory from / down is opened with O_NOFOLLOW and
- * checked on its descriptor, and the file is checked on the descriptor that
- * is then used to read or load it, so nothing can be swapped in between.
+ * or a secret. The path is resolved by hand from /: every directory walked
+ * through — including those holding a symbolic link, and those the link
+ * leads to — is opened with O_NOFOLLOW and checked on its descriptor, and
+ * the file is checked on the descriptor then used to read or load it. A
+ * link swapped in between a look and an open makes the open fail.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +15,9 @@
 #include <unistd.h>
 
 #include "internal.h"
+
+#define MAX_LINKS 40
+#define MAX_DEPTH 256
 
 /* 1 when UID may own what we load: root or ourselves. */
 static int owner_ok(uid_t uid)
@@ -74,88 +79,206 @@ static char *file_problem(const char *path, const struct stat *st,
 	return NULL;
 }
 
-/* Opens the directory component NAME below DIRFD without following links
- * and checks it. Returns the new descriptor or -1 with *why. */
-static int open_dir_checked(int dirfd, const char *name, const char *shown,
-			    char **why)
+/* The walk: a stack of checked directory descriptors and their names. */
+struct walk {
+	int fd[MAX_DEPTH];
+	struct buf name[MAX_DEPTH];
+	int depth;
+	char *todo;  /* the components still to walk, '/'-separated */
+	int links;
+	char **why;
+};
+
+static void walk_pop(struct walk *w)
 {
-	int fd = openat(dirfd, name,
+	close(w->fd[w->depth]);
+	buf_wipe(&w->name[w->depth]);
+	w->depth--;
+}
+
+static void walk_free(struct walk *w)
+{
+	while (w->depth >= 0)
+		walk_pop(w);
+	free(w->todo);
+}
+
+/* Starts at / (checked). */
+static int walk_root(struct walk *w)
+{
+	struct stat st;
+	while (w->depth >= 0)
+		walk_pop(w);
+	w->depth = 0;
+	w->name[0] = (struct buf){0};
+	buf_puts(&w->name[0], "/");
+	w->fd[0] = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (w->fd[0] < 0 || fstat(w->fd[0], &st) < 0)
+		return *w->why = xasprintf("/: %s", strerror(errno)), -1;
+	return (*w->why = dir_problem("/", &st)) ? -1 : 0;
+}
+
+/* The shown path of component NAME below the current directory. */
+static char *walk_path(const struct walk *w, const char *name)
+{
+	const char *dir = w->name[w->depth].s;
+	return xasprintf("%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name);
+}
+
+/* Enters directory NAME (checked on its descriptor). */
+static int walk_enter(struct walk *w, const char *name)
+{
+	struct stat st;
+	char *shown = walk_path(w, name);
+	int fd = openat(w->fd[w->depth], name,
 			O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
-		*why = e == ENOENT ? xasprintf("%s does not exist", shown)
-		       : e == ENOTDIR || e == ELOOP
-			       ? xasprintf("%s changed while it was checked "
-					   "(a symbolic link was swapped in)",
-					   shown)
-			       : xasprintf("%s: %s", shown, strerror(e));
+		*w->why = e == ENOENT ? xasprintf("%s does not exist", shown)
+			  : e == ENOTDIR || e == ELOOP
+				  ? xasprintf("%s changed while it was checked "
+					      "(a symbolic link was swapped in)",
+					      shown)
+				  : xasprintf("%s: %s", shown, strerror(e));
+		free(shown);
 		errno = e;
 		return -1;
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || (*why = dir_problem(shown, &st))) {
-		if (!*why)
-			*why = xasprintf("%s: %s", shown, strerror(errno));
+	if (w->depth + 1 >= MAX_DEPTH || fstat(fd, &st) < 0 ||
+	    (*w->why = dir_problem(shown, &st))) {
+		if (!*w->why)
+			*w->why = xasprintf("%s: too deep", shown);
 		close(fd);
+		free(shown);
 		errno = EPERM;
 		return -1;
 	}
-	return fd;
+	w->fd[++w->depth] = fd;
+	w->name[w->depth] = (struct buf){0};
+	buf_puts(&w->name[w->depth], shown);
+	free(shown);
+	return 0;
 }
 
-/* Walks the directories of absolute path RP (all but its last component),
- * returning a descriptor of the last directory, or -1 with *why. */
-static int walk_dirs(char *rp, char **why)
+/* Replaces symbolic link NAME by its target in the components to walk. */
+static int walk_follow(struct walk *w, const char *name)
 {
-	int fd = open_dir_checked(AT_FDCWD, "/", "/", why);
-	for (char *s = rp + 1, *slash; fd >= 0 && (slash = strchr(s, '/'));
-	     s = slash + 1) {
-		*slash = '\0';
-		int next = open_dir_checked(fd, s, rp, why);
-		*slash = '/';
-		close(fd);
-		fd = next;
+	char target[PATH_MAX];
+	ssize_t n = readlinkat(w->fd[w->depth], name, target, sizeof target - 1);
+	if (n <= 0 || ++w->links > MAX_LINKS) {
+		char *shown = walk_path(w, name);
+		*w->why = xasprintf("%s: %s", shown,
+				    n <= 0 ? strerror(errno)
+					   : "too many symbolic links");
+		free(shown);
+		errno = ELOOP;
+		return -1;
 	}
-	return fd;
+	target[n] = '\0';
+	char *rest = xasprintf("%s/%s", target, w->todo ? w->todo : "");
+	free(w->todo);
+	w->todo = rest;
+	return target[0] == '/' ? walk_root(w) : 0;
+}
+
+/* Takes the next component off the path to walk (NULL when done). */
+static char *next_component(struct walk *w)
+{
+	char *s = w->todo, *slash;
+	while (s && *s == '/')
+		s++;
+	if (!s || !*s)
+		return NULL;
+	slash = strchr(s, '/');
+	char *name = slash ? xstrndup(s, (size_t)(slash - s)) : xstrdup(s);
+	char *rest = slash ? xstrdup(slash + 1) : NULL;
+	free(w->todo);
+	w->todo = rest;
+	return name;
+}
+
+/* 1 when only blanks of '/' remain to walk. */
+static int walk_last(const struct walk *w)
+{
+	return !w->todo || !w->todo[strspn(w->todo, "/")];
+}
+
+/* Walks to the directory holding the file; returns the file's name there
+ * (malloc'd), or NULL with *why. */
+static char *walk_to_file(struct walk *w)
+{
+	char *name;
+	while ((name = next_component(w))) {
+		struct stat st;
+		int rc = 0;
+		if (strcmp(name, ".") == 0) {
+			free(name);
+			continue;
+		}
+		if (strcmp(name, "..") == 0) {
+			if (w->depth > 0)
+				walk_pop(w);
+			free(name);
+			continue;
+		}
+		if (fstatat(w->fd[w->depth], name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode))
+			rc = walk_follow(w, name);
+		else if (!walk_last(w))
+			rc = walk_enter(w, name);
+		else
+			return name;
+		free(name);
+		if (rc < 0)
+			return NULL;
+	}
+	*w->why = xstrdup("the path names a directory, not a file");
+	errno = EISDIR;
+	return NULL;
 }
 
 int trust_open(const char *path, enum trust_kind kind, struct stat *st,
 	       char **why)
 {
+	struct walk w = {.depth = -1, .why = why};
 	*why = NULL;
-	char *rp = realpath(path, NULL);
-	if (!rp) {
+	if (path[0] != '/') {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof cwd))
+			return *why = xasprintf("%s: %s", path, strerror(errno)),
+			       -1;
+		w.todo = xasprintf("%s/%s", cwd, path);
+	} else {
+		w.todo = xstrdup(path);
+	}
+	int fd = -1;
+	char *name = walk_root(&w) == 0 ? walk_to_file(&w) : NULL;
+	if (name) {
+		fd = openat(w.fd[w.depth], name,
+			    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		int e = errno;
-		*why = xasprintf("%s %s: %s", kind_name(kind), path,
-				 e == ENOENT ? "does not exist" : strerror(e));
+		if (fd < 0)
+			*why = xasprintf("%s %s: %s", kind_name(kind), path,
+					 e == ENOENT ? "does not exist"
+					 : e == ELOOP ? "changed while it was "
+							"checked (a symbolic "
+							"link was swapped in)"
+						      : strerror(e));
+		else if (fstat(fd, st) < 0 || (*why = file_problem(path, st, kind))) {
+			close(fd);
+			fd = -1;
+			e = EPERM;
+		}
 		errno = e;
-		return -1;
+	} else if (errno == ENOENT) {
+		char *inner = *why;
+		*why = xasprintf("%s %s: does not exist", kind_name(kind), path);
+		free(inner);
+		errno = ENOENT;
 	}
-	int fd = -1, dirfd = walk_dirs(rp, why);
-	if (dirfd < 0)
-		goto out;
-	fd = openat(dirfd, strrchr(rp, '/') + 1,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	int e = errno;
-	close(dirfd);
-	if (fd < 0) {
-		*why = e == ELOOP ? xasprintf("%s %s changed while it was "
-					      "checked (a symbolic link was "
-					      "swapped in)",
-					      kind_name(kind), path)
-				  : xasprintf("%s %s: %s", kind_name(kind),
-					      path, strerror(e));
-		errno = e;
-		goto out;
-	}
-	if (fstat(fd, st) < 0 || (*why = file_problem(path, st, kind))) {
-		if (!*why)
-			*why = xasprintf("%s: %s", path, strerror(errno));
-		close(fd);
-		fd = -1;
-		errno = EPERM;
-	}
-out:
-	free(rp);
+	free(name);
+	walk_free(&w);
+	errno = e;
 	return fd;
 }

@@ -227,7 +227,7 @@ START_TEST(test_arguments_checked_at_open)
 		{"required apitoken.so email=a@b.c token=@env:T site=https://x "
 		 "colour=red",
 		 "colour= is not an argument of apitoken.so; valid: site, email, "
-		 "token, cloud_id, api_url, ca_file, expires, warn_days"},
+		 "token, cloud_id, api_url, auth_url, ca_file, expires, warn_days"},
 		{"required apitoken.so email=a@b.c token=@env:T site=https://x "
 		 "expires=2027-13-01",
 		 "expires= is not a real date"},

@@ -55,6 +55,8 @@ static const struct lex_case cases[] = {
 	T("comment does not continue",
 	  "# note \\\nrequired testmod.so token=x\n", "Test x"),
 	T("CRLF line ends", "required testmod.so token=abc\r\n", "Test abc"),
+	T("CRLF continuation", "required testmod.so \\\r\ntoken=abc\r\n",
+	  "Test abc"),
 	T("no final newline", "required testmod.so token=abc", "Test abc"),
 	T("bracket with blanks",
 	  "[success=ok   default=bad] testmod.so token=x\n", "Test x"),

@@ -145,6 +145,32 @@ START_TEST(test_stack_symlink_to_writable_file_refused)
 }
 END_TEST
 
+/* The directory holding a link is on the path too: whoever may write it
+ * may point the link elsewhere. */
+START_TEST(test_link_in_an_unsafe_directory_refused)
+{
+	char safe[PATH_MAX], open_dir[PATH_MAX], target[PATH_MAX + 8],
+		link[PATH_MAX + 8];
+	snprintf(safe, sizeof safe, "%s/safe", FX.dir);
+	snprintf(open_dir, sizeof open_dir, "%s/open", FX.dir);
+	mkdir(safe, 0755);
+	mkdir(open_dir, 0777);
+	chmod(open_dir, 0777);
+	snprintf(target, sizeof target, "%s/svc", safe);
+	snprintf(link, sizeof link, "%s/svc", open_dir);
+	fx_write(target, 0644, "required testmod.so\n");
+	ck_assert_int_eq(symlink(target, link), 0);
+	FX.opt.conf_path = open_dir;
+	refused("/open is writable by group or others");
+	/* A relative link through .. in a safe directory is followed. */
+	char rel[PATH_MAX + 8];
+	snprintf(rel, sizeof rel, "%s/svc", FX.conf);
+	ck_assert_int_eq(symlink("../safe/svc", rel), 0);
+	FX.opt.conf_path = FX.conf;
+	jauth_close(fx_open("svc"));
+}
+END_TEST
+
 START_TEST(test_stack_that_is_a_directory_refused)
 {
 	char path[PATH_MAX + 8];
@@ -341,6 +367,7 @@ Suite *suite_load(void)
 	tcase_add_test(tc, test_world_writable_stack_refused);
 	tcase_add_test(tc, test_stack_symlink_to_writable_file_refused);
 	tcase_add_test(tc, test_stack_that_is_a_directory_refused);
+	tcase_add_test(tc, test_link_in_an_unsafe_directory_refused);
 	tcase_add_test(tc, test_service_names_refused);
 	tcase_add_test(tc, test_missing_stack_says_where_it_looked);
 	tcase_add_test(tc, test_first_directory_of_the_path_wins);

@@ -476,6 +476,8 @@ START_TEST(test_outage_serves_valid_token_then_transient)
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
 	ck_assert_str_eq(jauth_cred_authorization(c), old);
 	ck_assert(fx_log_has("refresh failed for now"));
+	/* Asked to refresh (cron's keep-alive): the failure is told. */
+	ck_assert_int_eq(jauth_refresh(h, &c), JAUTH_TRANSIENT);
 	standin_fault(&SI, "{\"path\":\"/oauth/token\",\"status\":429,"
 			   "\"retry_after\":\"1\",\"count\":-1}");
 	fx_clock(T0 + 3700); /* expired */

@@ -156,7 +156,7 @@ START_TEST(test_kill_9_mid_refresh_never_loses_the_grant)
 			 (rand() % 30) / 1000.0);
 		standin_fault(&SI, fault);
 		pid_t pid = refresher();
-		usleep((useconds_t)(rand() % 120000));
+		usleep((useconds_t)(rand() % 60000));
 		kill(pid, SIGKILL);
 		int st;
 		waitpid(pid, &st, 0);

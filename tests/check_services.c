@@ -4,6 +4,7 @@
  * local stand-in, secrets, redaction, and the state store under kill -9
  * and under contention between processes.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,6 +318,55 @@ START_TEST(test_canary_never_leaves_in_clear)
 }
 END_TEST
 
+/* ---- log ---- */
+
+/* Runs one acquire of STACK with no log callback; what reached stderr. */
+static char *stderr_of(const char *stack)
+{
+	fx_stack("svc", "%s", stack);
+	FX.opt.log = NULL;
+	FX.opt.log_level = 0;
+	fflush(stderr);
+	int saved = dup(2);
+	int fd = open(fx_path("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dup2(fd, 2);
+	close(fd);
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	jauth_close(h);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	return fx_read(fx_path("stderr"));
+}
+
+START_TEST(test_default_log_is_stderr_at_warn)
+{
+	unsetenv("JAUTH_DEBUG");
+	setenv("TM_TOKEN", "unscoped-token", 1);
+	fx_clock(1798761600); /* 19 days before expires= */
+	char *text = stderr_of("required apitoken.so email=a@b.c token=@env:TM_TOKEN "
+			       "site=https://x.example expires=2027-01-20\n"
+			       "optional testmod.so log=debug-line-1\n");
+	ck_assert_msg(strstr(text, "jauth: svc: warning: "), "%s", text);
+	ck_assert_ptr_nonnull(strstr(text, "API token expires on 2027-01-20"));
+	ck_assert_ptr_null(strstr(text, "debug-line-1"));
+	free(text);
+}
+END_TEST
+
+START_TEST(test_jauth_debug_turns_on_debug)
+{
+	setenv("JAUTH_DEBUG", "1", 1);
+	char *text = stderr_of("required testmod.so log=debug-line-2\n");
+	ck_assert_msg(strstr(text, "jauth: svc: debug: "), "%s", text);
+	ck_assert_ptr_nonnull(strstr(text, "debug-line-2"));
+	free(text);
+	unsetenv("JAUTH_DEBUG");
+}
+END_TEST
+
 /* ---- state store ---- */
 
 static const char *record_file(void)
@@ -408,7 +458,11 @@ START_TEST(test_store_survives_kill_9_during_commits)
 	for (int i = 0; i < 200; i++) {
 		pid_t pid = committer();
 		ck_assert_int_gt(pid, 0);
-		usleep(2000 + (unsigned)(rand() % 6000));
+		/* Once this child has committed, kill it at a random point of
+		 * its next commits, however slow the machine is today. */
+		for (int spin = 0; spin < 5000 && record_n() <= last; spin++)
+			usleep(1000);
+		usleep((unsigned)(rand() % 3000));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		long n = record_n();
@@ -420,7 +474,7 @@ START_TEST(test_store_survives_kill_9_during_commits)
 		last = n < 0 ? last : n;
 	}
 	ck_assert_int_eq(torn, 0);
-	ck_assert_int_gt(last, 200); /* the children did commit */
+	ck_assert_int_ge(last, 200); /* every child committed at least once */
 }
 END_TEST
 
@@ -479,6 +533,8 @@ Suite *suite_services(void)
 	tcase_add_test(tc, test_secret_file_symlink_not_followed_into_unsafe_dir);
 	tcase_add_test(tc, test_inline_secret_in_readable_stack_refused);
 	tcase_add_test(tc, test_canary_never_leaves_in_clear);
+	tcase_add_test(tc, test_default_log_is_stderr_at_warn);
+	tcase_add_test(tc, test_jauth_debug_turns_on_debug);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("store");

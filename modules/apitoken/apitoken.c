@@ -21,6 +21,9 @@ static const struct jauth_arg_spec spec[] = {
 	{"token", JAUTH_ARG_SECRET, JAUTH_ARG_REQUIRED, NULL, 0, 0},
 	{"cloud_id", JAUTH_ARG_STRING, 0, NULL, 0, 0},
 	{"api_url", JAUTH_ARG_URL, 0, "https://api.atlassian.com", 0, 0},
+	/* Accepted like every module's, so that a stack can point all of them
+	 * at a staging peer; API tokens never talk to the auth server. */
+	{"auth_url", JAUTH_ARG_URL, 0, "https://auth.atlassian.com", 0, 0},
 	{"ca_file", JAUTH_ARG_STRING, 0, NULL, 0, 0},
 	{"expires", JAUTH_ARG_DATE, 0, NULL, 0, 0},
 	{"warn_days", JAUTH_ARG_INT, 0, "30", 0, 365},

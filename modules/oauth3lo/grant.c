@@ -212,6 +212,14 @@ jauth_result grant_commit(jauth_m_lock *lk, const struct grant *g)
 	return rc;
 }
 
+jauth_result grant_note(jauth_m_lock *lk, const struct grant *g)
+{
+	cJSON *j = grant_to_json(g);
+	jauth_result rc = jauth_m_store_note(lk, j);
+	jauth_m_json_free(j);
+	return rc;
+}
+
 int grant_fresh(jauth_m *m, const struct grant *g, time_t now)
 {
 	long long leeway = jauth_m_arg_int(m, "refresh_leeway");

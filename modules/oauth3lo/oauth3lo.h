@@ -73,8 +73,10 @@ char *grant_base_url(const struct oauth *o, const struct grant *g);
  * token (kept even when the rest is malformed), scope. */
 jauth_result grant_take_tokens(jauth_m *m, struct grant *g, const char *body,
 			       time_t now);
-/* Replaces the record under LK with G. */
+/* Replaces the record under LK with G, durably. */
 jauth_result grant_commit(jauth_m_lock *lk, const struct grant *g);
+/* The same, surviving a crash of the process but not of the machine. */
+jauth_result grant_note(jauth_m_lock *lk, const struct grant *g);
 
 /* Picks the grant's site for the line's cloud_id=/site= (or the only
  * one); JAUTH_ERROR listing the sites when that is not possible. */

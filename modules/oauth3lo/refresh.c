@@ -146,10 +146,15 @@ static jauth_result exchange(jauth_m *m, struct oauth *o, struct grant *g,
 {
 	cJSON *body = NULL;
 	struct jauth_m_http_resp rs;
+	/* The mark is a note, not a durable commit: a process crash keeps
+	 * it; a power failure may lose it, and then the token is simply sent
+	 * again — within the reuse interval that is allowed, after it the
+	 * grant needed a new consent either way. Losing it is never worse
+	 * than keeping it, so it does not wait for the disk. */
 	jauth_result rc = may_send(m, g, now);
 	if (rc == JAUTH_SUCCESS && !g->refresh_sent_at) {
 		g->refresh_sent_at = now;
-		rc = grant_commit(lk, g);
+		rc = grant_note(lk, g);
 	}
 	if (rc != JAUTH_SUCCESS ||
 	    (rc = refresh_body(m, g->refresh_token, &body)) != JAUTH_SUCCESS)
@@ -158,7 +163,7 @@ static jauth_result exchange(jauth_m *m, struct oauth *o, struct grant *g,
 	if (rc == JAUTH_TRANSIENT && !rs.uncertain) {
 		/* Refused before it was processed: the token was not used. */
 		g->refresh_sent_at = 0;
-		grant_commit(lk, g);
+		grant_note(lk, g);
 	}
 	if (rc == JAUTH_SUCCESS && rs.status != 200)
 		rc = refresh_refused(m, o, &rs, g, lk, now);
@@ -222,7 +227,7 @@ static jauth_result refresh_locked(jauth_m *m, struct oauth *o, enum why why,
 	struct grant g = {0};
 	jauth_result rc = jauth_m_store_lock(m, o->key, &lk, &rec);
 	if (rc != JAUTH_SUCCESS)
-		return serve_stale(m, o, rc, now);
+		return why == WHY_FORCED ? rc : serve_stale(m, o, rc, now);
 	int exists = rec != NULL;
 	grant_from_json(&g, rec);
 	jauth_m_json_free(rec);
@@ -232,8 +237,18 @@ static jauth_result refresh_locked(jauth_m *m, struct oauth *o, enum why why,
 		rc = grant_gone(m, g.dead_reason ? g.dead_reason : "refused");
 	} else if (why != WHY_FORCED && grant_fresh(m, &g, now) &&
 		   !is_rejected(o, &g)) {
-		rc = JAUTH_SUCCESS; /* someone else refreshed */
+		jauth_m_log(m, JAUTH_LOG_DEBUG,
+			    "another process refreshed the grant; using its "
+			    "tokens");
+		rc = JAUTH_SUCCESS;
 	} else {
+		jauth_m_log(m, JAUTH_LOG_INFO,
+			    "refreshing the OAuth grant (%s; access token "
+			    "expires in %lld s)",
+			    why == WHY_FORCED     ? "asked to"
+			    : why == WHY_REJECTED ? "Jira rejected the token"
+						  : "due",
+			    (long long)(g.expires_at - now));
 		rc = exchange(m, o, &g, lk, now);
 	}
 	jauth_m_store_unlock(lk);
@@ -242,8 +257,11 @@ static jauth_result refresh_locked(jauth_m *m, struct oauth *o, enum why why,
 	grant_clear(&g);
 	if (rc == JAUTH_SUCCESS)
 		o->retry_at = 0;
-	return rc == JAUTH_SUCCESS ? publish(m, o, now)
-				   : serve_stale(m, o, rc, now);
+	if (rc == JAUTH_SUCCESS)
+		return publish(m, o, now);
+	/* Asked to refresh (jauth refresh, a cron keep-alive): say it failed,
+	 * even if the old token would still serve. */
+	return why == WHY_FORCED ? rc : serve_stale(m, o, rc, now);
 }
 
 /* The record as it is now, without the lock; o->have says if there is

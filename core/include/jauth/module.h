@@ -52,7 +52,9 @@ struct jauth_module {
 	/* Frees the state; wipes secrets. */
 	void (*close)(jauth_m *m, void *state);
 	/* Publishes a credential with jauth_m_credential, refreshing it only if
-	 * it is missing, near expiry or was rejected. */
+	 * it is missing, near expiry or was rejected. acquire, refresh and
+	 * revoke return one of the five line results (success … error);
+	 * anything else, JAUTH_CONFIG included, becomes JAUTH_ERROR. */
 	jauth_result (*acquire)(jauth_m *m, void *state);
 	/* Like acquire, but gets a new credential now (re-reads a token, runs the
 	 * refresh grant). */
@@ -85,7 +87,7 @@ struct jauth_module {
 
 enum jauth_arg_type {
 	JAUTH_ARG_STRING = 1, /* any text */
-	JAUTH_ARG_URL,        /* an https:// URL without userinfo or fragment */
+	JAUTH_ARG_URL,        /* an https:// URL without userinfo, ?query or #fragment */
 	JAUTH_ARG_INT,        /* a decimal integer within [min, max] */
 	JAUTH_ARG_BOOL,       /* yes/no, true/false, 1/0, on/off */
 	JAUTH_ARG_DATE,       /* YYYY-MM-DD, a real calendar day */
@@ -160,7 +162,9 @@ struct jauth_m_cred {
 	const char *token;    /* what follows the scheme in the header */
 	const char *base_url; /* REST base URL */
 	time_t expires_at;    /* 0: unknown */
-	time_t refresh_at;    /* when the core should call acquire again; 0: never */
+	time_t refresh_at;    /* when the core should call acquire again; 0: at
+				 expires_at. The core calls it at least once a
+				 minute anyway. */
 };
 
 /* Publishes the credential of this acquire/refresh call; the core copies it
@@ -171,11 +175,13 @@ JAUTH_EXPORT jauth_result jauth_m_credential(jauth_m *m,
 /* ---- HTTPS ------------------------------------------------------------ */
 
 struct jauth_m_http_req {
-	const char *method;        /* "GET" or "POST" */
+	const char *method;        /* for messages; the request is a POST when
+				      json is set, else a GET */
 	const char *url;           /* https:// only */
 	const char *authorization; /* header value, or NULL */
 	const char *json;          /* POST body (sent as application/json), or NULL */
-	const char *ca_file;       /* extra trust anchor file, or NULL */
+	const char *ca_file;       /* the CA certificates to trust instead of the
+				      system's, or NULL */
 	int tries;                 /* attempts in all; 0 means the default (4) */
 };
 
@@ -215,8 +221,9 @@ JAUTH_EXPORT jauth_result jauth_m_http_fail(jauth_m *m, const char *what,
 
 /* ---- URLs --------------------------------------------------------------- */
 
-/* BASE with the query built from NULL-terminated key, value pairs, each
- * percent-encoded. malloc'd; NULL when out of memory. */
+/* BASE with the query built from key, value pairs, each percent-encoded;
+ * the list ends at the first NULL key or value. malloc'd; NULL when out of
+ * memory. */
 JAUTH_EXPORT char *jauth_m_url_query(const char *base,
 				     const char *const *pairs);
 /*
@@ -267,6 +274,12 @@ JAUTH_EXPORT jauth_result jauth_m_store_lock(jauth_m *m, const char *key,
  * the directory. Either the old or the new record survives a crash. */
 JAUTH_EXPORT jauth_result jauth_m_store_commit(jauth_m_lock *lk,
 					       const cJSON *rec);
+/* Replaces the record atomically but without waiting for the disk: the
+ * new record survives a crash of the process, not of the machine. For
+ * notes whose loss in a power failure is harmless (oauth3lo's "refresh
+ * sent" mark). */
+JAUTH_EXPORT jauth_result jauth_m_store_note(jauth_m_lock *lk,
+					     const cJSON *rec);
 /* Removes the record (durably). */
 JAUTH_EXPORT jauth_result jauth_m_store_remove(jauth_m_lock *lk);
 /* Releases the lock. NULL is accepted. */
