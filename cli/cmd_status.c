@@ -102,7 +102,18 @@ static void print_human(cJSON *doc, jauth_result r, const char *err)
 	printf("state     %s\n\n", str(doc, "state_dir"));
 	int warnings = print_lines(cJSON_GetObjectItem(doc, "lines"), now, 0);
 	const char *reload = str(doc, "reload_error");
+	const cJSON *other = cJSON_GetObjectItem(doc, "reload_error_reported");
 	printf("\nreload    %s\n", reload ? reload : "ok");
+	if (other && str(other, "error"))
+		printf("          a connector (pid %.0f%s) refused an edit %s and "
+		       "keeps its previous stack:\n          %s\n",
+		       cJSON_GetObjectItem(other, "pid")->valuedouble,
+		       cJSON_IsTrue(cJSON_GetObjectItem(other, "running"))
+			       ? ""
+			       : ", since exited",
+		       when((time_t)cJSON_GetObjectItem(other, "at")->valuedouble,
+			    now),
+		       str(other, "error"));
 	if (warnings)
 		printf("%d warning%s above\n", warnings, warnings == 1 ? "" : "s");
 }

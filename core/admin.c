@@ -3,6 +3,7 @@
  * consent, status. Each holds run_mu (modules are called one at a time) and
  * a reference on the stack in force.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,6 +215,25 @@ static cJSON *active_json(struct jauth *h)
 	return o;
 }
 
+/* A refused edit reported by another process's handle (reload.c), with
+ * whether that process still runs. */
+static cJSON *reported_refusal(struct jauth *h)
+{
+	char *name = xasprintf("%s.reload-error.json", h->service);
+	char *text = state_file_read(h->state_dir, name);
+	free(name);
+	cJSON *o = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	cJSON *pid = cJSON_GetObjectItemCaseSensitive(o, "pid");
+	if (!cJSON_IsNumber(pid)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	cJSON_AddBoolToObject(o, "running",
+			      kill((pid_t)pid->valuedouble, 0) == 0);
+	return o;
+}
+
 jauth_result jauth_status(jauth *h, char **json)
 {
 	*json = NULL;
@@ -233,6 +253,9 @@ jauth_result jauth_status(jauth *h, char **json)
 	else
 		cJSON_AddNullToObject(o, "reload_error");
 	pthread_mutex_unlock(&h->mu);
+	cJSON *other = reported_refusal(h);
+	if (other)
+		cJSON_AddItemToObject(o, "reload_error_reported", other);
 	admin_end(h, st, 0);
 	char *text = cJSON_Print(o);
 	cJSON_Delete(o);

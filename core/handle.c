@@ -124,7 +124,6 @@ struct jauth *handle_new(const char *service, const struct jauth_options *opt)
 	redactor_init(&h->red);
 	handle_settings(h, service, opt);
 	atomic_store(&h->next_check, coarse_now() + JAUTH_RELOAD_EVERY);
-	http_global_init();
 	return h;
 }
 

@@ -279,6 +279,9 @@ jauth_result jauth_m_http(jauth_m *m, const struct jauth_m_http_req *rq,
 		return jauth_m_fail(m, JAUTH_ERROR,
 				    "%s: only https:// URLs are allowed",
 				    rq->url ? rq->url : "(no URL)");
+	/* libcurl (and OpenSSL under it) is set up on the first request, not
+	 * at open: most opens never need the network. */
+	http_global_init();
 	if (!m->curl && !(m->curl = curl_easy_init()))
 		return jauth_m_fail(m, JAUTH_ERROR, "cannot start libcurl");
 	char errbuf[CURL_ERROR_SIZE], *url = shown_url(rq->url);

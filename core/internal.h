@@ -376,6 +376,12 @@ int log_level_of(int opt_level);
 int store_dir_ready(const char *dir, char **why);
 /* The state directory in force for OPT (malloc'd). */
 char *state_dir_of(const char *opt);
+/* The handle's own small files in DIR (not module records): read (NULL
+ * when missing or not the caller's), replaced atomically (0 or -1),
+ * removed. */
+char *state_file_read(const char *dir, const char *name);
+int state_file_write(const char *dir, const char *name, const char *text);
+void state_file_remove(const char *dir, const char *name);
 
 /* ---- http.c ---- */
 

@@ -5,8 +5,31 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
+
+/* The file in the state directory where a handle that refused an edit
+ * says so, for `jauth status` run from another process. */
+static char *report_name(const struct jauth *h)
+{
+	return xasprintf("%s.reload-error.json", h->service);
+}
+
+static void report_refusal(struct jauth *h, const char *msg)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", msg);
+	cJSON_AddNumberToObject(o, "at", (double)handle_now(h));
+	cJSON_AddNumberToObject(o, "pid", (double)getpid());
+	char *text = cJSON_PrintUnformatted(o), *name = report_name(h);
+	if (text && state_file_write(h->state_dir, name, text) < 0)
+		hlog(h, JAUTH_LOG_DEBUG, "cannot note the refused edit in %s",
+		     h->state_dir);
+	cJSON_free(text);
+	cJSON_Delete(o);
+	free(name);
+}
 
 /* Keeps the old stack and remembers why the new one was refused; logs it
  * once per distinct problem, not once per second. */
@@ -21,11 +44,13 @@ static void reload_refused(struct jauth *h, struct problems *p)
 		h->reload_error = xstrdup(all);
 	}
 	pthread_mutex_unlock(&h->mu);
-	if (!same)
+	if (!same) {
 		hlog(h, JAUTH_LOG_ERROR,
 		     "the edited stack is refused; the previous one stays in "
 		     "force: %s",
 		     all);
+		report_refusal(h, all);
+	}
 	free(all);
 }
 
@@ -41,11 +66,17 @@ static void reload_swap(struct jauth *h, struct stack *nst)
 	cred_unref(h->cur);
 	h->cur = NULL;
 	atomic_fetch_add_explicit(&h->gen, 1, memory_order_release);
+	int refused_before = h->reload_error != NULL;
 	free(h->reload_error);
 	h->reload_error = NULL;
 	struct stack *dead = stack_unref(old);
 	pthread_mutex_unlock(&h->mu);
 	stack_free(dead);
+	if (refused_before) {
+		char *name = report_name(h);
+		state_file_remove(h->state_dir, name);
+		free(name);
+	}
 	hlog(h, JAUTH_LOG_NOTICE, "stack %s reloaded", nst->file);
 }
 

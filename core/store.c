@@ -352,3 +352,51 @@ void jauth_m_store_unlock(jauth_m_lock *lk)
 	flock(lk->fd, LOCK_UN);
 	lock_free(lk);
 }
+
+/* ---- the handle's own small files in the state directory ---- */
+
+char *state_file_read(const char *dir, const char *name)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	free(path);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || st.st_size > 65536) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	char *text = xcalloc(1, (size_t)st.st_size + 1);
+	ssize_t n = read(fd, text, (size_t)st.st_size);
+	close(fd);
+	if (n != st.st_size) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+int state_file_write(const char *dir, const char *name, const char *text)
+{
+	char *why = NULL;
+	if (store_dir_ready(dir, &why) < 0) {
+		free(why);
+		return -1;
+	}
+	char *path = xasprintf("%s/%s", dir, name);
+	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+	int rc = write_tmp(tmp, text, 0) < 0 || rename(tmp, path) < 0 ? -1 : 0;
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+void state_file_remove(const char *dir, const char *name)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	unlink(path);
+	free(path);
+}

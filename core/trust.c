@@ -125,27 +125,26 @@ static char *walk_path(const struct walk *w, const char *name)
 	return xasprintf("%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name);
 }
 
-/* Enters directory NAME (checked on its descriptor). */
-static int walk_enter(struct walk *w, const char *name)
+/* Why component NAME could not be opened (errno E), malloc'd. */
+static char *open_problem(const struct walk *w, const char *name, int e)
 {
-	struct stat st;
+	char *shown = walk_path(w, name), *why;
+	why = e == ENOENT ? xasprintf("%s does not exist", shown)
+	      : e == ENOTDIR || e == ELOOP
+		      ? xasprintf("%s changed while it was checked (a symbolic "
+				  "link was swapped in)",
+				  shown)
+		      : xasprintf("%s: %s", shown, strerror(e));
+	free(shown);
+	return why;
+}
+
+/* Enters directory NAME, opened as FD (O_PATH) and described by ST. */
+static int walk_enter(struct walk *w, const char *name, int fd,
+		      const struct stat *st)
+{
 	char *shown = walk_path(w, name);
-	int fd = openat(w->fd[w->depth], name,
-			O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		*w->why = e == ENOENT ? xasprintf("%s does not exist", shown)
-			  : e == ENOTDIR || e == ELOOP
-				  ? xasprintf("%s changed while it was checked "
-					      "(a symbolic link was swapped in)",
-					      shown)
-				  : xasprintf("%s: %s", shown, strerror(e));
-		free(shown);
-		errno = e;
-		return -1;
-	}
-	if (w->depth + 1 >= MAX_DEPTH || fstat(fd, &st) < 0 ||
-	    (*w->why = dir_problem(shown, &st))) {
+	if (w->depth + 1 >= MAX_DEPTH || (*w->why = dir_problem(shown, st))) {
 		if (!*w->why)
 			*w->why = xasprintf("%s: too deep", shown);
 		close(fd);
@@ -160,13 +159,15 @@ static int walk_enter(struct walk *w, const char *name)
 	return 0;
 }
 
-/* Replaces symbolic link NAME by its target in the components to walk. */
-static int walk_follow(struct walk *w, const char *name)
+/* Puts the target of the symbolic link LINK (read by readlinkat(DIRFD,
+ * NAME)) in front of the components still to walk. */
+static int walk_follow(struct walk *w, int dirfd, const char *name,
+		       const char *link)
 {
 	char target[PATH_MAX];
-	ssize_t n = readlinkat(w->fd[w->depth], name, target, sizeof target - 1);
+	ssize_t n = readlinkat(dirfd, name, target, sizeof target - 1);
 	if (n <= 0 || ++w->links > MAX_LINKS) {
-		char *shown = walk_path(w, name);
+		char *shown = walk_path(w, link);
 		*w->why = xasprintf("%s: %s", shown,
 				    n <= 0 ? strerror(errno)
 					   : "too many symbolic links");
@@ -179,6 +180,29 @@ static int walk_follow(struct walk *w, const char *name)
 	free(w->todo);
 	w->todo = rest;
 	return target[0] == '/' ? walk_root(w) : 0;
+}
+
+/* One directory component: a directory to enter or a link to follow.
+ * Opened with O_PATH|O_NOFOLLOW, which opens a link itself, so that one
+ * fstat on the descriptor tells which. */
+static int walk_step(struct walk *w, const char *name)
+{
+	struct stat st;
+	int fd = openat(w->fd[w->depth], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		*w->why = open_problem(w, name, e);
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		int rc = walk_follow(w, fd, "", name);
+		close(fd);
+		return rc;
+	}
+	return walk_enter(w, name, fd, &st);
 }
 
 /* Takes the next component off the path to walk (NULL when done). */
@@ -209,32 +233,37 @@ static char *walk_to_file(struct walk *w)
 {
 	char *name;
 	while ((name = next_component(w))) {
-		struct stat st;
-		int rc = 0;
-		if (strcmp(name, ".") == 0) {
-			free(name);
-			continue;
-		}
-		if (strcmp(name, "..") == 0) {
-			if (w->depth > 0)
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+			if (name[1] == '.' && w->depth > 0)
 				walk_pop(w);
-			free(name);
-			continue;
-		}
-		if (fstatat(w->fd[w->depth], name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISLNK(st.st_mode))
-			rc = walk_follow(w, name);
-		else if (!walk_last(w))
-			rc = walk_enter(w, name);
-		else
+		} else if (walk_last(w)) {
 			return name;
-		free(name);
-		if (rc < 0)
+		} else if (walk_step(w, name) < 0) {
+			free(name);
 			return NULL;
+		}
+		free(name);
 	}
 	*w->why = xstrdup("the path names a directory, not a file");
 	errno = EISDIR;
 	return NULL;
+}
+
+/* Opens the file NAME of the walk's directory; a symbolic link there is
+ * followed (and the walk goes on). Returns the descriptor or -1. */
+static int open_file(struct walk *w, char **name)
+{
+	for (;;) {
+		int fd = openat(w->fd[w->depth], *name,
+				O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 || errno != ELOOP)
+			return fd;
+		if (walk_follow(w, w->fd[w->depth], *name, *name) < 0)
+			return -2;
+		free(*name);
+		if (!(*name = walk_to_file(w)))
+			return -2;
+	}
 }
 
 int trust_open(const char *path, enum trust_kind kind, struct stat *st,
@@ -253,9 +282,9 @@ int trust_open(const char *path, enum trust_kind kind, struct stat *st,
 	}
 	int fd = -1;
 	char *name = walk_root(&w) == 0 ? walk_to_file(&w) : NULL;
-	if (name) {
-		fd = openat(w.fd[w.depth], name,
-			    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (name && (fd = open_file(&w, &name)) == -2) {
+		fd = -1;
+	} else if (name) {
 		int e = errno;
 		if (fd < 0)
 			*why = xasprintf("%s %s: %s", kind_name(kind), path,

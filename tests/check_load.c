@@ -303,15 +303,45 @@ START_TEST(test_reload_keeps_old_stack_on_broken_edit)
 	ck_assert_msg(strstr(json, "svc:1: unterminated quote"), "%s", json);
 	jauth_free(json);
 	ck_assert(fx_log_has("the edited stack is refused"));
+	/* For other processes (jauth status), the refusal is noted in the
+	 * state directory. */
+	char *report = fx_read(fx_path("state/svc.reload-error.json"));
+	ck_assert_msg(report && strstr(report, "unterminated quote"), "%s", report);
+	free(report);
 	/* Fixed again: the error goes away. */
 	fx_stack("svc", "required testmod.so token=fixed\n");
 	wait_reload();
 	ck_assert_str_eq(fx_auth(h, &rc), "Test fixed");
 	ck_assert_int_eq(jauth_status(h, &json), JAUTH_SUCCESS);
 	ck_assert_ptr_nonnull(strstr(json, "\"reload_error\":\tnull"));
+	ck_assert_ptr_null(strstr(json, "reload_error_reported"));
+	ck_assert_ptr_null(fx_read(fx_path("state/svc.reload-error.json")));
 	jauth_free(json);
 	jauth_close(h);
 }
+
+/* jauth status from another process shows what a running connector
+ * refused. */
+START_TEST(test_status_shows_a_refusal_reported_by_another_process)
+{
+	fx_stack("svc", "required testmod.so token=good\n");
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	fx_stack("svc", "required testmod.so \"broken\n");
+	wait_reload();
+	fx_auth(h, &rc);
+	/* the admin fixes the file, but the connector has not looked yet */
+	fx_stack("svc", "required testmod.so token=fixed\n");
+	char *out = NULL, *err = NULL;
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "status", "svc", (char *)NULL), 0);
+	ck_assert_msg(strstr(out, "a connector (pid "), "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "unterminated quote"));
+	free(out);
+	free(err);
+	jauth_close(h);
+}
+END_TEST
 END_TEST
 
 START_TEST(test_reload_off_when_asked)
@@ -383,6 +413,7 @@ Suite *suite_load(void)
 	tcase_add_test(tc, test_reload_picks_up_an_edit);
 	tcase_add_test(tc, test_reload_keeps_old_stack_on_broken_edit);
 	tcase_add_test(tc, test_reload_off_when_asked);
+	tcase_add_test(tc, test_status_shows_a_refusal_reported_by_another_process);
 	suite_add_tcase(s, tc);
 	return s;
 }
