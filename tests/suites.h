@@ -14,5 +14,6 @@ Suite *suite_apitoken(void);
 Suite *suite_oauth(void);
 Suite *suite_procs(void);
 Suite *suite_cli(void);
+Suite *suite_hostile(void);
 
 #endif

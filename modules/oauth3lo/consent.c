@@ -178,6 +178,24 @@ static jauth_result exchange_code(jauth_m *m, struct oauth *o, const char *code,
 	return rc;
 }
 
+/* Every site has a string id, url and name. */
+static jauth_result sites_ok(jauth_m *m, const cJSON *arr)
+{
+	static const char *const keys[] = {"id", "url", "name"};
+	const cJSON *site;
+	const char *v;
+	cJSON_ArrayForEach(site, arr)
+	{
+		for (int i = 0; i < 3; i++) {
+			jauth_result rc = jauth_m_json_str(m, "the list of sites",
+							   site, keys[i], &v);
+			if (rc != JAUTH_SUCCESS)
+				return rc;
+		}
+	}
+	return JAUTH_SUCCESS;
+}
+
 /* GETs accessible-resources with G's access token into g->sites. */
 static jauth_result fetch_sites(jauth_m *m, struct oauth *o, struct grant *g)
 {
@@ -203,6 +221,12 @@ static jauth_result fetch_sites(jauth_m *m, struct oauth *o, struct grant *g)
 		jauth_m_json_free(arr);
 		return jauth_m_fail(m, JAUTH_ERROR,
 				    "the list of sites is not a JSON array");
+	}
+	if (rc == JAUTH_SUCCESS)
+		rc = sites_ok(m, arr);
+	if (rc != JAUTH_SUCCESS) {
+		jauth_m_json_free(arr);
+		return rc;
 	}
 	if (rc == JAUTH_SUCCESS) {
 		cJSON_Delete(g->sites);
