@@ -46,6 +46,23 @@ START_TEST(test_http_answer_reaches_the_module)
 }
 END_TEST
 
+/* A module instance keeps its connection: three calls, one TLS
+ * handshake. */
+START_TEST(test_http_connection_reused_within_a_handle)
+{
+	standin_fault(&SI, "{\"path\":\"/x\",\"status\":200,\"body\":\"t\","
+			   "\"count\":-1}");
+	jauth *h = fetcher("/x", NULL);
+	long before = standin_counter(&SI, "connections");
+	const jauth_cred *c;
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(jauth_refresh(h, &c), JAUTH_SUCCESS);
+	/* the counter call itself is one more connection */
+	ck_assert_int_eq(standin_counter(&SI, "connections") - before, 2);
+	jauth_close(h);
+}
+END_TEST
+
 START_TEST(test_http_429_waits_for_retry_after_then_succeeds)
 {
 	standin_fault(&SI, "{\"path\":\"/x\",\"status\":429,\"retry_after\":\"1\"}");
@@ -512,6 +529,7 @@ Suite *suite_services(void)
 	tcase_add_checked_fixture(tc, fx_setup_standin, fx_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_http_answer_reaches_the_module);
+	tcase_add_test(tc, test_http_connection_reused_within_a_handle);
 	tcase_add_test(tc, test_http_429_waits_for_retry_after_then_succeeds);
 	tcase_add_test(tc, test_http_5xx_retried_then_transient);
 	tcase_add_test(tc, test_http_4xx_is_not_retried);

@@ -44,7 +44,7 @@ MAX_BODY = 1 << 20          # largest request body accepted
 CONN_TIMEOUT = 30           # seconds an idle connection is kept
 COUNTERS = ("authorize", "token_requests", "code_grants", "refresh_grants",
             "reuses", "replays", "revocations", "code_reuses", "myself",
-            "faults_served")
+            "faults_served", "connections")
 
 VERBOSE = False
 _clock_offset = 0.0
@@ -329,6 +329,8 @@ class Handler(BaseHTTPRequestHandler):
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.request = self.server.ssl_context.wrap_socket(
             self.request, server_side=True)
+        with self.server.state.lock:
+            self.server.state.counters["connections"] += 1
         super().setup()
 
     @property
