@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -249,16 +250,36 @@ static char *walk_to_file(struct walk *w)
 	return NULL;
 }
 
-/* Opens the file NAME of the walk's directory; a symbolic link there is
- * followed (and the walk goes on). Returns the descriptor or -1. */
-static int open_file(struct walk *w, char **name)
+/* Opens the file NAME of the walk's directory for reading, following a
+ * symbolic link there (the walk goes on). It is first opened with O_PATH,
+ * which touches nothing, and reopened through /proc only once fstat says
+ * it is a regular file: a device or FIFO named as a secret is never
+ * opened. Returns the descriptor (ST filled), -1 with errno, or -2 with
+ * *why. */
+static int open_file(struct walk *w, char **name, struct stat *st)
 {
 	for (;;) {
-		int fd = openat(w->fd[w->depth], *name,
-				O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd >= 0 || errno != ELOOP)
+		int p = openat(w->fd[w->depth], *name,
+			       O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (p < 0)
+			return -1;
+		if (fstat(p, st) < 0) {
+			close(p);
+			return -1;
+		}
+		if (!S_ISLNK(st->st_mode)) {
+			char proc[64];
+			snprintf(proc, sizeof proc, "/proc/self/fd/%d", p);
+			int fd = S_ISREG(st->st_mode)
+					 ? open(proc, O_RDONLY | O_CLOEXEC)
+					 : p;
+			if (fd != p)
+				close(p);
 			return fd;
-		if (walk_follow(w, w->fd[w->depth], *name, *name) < 0)
+		}
+		int rc = walk_follow(w, p, "", *name);
+		close(p);
+		if (rc < 0)
 			return -2;
 		free(*name);
 		if (!(*name = walk_to_file(w)))
@@ -282,18 +303,15 @@ int trust_open(const char *path, enum trust_kind kind, struct stat *st,
 	}
 	int fd = -1;
 	char *name = walk_root(&w) == 0 ? walk_to_file(&w) : NULL;
-	if (name && (fd = open_file(&w, &name)) == -2) {
+	if (name && (fd = open_file(&w, &name, st)) == -2) {
 		fd = -1;
 	} else if (name) {
 		int e = errno;
 		if (fd < 0)
 			*why = xasprintf("%s %s: %s", kind_name(kind), path,
 					 e == ENOENT ? "does not exist"
-					 : e == ELOOP ? "changed while it was "
-							"checked (a symbolic "
-							"link was swapped in)"
-						      : strerror(e));
-		else if (fstat(fd, st) < 0 || (*why = file_problem(path, st, kind))) {
+						     : strerror(e));
+		else if ((*why = file_problem(path, st, kind))) {
 			close(fd);
 			fd = -1;
 			e = EPERM;

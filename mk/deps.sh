@@ -21,7 +21,8 @@ case "${1:-}" in
 bench) [ -e /usr/include/security/pam_appl.h ] || want libpam0g-dev ;;
 valgrind) have_cmd valgrind || want valgrind ;;
 fuzz) have_cmd clang || want clang
-      [ -d /usr/lib/llvm-14/lib/clang ] || want libclang-rt-14-dev ;;
+      ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a \
+	      >/dev/null 2>&1 || want libclang-rt-14-dev ;;
 esac
 
 [ -z "$need" ] && exit 0

@@ -260,6 +260,18 @@ START_TEST(test_secret_file_readable_by_others_refused)
 }
 END_TEST
 
+/* A FIFO named as a secret would block an open for reading: it is seen
+ * for what it is before anything opens it. */
+START_TEST(test_secret_that_is_a_fifo_refused_without_blocking)
+{
+	ck_assert_int_eq(mkfifo(fx_path("s"), 0600), 0);
+	fx_stack("svc", "required testmod.so secret=@file:%s\n", fx_path("s"));
+	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "is not a regular file"));
+	jauth_close(h);
+}
+END_TEST
+
 START_TEST(test_secret_file_symlink_not_followed_into_unsafe_dir)
 {
 	char dir[PATH_MAX];
@@ -549,6 +561,7 @@ Suite *suite_services(void)
 	tcase_add_test(tc, test_secret_missing_file_is_unavailable);
 	tcase_add_test(tc, test_secret_file_readable_by_others_refused);
 	tcase_add_test(tc, test_secret_file_symlink_not_followed_into_unsafe_dir);
+	tcase_add_test(tc, test_secret_that_is_a_fifo_refused_without_blocking);
 	tcase_add_test(tc, test_inline_secret_in_readable_stack_refused);
 	tcase_add_test(tc, test_canary_never_leaves_in_clear);
 	tcase_add_test(tc, test_default_log_is_stderr_at_warn);

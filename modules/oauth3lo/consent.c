@@ -124,7 +124,8 @@ static jauth_result take_state(jauth_m *m, struct oauth *o, const char *got,
 				  "consent jauth started (forged, or from an "
 				  "older attempt): run `jauth authorize %s`",
 				  jauth_m_service(m));
-	else if (jauth_m_now(m) - (time_t)created > CONSENT_TTL)
+	else if (!(created > 0 && created < 1e12) ||
+		 jauth_m_now(m) - (time_t)created > CONSENT_TTL)
 		rc = jauth_m_fail(m, JAUTH_DENIED,
 				  "the consent was started more than 10 minutes "
 				  "ago and its code has expired: run `jauth "

@@ -30,11 +30,15 @@ static char *str_of(const cJSON *rec, const char *key)
 						   : NULL;
 }
 
+/* A time of the record: seconds since the epoch, 0 when missing or out of
+ * any sane range (a damaged record must not become undefined behaviour). */
 static time_t time_of(const cJSON *rec, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
-	return cJSON_IsNumber(v) && v->valuedouble > 0 ? (time_t)v->valuedouble
-						       : 0;
+	if (!cJSON_IsNumber(v) || !(v->valuedouble > 0) ||
+	    v->valuedouble > 1e12)
+		return 0;
+	return (time_t)v->valuedouble;
 }
 
 void grant_from_json(struct grant *g, const cJSON *rec)
