@@ -1,0 +1,341 @@
+/*
+ * b_open.c — row 2: jauth_open of a two-line stack + the first
+ * jauth_acquire + jauth_close, beside Linux-PAM's pam_start_confdir +
+ * pam_authenticate + pam_end of a two-line stack, in the same run.
+ */
+#include <dlfcn.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <security/pam_appl.h>
+
+#include "common.h"
+
+#define REPS 7
+#define REP_NS 150000000.0 /* aim: 150 ms per repetition */
+#define SERVICE "open2"
+
+/* PAM wants a conversation; pam_permit never calls it (the user is
+ * given), so any answer is a failure. */
+static int no_conv(int n, const struct pam_message **msg,
+		   struct pam_response **resp, void *ctx)
+{
+	(void)n;
+	(void)msg;
+	(void)resp;
+	(void)ctx;
+	return PAM_CONV_ERR;
+}
+
+static const struct pam_conv conv = {no_conv, NULL};
+static char pam_dir[PATH_MAX + 16], pam_dir2[PATH_MAX + 16];
+static const char *pam_in = pam_dir;
+
+static int pam_once(void)
+{
+	pam_handle_t *ph = NULL;
+	int rc = pam_start_confdir("bench", "bench", &conv, pam_in, &ph);
+	if (rc != PAM_SUCCESS)
+		return -1;
+	rc = pam_authenticate(ph, 0);
+	pam_end(ph, rc);
+	return rc == PAM_SUCCESS ? 0 : -1;
+}
+
+static struct env E;
+
+static int jauth_once(void)
+{
+	jauth *h = NULL;
+	const jauth_cred *c;
+	int ok = jauth_open(SERVICE, &E.opt, &h) == JAUTH_SUCCESS &&
+		 jauth_acquire(h, &c) == JAUTH_SUCCESS &&
+		 strcmp(jauth_cred_scheme(c), "Bearer") == 0;
+	if (!ok)
+		fprintf(stderr, "jauth-bench: open: %s\n", jauth_error(h));
+	jauth_close(h);
+	return ok ? 0 : -1;
+}
+
+/* µs per operation of K runs of FN. */
+static double batch(int (*fn)(void), long k, int *bad)
+{
+	uint64_t t0 = mono_ns();
+	for (long i = 0; i < k; i++)
+		if (fn() < 0) {
+			(*bad)++;
+			return 0;
+		}
+	return (double)(mono_ns() - t0) / (double)k / 1e3;
+}
+
+static long calibrate(int (*fn)(void), int *bad)
+{
+	double us = batch(fn, 20, bad);
+	if (us <= 0)
+		return 0;
+	long k = (long)(REP_NS / 1e3 / us);
+	return k < 20 ? 20 : k;
+}
+
+/* dlopen + dlclose of one file, the floor of loading a module. */
+static char load_path[PATH_MAX + 64];
+static int load_once(void)
+{
+	void *dl = dlopen(load_path, RTLD_NOW | RTLD_LOCAL);
+	if (!dl)
+		return -1;
+	dlclose(dl);
+	return 0;
+}
+
+#define PAM_PERMIT "/usr/lib/x86_64-linux-gnu/security/pam_permit.so"
+
+/* µs of one dlopen + dlclose of FILE (REPS batches of K, median). */
+static double load_cost(const char *file, long k, int *bad)
+{
+	double t[REPS];
+	snprintf(load_path, sizeof load_path, "%s", file);
+	batch(load_once, k / 4 + 1, bad);
+	for (int i = 0; i < REPS && !*bad; i++)
+		t[i] = batch(load_once, k, bad);
+	return *bad ? 0 : median(t, REPS);
+}
+
+/* Sets up the jauth side: the stack and a consented grant in the store. */
+static int setup_jauth(struct row *r)
+{
+	struct standin *si = standin();
+	char err[1024];
+	if (!si) {
+		row_fail(r, "the stand-in did not start");
+		return -1;
+	}
+	if (env_new(&E, "open") < 0 ||
+	    env_stack(&E, SERVICE,
+		      "%s\n"
+		      "required apitoken.so email=svc@acme.com token=@env:" ENV_JIRA_TOKEN
+		      " site=https://acme.atlassian.net\n",
+		      oauth_line(si)) < 0) {
+		row_fail(r, "cannot make its temp tree");
+		return -1;
+	}
+	jauth *h = NULL;
+	if (jauth_open(SERVICE, &E.opt, &h) != JAUTH_SUCCESS) {
+		row_fail(r, "jauth_open: %s", jauth_error(h));
+		jauth_close(h);
+		return -1;
+	}
+	int rc = oauth_consent(h, si, err, sizeof err);
+	jauth_close(h);
+	if (rc < 0)
+		row_fail(r, "consent: %s", err);
+	return rc;
+}
+
+/* PAM with two distinct modules, for comparison (not the baseline). */
+static int pam_once2(void)
+{
+	pam_in = pam_dir2;
+	int rc = pam_once();
+	pam_in = pam_dir;
+	return rc;
+}
+
+static int setup_pam(struct row *r)
+{
+	char path[PATH_MAX + 64];
+	snprintf(pam_dir, sizeof pam_dir, "%s/pam.d", E.root);
+	snprintf(pam_dir2, sizeof pam_dir2, "%s/pam2.d", E.root);
+	snprintf(path, sizeof path, "%s/bench", pam_dir);
+	if (make_dir(pam_dir, 0755) < 0 ||
+	    write_file(path, 0644,
+		       "auth required pam_permit.so\n"
+		       "auth required pam_permit.so\n") < 0) {
+		row_fail(r, "cannot write the PAM stack");
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/bench", pam_dir2);
+	if (make_dir(pam_dir2, 0755) < 0 ||
+	    write_file(path, 0644,
+		       "auth required pam_permit.so\n"
+		       "auth required pam_debug.so\n") < 0) {
+		row_fail(r, "cannot write the PAM stack");
+		return -1;
+	}
+	if (pam_once() < 0 || pam_once2() < 0) {
+		row_fail(r, "pam_start_confdir/pam_authenticate failed");
+		return -1;
+	}
+	return 0;
+}
+
+int open_child(int argc, char **argv)
+{
+	if (argc != 5)
+		return 2;
+	snprintf(pam_dir, sizeof pam_dir, "%s", argv[4]);
+	E.opt = (struct jauth_options){.size = sizeof E.opt,
+				       .conf_path = argv[1],
+				       .module_path = argv[2],
+				       .state_dir = argv[3],
+				       .log_level = JAUTH_LOG_ERROR};
+	uint64_t t0 = mono_ns();
+	int rc = strcmp(argv[0], "pam") == 0 ? pam_once() : jauth_once();
+	printf("%.1f\n", (double)(mono_ns() - t0) / 1e3);
+	return rc < 0;
+}
+
+/* µs of one open in a fresh process (WHAT: "jauth" or "pam"): the module
+ * files are not loaded yet, as for a CLI call or a connector's start. */
+static double cold_open(const char *what)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	int fds[2];
+	if (n <= 0 || pipe(fds) < 0)
+		return -1;
+	self[n] = '\0';
+	char *argv[] = {self, "--open-child", (char *)what, E.conf, E.mods,
+			E.state, pam_dir, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	pid_t pid;
+	extern char **environ;
+	int err = posix_spawn(&pid, self, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	char buf[64] = {0};
+	ssize_t got = err ? -1 : read(fds[0], buf, sizeof buf - 1);
+	close(fds[0]);
+	int st = 0;
+	if (!err)
+		waitpid(pid, &st, 0);
+	return got > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? atof(buf) : -1;
+}
+
+/* Medians of REPS cold opens of jauth and of PAM, interleaved. */
+static int cold_opens(double *jm, double *pm)
+{
+	double j[REPS], p[REPS];
+	for (int i = 0; i < REPS; i++) {
+		j[i] = cold_open("jauth");
+		p[i] = cold_open("pam");
+		if (j[i] < 0 || p[i] < 0)
+			return -1;
+	}
+	*jm = median(j, REPS);
+	*pm = median(p, REPS);
+	return 0;
+}
+
+void bench_open(struct row *r)
+{
+	r->title = "Open";
+	if (setup_jauth(r) < 0 || setup_pam(r) < 0)
+		return;
+	int bad = 0;
+	long kj = calibrate(jauth_once, &bad), kp = calibrate(pam_once, &bad);
+	double j[REPS], p[REPS], p2[REPS];
+	for (int i = 0; i < REPS && !bad; i++) {
+		/* interleaved, so that drift hits all alike */
+		j[i] = batch(jauth_once, kj, &bad);
+		p[i] = batch(pam_once, kp, &bad);
+		p2[i] = batch(pam_once2, kp / 2 + 1, &bad);
+	}
+	if (bad) {
+		row_fail(r, "an open failed (see above)");
+		return;
+	}
+	double jm = median(j, REPS), pm = median(p, REPS), pm2 = median(p2, REPS);
+	double cj = 0, cp = 0;
+	if (cold_opens(&cj, &cp) < 0) {
+		row_fail(r, "a cold open in a fresh process failed");
+		return;
+	}
+	/* Where the time goes: loading the module files alone. */
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/oauth3lo.so", E.mods);
+	double l_oauth = load_cost(path, kp / 2, &bad);
+	snprintf(path, sizeof path, "%s/apitoken.so", E.mods);
+	double l_api = load_cost(path, kp / 2, &bad);
+	double l_pam = load_cost(PAM_PERMIT, kp / 2, &bad);
+	if (bad) {
+		row_fail(r, "dlopen of a module failed: %s", dlerror());
+		return;
+	}
+	struct line *l = row_line(r, "Open + first acquire + close");
+	snprintf(l->jauth, sizeof l->jauth, "%.1f µs/op", jm);
+	snprintf(l->baseline, sizeof l->baseline,
+		 "%.1f µs/op (Linux-PAM start + authenticate + end)", pm);
+	snprintf(l->target, sizeof l->target, "≤ PAM (%.1f µs/op)", pm);
+	verdict_le(l, jm, pm, "µs/op");
+
+	l = row_line(r, "… first open of a fresh process");
+	snprintf(l->jauth, sizeof l->jauth, "%.1f µs", cj);
+	snprintf(l->baseline, sizeof l->baseline, "%.1f µs (Linux-PAM, same)", cp);
+	snprintf(l->result, sizeof l->result, "(information: %.2f×)", cj / cp);
+
+	l = row_line(r, "(PAM with two distinct modules)");
+	snprintf(l->baseline, sizeof l->baseline,
+		 "%.1f µs/op (pam_permit + pam_debug)", pm2);
+
+	l = row_line(r, "… dlopen + dlclose alone");
+	snprintf(l->jauth, sizeof l->jauth,
+		 "%.1f µs (oauth3lo %.1f + apitoken %.1f)", l_oauth + l_api,
+		 l_oauth, l_api);
+	snprintf(l->baseline, sizeof l->baseline, "%.1f µs (pam_permit)",
+		 l_pam);
+
+	text_printf(&r->para,
+		    "The jauth stack is two lines with two different modules: "
+		    "`required oauth3lo.so client_id=cid "
+		    "client_secret=@env:… auth_url=… api_url=… ca_file=… "
+		    "redirect_uri=…` and `required apitoken.so "
+		    "email=svc@acme.com token=@env:… site=…`. A consent was "
+		    "made once through the stand-in beforehand, so the store "
+		    "holds a fresh grant: one operation is `jauth_open` "
+		    "(find the stack file and trust-check it by walking its "
+		    "path from `/` with `openat`+`fstat`, lex it, find, "
+		    "trust-check and `dlopen` two modules from the checked "
+		    "descriptors, check their arguments), the first "
+		    "`jauth_acquire` (both lines run, as both are `required`: "
+		    "oauth3lo reads and parses its grant record from the state "
+		    "directory and publishes the access token with no network "
+		    "I/O; apitoken resolves `@env:` and publishes a Basic "
+		    "value) and `jauth_close`. The baseline is Linux-PAM in the "
+		    "same process: `pam_start_confdir` on a temp confdir "
+		    "holding `auth required pam_permit.so` twice, "
+		    "`pam_authenticate` (user given, so no conversation) and "
+		    "`pam_end`. Each repetition runs %ld jauth operations and "
+		    "%ld PAM operations (about %.0f ms each), the two "
+		    "interleaved; after a calibration run, %d repetitions; the "
+		    "figures are the medians of the per-repetition means. "
+		    "Result: jauth %.1f µs against PAM %.1f µs (%.2f×). "
+		    "A module file, once loaded, stays loaded for the life of "
+		    "the process (as NSS modules do), so in this loop jauth's "
+		    "`dlopen` finds the object mapped and relocated and costs "
+		    "%.1f µs for both modules (the `dlopen`+`dlclose` row), "
+		    "while libpam unloads and reloads `pam_permit.so` each "
+		    "time (%.1f µs of its operation). The first open of a "
+		    "process pays the full load: measured in %d fresh "
+		    "processes each (a second row), jauth takes %.1f µs and "
+		    "PAM %.1f µs — the cost a CLI call or a connector's start "
+		    "sees once, most of it the dynamic loader mapping and "
+		    "relocating two modules against libjauth's scope of some "
+		    "thirty libraries (libcurl's) where pam_permit.so needs "
+		    "libc alone. The rest of jauth's time is system calls: the "
+		    "trust walks of three files (stack and two modules, about "
+		    "fifteen calls each), glibc's own open of each module file "
+		    "to find it loaded, and the store read. For comparison "
+		    "only, PAM with two distinct modules (`pam_permit.so` and "
+		    "`pam_debug.so`, also measured interleaved) takes %.1f µs.",
+		    kj, kp, REP_NS / 1e6, REPS, jm, pm, jm / pm,
+		    l_oauth + l_api, l_pam, REPS, cj, cp, pm2);
+}
