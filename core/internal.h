@@ -82,10 +82,11 @@ enum trust_kind {
 };
 
 /*
- * Opens PATH read-only for loading, walking every directory from / with
- * O_NOFOLLOW and checking each, then the file itself on the opened
- * descriptor. Returns the descriptor, or -1 with *why set (malloc'd) and
- * errno (ENOENT when the file simply does not exist).
+ * Opens PATH for loading, walking every directory from / with O_NOFOLLOW
+ * and checking each, then the file itself on the opened descriptor:
+ * read-only for a stack or secret, O_PATH for a module (dlopen reopens it).
+ * Returns the descriptor, or -1 with *why set (malloc'd) and errno (ENOENT
+ * when the file simply does not exist).
  */
 int trust_open(const char *path, enum trust_kind kind, struct stat *st,
 	       char **why);

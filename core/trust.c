@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,9 +91,19 @@ struct walk {
 	char **why;
 };
 
+/* "/" opened once per process (O_PATH); checked anew by every walk. */
+static int root_fd = -1;
+static pthread_once_t root_once = PTHREAD_ONCE_INIT;
+
+static void open_root(void)
+{
+	root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 static void walk_pop(struct walk *w)
 {
-	close(w->fd[w->depth]);
+	if (w->depth > 0)
+		close(w->fd[w->depth]);
 	buf_wipe(&w->name[w->depth]);
 	w->depth--;
 }
@@ -113,7 +124,8 @@ static int walk_root(struct walk *w)
 	w->depth = 0;
 	w->name[0] = (struct buf){0};
 	buf_puts(&w->name[0], "/");
-	w->fd[0] = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	pthread_once(&root_once, open_root);
+	w->fd[0] = root_fd;
 	if (w->fd[0] < 0 || fstat(w->fd[0], &st) < 0)
 		return *w->why = xasprintf("/: %s", strerror(errno)), -1;
 	return (*w->why = dir_problem("/", &st)) ? -1 : 0;
@@ -250,13 +262,14 @@ static char *walk_to_file(struct walk *w)
 	return NULL;
 }
 
-/* Opens the file NAME of the walk's directory for reading, following a
- * symbolic link there (the walk goes on). It is first opened with O_PATH,
- * which touches nothing, and reopened through /proc only once fstat says
+/* Opens the file NAME of the walk's directory, following a symbolic link
+ * there (the walk goes on). It is first opened with O_PATH, which touches
+ * nothing, and — when READ — reopened through /proc only once fstat says
  * it is a regular file: a device or FIFO named as a secret is never
- * opened. Returns the descriptor (ST filled), -1 with errno, or -2 with
+ * opened. A module is not read here (dlopen reopens the O_PATH descriptor
+ * itself). Returns the descriptor (ST filled), -1 with errno, or -2 with
  * *why. */
-static int open_file(struct walk *w, char **name, struct stat *st)
+static int open_file(struct walk *w, char **name, struct stat *st, int read)
 {
 	for (;;) {
 		int p = openat(w->fd[w->depth], *name,
@@ -270,7 +283,7 @@ static int open_file(struct walk *w, char **name, struct stat *st)
 		if (!S_ISLNK(st->st_mode)) {
 			char proc[64];
 			snprintf(proc, sizeof proc, "/proc/self/fd/%d", p);
-			int fd = S_ISREG(st->st_mode)
+			int fd = read && S_ISREG(st->st_mode)
 					 ? open(proc, O_RDONLY | O_CLOEXEC)
 					 : p;
 			if (fd != p)
@@ -303,7 +316,7 @@ int trust_open(const char *path, enum trust_kind kind, struct stat *st,
 	}
 	int fd = -1;
 	char *name = walk_root(&w) == 0 ? walk_to_file(&w) : NULL;
-	if (name && (fd = open_file(&w, &name, st)) == -2) {
+	if (name && (fd = open_file(&w, &name, st, kind != TRUST_MODULE)) == -2) {
 		fd = -1;
 	} else if (name) {
 		int e = errno;
