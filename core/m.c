@@ -153,14 +153,21 @@ jauth_result jauth_m_credential(jauth_m *m, const struct jauth_m_cred *c)
 	return JAUTH_SUCCESS;
 }
 
+/* FMT formatted, with every secret the handle knows masked (malloc'd). */
+static char *masked(jauth_m *m, const char *fmt, va_list ap)
+{
+	char *raw = xvasprintf(fmt, ap);
+	char *text = redact(&m->h->red, raw);
+	wipe_free(raw);
+	return text;
+}
+
 jauth_result jauth_m_fail(jauth_m *m, jauth_result r, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *raw = xvasprintf(fmt, ap);
+	char *msg = masked(m, fmt, ap);
 	va_end(ap);
-	char *msg = redact(&m->h->red, raw);
-	wipe_free(raw);
 	if (m->run) {
 		wipe_free(m->run->msg);
 		m->run->msg = msg;
@@ -175,10 +182,8 @@ void jauth_m_say(jauth_m *m, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *raw = xvasprintf(fmt, ap);
+	char *text = masked(m, fmt, ap);
 	va_end(ap);
-	char *text = redact(&m->h->red, raw);
-	wipe_free(raw);
 	if (m->run) {
 		buf_puts(&m->run->say, text);
 		buf_puts(&m->run->say, "\n");

@@ -147,18 +147,13 @@ static jauth_result exchange_code(jauth_m *m, struct oauth *o, const char *code,
 				  const char *redirect, struct grant *g,
 				  time_t now)
 {
-	jauth_m_secret *secret;
 	struct jauth_m_http_resp rs;
-	jauth_result rc = jauth_m_secret_get(m, "client_secret", &secret);
+	cJSON *b;
+	jauth_result rc = client_body(m, "authorization_code", &b);
 	if (rc != JAUTH_SUCCESS)
 		return rc;
-	cJSON *b = cJSON_CreateObject();
-	cJSON_AddStringToObject(b, "grant_type", "authorization_code");
-	cJSON_AddStringToObject(b, "client_id", jauth_m_arg(m, "client_id"));
-	cJSON_AddStringToObject(b, "client_secret", jauth_m_secret_str(secret));
 	cJSON_AddStringToObject(b, "code", code);
 	cJSON_AddStringToObject(b, "redirect_uri", redirect);
-	jauth_m_secret_free(secret);
 	rc = token_post(m, o, b, &rs);
 	if (rc == JAUTH_SUCCESS && rs.status == 403)
 		rc = jauth_m_fail(m, JAUTH_DENIED,
@@ -200,19 +195,10 @@ static jauth_result sites_ok(jauth_m *m, const cJSON *arr)
 /* GETs accessible-resources with G's access token into g->sites. */
 static jauth_result fetch_sites(jauth_m *m, struct oauth *o, struct grant *g)
 {
-	char *auth = NULL;
+	struct jauth_m_http_req rq;
 	struct jauth_m_http_resp rs;
 	cJSON *arr = NULL;
-	if (asprintf(&auth, "Bearer %s", g->access_token) < 0)
-		return jauth_m_fail(m, JAUTH_ERROR, "out of memory");
-	struct jauth_m_http_req rq = {
-		.method = "GET",
-		.url = o->resources_url,
-		.authorization = auth,
-		.ca_file = jauth_m_arg(m, "ca_file"),
-	};
-	jauth_result rc = jauth_m_http(m, &rq, &rs);
-	jauth_m_wipe_free(auth);
+	jauth_result rc = resources_get(m, o, g->access_token, &rq, &rs);
 	if (rc == JAUTH_SUCCESS && rs.status != 200)
 		rc = jauth_m_http_fail(m, "the list of sites", &rq, &rs);
 	else if (rc == JAUTH_SUCCESS)

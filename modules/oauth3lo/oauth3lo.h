@@ -95,6 +95,14 @@ char *scopes_missing(const char *want, const char *have);
 jauth_result oa_acquire(jauth_m *m, void *state);
 jauth_result oa_refresh(jauth_m *m, void *state);
 void oa_rejected(jauth_m *m, void *state, int status);
+/* A token request body: GRANT_TYPE, client_id and the client's secret
+ * (read from its source now). */
+jauth_result client_body(jauth_m *m, const char *grant_type, cJSON **out);
+/* GET accessible-resources with the access token TOKEN; RQ is filled for
+ * jauth_m_http_fail (without the Authorization value). */
+jauth_result resources_get(jauth_m *m, struct oauth *o, const char *token,
+			   struct jauth_m_http_req *rq,
+			   struct jauth_m_http_resp *rs);
 /* POSTs a JSON body to the token endpoint; the body is wiped after. */
 jauth_result token_post(jauth_m *m, struct oauth *o, cJSON *body,
 			struct jauth_m_http_resp *rs);

@@ -33,21 +33,39 @@ jauth_result token_post(jauth_m *m, struct oauth *o, cJSON *body,
 	return rc;
 }
 
-/* The body of the refresh grant with the client's secret. */
-static jauth_result refresh_body(jauth_m *m, const char *rt, cJSON **out)
+jauth_result client_body(jauth_m *m, const char *grant_type, cJSON **out)
 {
 	jauth_m_secret *secret;
+	*out = NULL;
 	jauth_result rc = jauth_m_secret_get(m, "client_secret", &secret);
 	if (rc != JAUTH_SUCCESS)
 		return rc;
 	cJSON *b = cJSON_CreateObject();
-	cJSON_AddStringToObject(b, "grant_type", "refresh_token");
+	cJSON_AddStringToObject(b, "grant_type", grant_type);
 	cJSON_AddStringToObject(b, "client_id", jauth_m_arg(m, "client_id"));
 	cJSON_AddStringToObject(b, "client_secret", jauth_m_secret_str(secret));
-	cJSON_AddStringToObject(b, "refresh_token", rt);
 	jauth_m_secret_free(secret);
 	*out = b;
 	return JAUTH_SUCCESS;
+}
+
+jauth_result resources_get(jauth_m *m, struct oauth *o, const char *token,
+			   struct jauth_m_http_req *rq,
+			   struct jauth_m_http_resp *rs)
+{
+	char *auth = NULL;
+	if (asprintf(&auth, "Bearer %s", token) < 0)
+		return jauth_m_fail(m, JAUTH_ERROR, "out of memory");
+	*rq = (struct jauth_m_http_req){
+		.method = "GET",
+		.url = o->resources_url,
+		.authorization = auth,
+		.ca_file = jauth_m_arg(m, "ca_file"),
+	};
+	jauth_result rc = jauth_m_http(m, rq, rs);
+	jauth_m_wipe_free(auth);
+	rq->authorization = NULL;
+	return rc;
 }
 
 static jauth_result no_grant(jauth_m *m)
@@ -157,8 +175,9 @@ static jauth_result exchange(jauth_m *m, struct oauth *o, struct grant *g,
 		rc = grant_note(lk, g);
 	}
 	if (rc != JAUTH_SUCCESS ||
-	    (rc = refresh_body(m, g->refresh_token, &body)) != JAUTH_SUCCESS)
+	    (rc = client_body(m, "refresh_token", &body)) != JAUTH_SUCCESS)
 		return rc;
+	cJSON_AddStringToObject(body, "refresh_token", g->refresh_token);
 	rc = token_post(m, o, body, &rs);
 	if (rc == JAUTH_TRANSIENT && !rs.uncertain) {
 		/* Refused before it was processed: the token was not used. */
@@ -290,18 +309,9 @@ static jauth_result token_refused(jauth_m *m)
  * new token: ask Atlassian whether the token itself is good. */
 static jauth_result verify_token(jauth_m *m, struct oauth *o, time_t now)
 {
-	char *auth = NULL;
+	struct jauth_m_http_req rq;
 	struct jauth_m_http_resp rs;
-	if (asprintf(&auth, "Bearer %s", o->g.access_token) < 0)
-		return jauth_m_fail(m, JAUTH_ERROR, "out of memory");
-	struct jauth_m_http_req rq = {
-		.method = "GET",
-		.url = o->resources_url,
-		.authorization = auth,
-		.ca_file = jauth_m_arg(m, "ca_file"),
-	};
-	jauth_result rc = jauth_m_http(m, &rq, &rs);
-	jauth_m_wipe_free(auth);
+	jauth_result rc = resources_get(m, o, o->g.access_token, &rq, &rs);
 	if (rc == JAUTH_SUCCESS && rs.status == 200) {
 		jauth_m_log(m, JAUTH_LOG_WARN,
 			    "Jira rejected a freshly refreshed token that "

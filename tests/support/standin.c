@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: MIT
 /*
  * standin.c - start, drive and stop the local Atlassian stand-in for tests.
  *

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: MIT */
 /*
  * standin.h - start, drive and stop the local Atlassian stand-in
  * (tests/standin/standin.py) from the C test suites.
