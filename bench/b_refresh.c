@@ -409,7 +409,19 @@ void bench_refresh(struct row *r)
 		    "a lost answer is never replayed past Atlassian's reuse "
 		    "interval), so about %.0f%% of jauth's refresh is the "
 		    "durable store — what makes a rotated refresh token "
-		    "survive a crash or a power cut. %s",
+		    "survive a crash or a power cut. %s"
+		    "The target is missed on purpose: a refresh must not hand "
+		    "out a token before the rotated refresh token is on disk, "
+		    "and one `fsync`ed commit costs more here than the whole "
+		    "POST. What is left beyond it is the price of sharing the "
+		    "grant safely between processes: the `flock`, the re-read "
+		    "of the record under it, the client secret read from its "
+		    "source, and the note before the POST. Plan, should a "
+		    "connector's refresh latency ever matter (it runs once an "
+		    "hour, off the hot path): keep the lock file's descriptor "
+		    "open between refreshes, keep the mark in the lock file "
+		    "itself (one `pwrite`, no rename), and skip the re-read "
+		    "when the record's inode and mtime did not change.",
 		    fs_name(e.state), tmp_base(), WARMUP, strlen(record),
 		    REPS, REPS * PER_REP, REPS * COMMITS_PER_REP, grants,
 		    (hs ? 3 : 2) * REPS * PER_REP, fmt_time(mj, a, sizeof a),
