@@ -138,8 +138,3 @@ int control_parse(const char *src, const char *tok, struct control *c,
 	c->text = xstrdup(tok);
 	return 0;
 }
-
-const char *action_name(int a)
-{
-	return a >= 0 && a < 5 ? action_names[a] : "?";
-}

@@ -132,7 +132,6 @@ struct control {
  * recording a problem. */
 int control_parse(const char *src, const char *tok, struct control *c,
 		  struct problems *p);
-const char *action_name(int a);
 
 struct arg {
 	char *key, *value;

@@ -95,7 +95,6 @@ static const char *line_defect(const char *s, const char *e)
 
 /* The tokenizer's state over one logical line. */
 struct scan {
-	struct lexer *lx;
 	struct tokens *t;
 	struct buf tok;
 	int in_tok, quoted, bracket, comment;
@@ -166,7 +165,6 @@ static int scan_line(struct scan *sc, const char *s, const char *e)
 			scan_char(sc, c);
 		}
 	}
-	/* A blank ends a token at a continuation too: "a \" + "b" is two. */
 	return 0;
 }
 
@@ -191,7 +189,7 @@ static void skip_continuations(struct lexer *lx, const char *e)
 
 int lexer_next(struct lexer *lx, struct tokens *t, struct problems *p)
 {
-	struct scan sc = {.lx = lx, .t = t};
+	struct scan sc = {.t = t};
 	tokens_clear(t);
 	if (lx->p >= lx->end)
 		return 0;
@@ -215,6 +213,8 @@ int lexer_next(struct lexer *lx, struct tokens *t, struct problems *p)
 			break;
 		if (sc.quoted || sc.bracket)
 			continue;
+		/* Outside quotes a continuation ends the token: "a\" then
+		 * "b" are two tokens, as if the backslash were a blank. */
 		scan_flush(&sc);
 	}
 	if (sc.quoted || sc.bracket) {
