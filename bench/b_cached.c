@@ -14,7 +14,7 @@
 
 #define REPS 15
 #define REP_NS 50000000.0 /* aim: 50 ms per thread per measurement */
-#define AUTH_LEN 1200     /* bytes of the Authorization value */
+#define AUTH_LEN 1200	  /* bytes of the Authorization value */
 #define BASE_URL "https://acme.atlassian.net"
 
 enum kind { K_JAUTH, K_MUTEX, K_CONTROL, NKINDS };
@@ -32,7 +32,7 @@ struct plain_cred {
 static struct {
 	pthread_mutex_t mu;
 	struct plain_cred cred;
-} shared = {.mu = PTHREAD_MUTEX_INITIALIZER};
+} shared = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 /* The baseline's "acquire": lock, copy the strings out, unlock. */
 static __attribute__((noinline)) int plain_acquire(struct plain_cred *out)
@@ -67,10 +67,10 @@ struct worker {
 	enum kind k;
 	jauth *h;
 	long ops;
-	int cpu;              /* -1: not pinned */
+	int cpu; /* -1: not pinned */
 	pthread_barrier_t *go;
-	uint64_t ns;          /* this thread's time for OPS */
-	uint64_t end;         /* mono_ns at the end */
+	uint64_t ns;  /* this thread's time for OPS */
+	uint64_t end; /* mono_ns at the end */
 	int bad;
 	uintptr_t sink;
 };
@@ -108,7 +108,8 @@ static void *work(void *p)
 		for (long i = 0; i < w->ops; i++) {
 			plain_acquire(&out);
 			ESCAPE(&out);
-			sink += (unsigned char)out.authorization[0] + out.auth_len;
+			sink += (unsigned char)out.authorization[0] +
+				out.auth_len;
 		}
 	} else {
 		for (long i = 0; i < w->ops; i++)
@@ -135,8 +136,8 @@ static void two_cpus(int cpu[2])
 }
 
 struct result {
-	double ns_op;      /* per thread */
-	double ops_per_s;  /* all threads */
+	double ns_op;	  /* per thread */
+	double ops_per_s; /* all threads */
 };
 
 /* One measurement of kind K with NT threads of OPS calls each. */
@@ -148,8 +149,9 @@ static int measure(enum kind k, jauth *h, int nt, long ops, const int cpu[2],
 	pthread_barrier_t go;
 	pthread_barrier_init(&go, NULL, (unsigned)nt + 1);
 	for (int i = 0; i < nt; i++) {
-		w[i] = (struct worker){.k = k, .h = h, .ops = ops, .go = &go,
-				       .cpu = cpu[i]};
+		w[i] = (struct worker){
+			.k = k, .h = h, .ops = ops, .go = &go, .cpu = cpu[i]
+		};
 		if (pthread_create(&t[i], NULL, work, &w[i]) != 0)
 			return -1;
 	}
@@ -174,7 +176,7 @@ static long calibrate(enum kind k, jauth *h)
 {
 	long ops = 100000;
 	for (;;) {
-		struct worker w = {.k = k, .h = h, .ops = ops, .cpu = -1};
+		struct worker w = { .k = k, .h = h, .ops = ops, .cpu = -1 };
 		work(&w);
 		if (w.bad)
 			return -1;
@@ -196,7 +198,7 @@ static int run_all(jauth *h, const int cpu[2], long ops[NKINDS],
 {
 	static double ns1[NKINDS][REPS], ns2[NKINDS][REPS], thr1[NKINDS][REPS],
 		thr2[NKINDS][REPS], sc[NKINDS][REPS];
-	int one[2] = {cpu[0], -1};
+	int one[2] = { cpu[0], -1 };
 	struct result r1, r2;
 	/* warm-up */
 	for (int k = 0; k < NKINDS; k++)
@@ -242,8 +244,9 @@ void bench_cached(struct row *r)
 	}
 	/* The token: AUTH_LEN - strlen("Test ") printable bytes. */
 	for (int i = 0; i < AUTH_LEN - 5; i++)
-		token[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			   "0123456789"[(i * 7) % 62];
+		token[i] =
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			"0123456789"[(i * 7) % 62];
 	token[AUTH_LEN - 5] = '\0';
 	int rc = env_stack(&e, "cached",
 			   "required testmod.so token=%s base_url=" BASE_URL
@@ -304,57 +307,58 @@ void bench_cached(struct row *r)
 	snprintf(l->target, sizeof l->target, "≥ 1.7× jauth's 1 thread");
 	verdict_ge(l, j->scale, 1.7, "×");
 
-	text_printf(&r->para,
-		    "A stack of one line, `required testmod.so token=… "
-		    "lifetime=3600 leeway=300` (the test module of "
-		    "`build/tests/modules`, copied at 0644 into a private "
-		    "module dir; conf dir 0755, stack 0644, private state "
-		    "dir), is opened and acquired once, so that the handle "
-		    "caches a credential whose Authorization value is %zu "
-		    "bytes. Each thread then calls `jauth_acquire` in a tight "
-		    "loop, summing the returned pointer and passing it through "
-		    "an empty `asm` so that nothing is optimised away. The "
-		    "baseline holds the same credential (Authorization, base "
-		    "URL, expiry) behind one `pthread_mutex_t`: lock, `memcpy` "
-		    "the strings into the caller's buffer (which escapes "
-		    "through `asm` after every copy), unlock. A third loop, "
-		    "the control, shares nothing at all (a thread-local "
-		    "counter and the coarse clock): it measures how much "
-		    "parallelism the machine itself gave two threads during "
-		    "the run. Each measurement is ~%.0f ms per thread "
-		    "(%ld, %ld and %ld calls); after a warm-up, %d "
-		    "repetitions, each measuring all three kinds with 1 thread "
-		    "and then 2 threads (pinned to CPUs %d and %d); the "
-		    "figures are medians, the 2-thread speed-up is the median "
-		    "of the per-repetition ratios of 2-thread to 1-thread "
-		    "throughput (throughput = all calls over the wall time "
-		    "from the start barrier to the last thread's end). "
-		    "Result: 1 thread, jauth %.1f ns/op against %.1f ns/op for "
-		    "the mutex (%.2f×). 2 threads: jauth %.1f ns/op per "
-		    "thread, %.0f M acquires/s, %.2f× its single thread "
-		    "(range over the repetitions %.2f–%.2f×); the mutex "
-		    "%.1f ns/op per thread, %.2f× (the lock's cache line "
-		    "bounces between the cores, and they queue on it); the "
-		    "share-nothing control %.2f× (range %.2f–%.2f×). The hot "
-		    "path of `jauth_acquire` reads only the calling thread's "
-		    "`pthread_getspecific` slot, the handle's generation and "
-		    "reload deadline and the coarse real-time clock (vDSO): no "
-		    "lock, no shared write, no copy; once a second one thread "
-		    "takes the slow path to look at the stack file.%s",
-		    auth_len, REP_NS / 1e6, ops[K_JAUTH], ops[K_MUTEX],
-		    ops[K_CONTROL], REPS, cpu[0], cpu[1], j->ns1, m->ns1,
-		    j->ns1 / m->ns1, j->ns2, j->thr2 / 1e6, j->scale,
-		    j->scale_lo, j->scale_hi, m->ns2, m->scale, ctl->scale,
-		    ctl->scale_lo, ctl->scale_hi,
-		    j->scale >= 1.7 ? ""
-		    : ctl->scale < 1.7
-			    ? " The share-nothing control did not reach 1.7× "
-			      "either: during this run the machine did not give "
-			      "two threads two full cores (it is shared with "
-			      "other work; see Machine above), so this miss "
-			      "measures the machine more than jauth — compare "
-			      "jauth's speed-up with the control's."
-			    : " The share-nothing control did reach 1.7×, so "
-			      "jauth's hot path itself keeps two threads from "
-			      "running at full speed.");
+	text_printf(
+		&r->para,
+		"A stack of one line, `required testmod.so token=… "
+		"lifetime=3600 leeway=300` (the test module of "
+		"`build/tests/modules`, copied at 0644 into a private "
+		"module dir; conf dir 0755, stack 0644, private state "
+		"dir), is opened and acquired once, so that the handle "
+		"caches a credential whose Authorization value is %zu "
+		"bytes. Each thread then calls `jauth_acquire` in a tight "
+		"loop, summing the returned pointer and passing it through "
+		"an empty `asm` so that nothing is optimised away. The "
+		"baseline holds the same credential (Authorization, base "
+		"URL, expiry) behind one `pthread_mutex_t`: lock, `memcpy` "
+		"the strings into the caller's buffer (which escapes "
+		"through `asm` after every copy), unlock. A third loop, "
+		"the control, shares nothing at all (a thread-local "
+		"counter and the coarse clock): it measures how much "
+		"parallelism the machine itself gave two threads during "
+		"the run. Each measurement is ~%.0f ms per thread "
+		"(%ld, %ld and %ld calls); after a warm-up, %d "
+		"repetitions, each measuring all three kinds with 1 thread "
+		"and then 2 threads (pinned to CPUs %d and %d); the "
+		"figures are medians, the 2-thread speed-up is the median "
+		"of the per-repetition ratios of 2-thread to 1-thread "
+		"throughput (throughput = all calls over the wall time "
+		"from the start barrier to the last thread's end). "
+		"Result: 1 thread, jauth %.1f ns/op against %.1f ns/op for "
+		"the mutex (%.2f×). 2 threads: jauth %.1f ns/op per "
+		"thread, %.0f M acquires/s, %.2f× its single thread "
+		"(range over the repetitions %.2f–%.2f×); the mutex "
+		"%.1f ns/op per thread, %.2f× (the lock's cache line "
+		"bounces between the cores, and they queue on it); the "
+		"share-nothing control %.2f× (range %.2f–%.2f×). The hot "
+		"path of `jauth_acquire` reads only the calling thread's "
+		"`pthread_getspecific` slot, the handle's generation and "
+		"reload deadline and the coarse real-time clock (vDSO): no "
+		"lock, no shared write, no copy; once a second one thread "
+		"takes the slow path to look at the stack file.%s",
+		auth_len, REP_NS / 1e6, ops[K_JAUTH], ops[K_MUTEX],
+		ops[K_CONTROL], REPS, cpu[0], cpu[1], j->ns1, m->ns1,
+		j->ns1 / m->ns1, j->ns2, j->thr2 / 1e6, j->scale, j->scale_lo,
+		j->scale_hi, m->ns2, m->scale, ctl->scale, ctl->scale_lo,
+		ctl->scale_hi,
+		j->scale >= 1.7 ? ""
+		: ctl->scale < 1.7
+			? " The share-nothing control did not reach 1.7× "
+			  "either: during this run the machine did not give "
+			  "two threads two full cores (it is shared with "
+			  "other work; see Machine above), so this miss "
+			  "measures the machine more than jauth — compare "
+			  "jauth's speed-up with the control's."
+			: " The share-nothing control did reach 1.7×, so "
+			  "jauth's hot path itself keeps two threads from "
+			  "running at full speed.");
 }

@@ -64,8 +64,9 @@ static void acquire_until(jauth *h, long *done, long until,
 		if (clock && *done % CHURN_EVERY == 0)
 			atomic_fetch_add(clock, 61);
 		if (jauth_acquire(h, &c) != JAUTH_SUCCESS) {
-			fprintf(stderr, "jauth-bench: memory: acquire %ld: %s\n",
-				*done, jauth_error(h));
+			fprintf(stderr,
+				"jauth-bench: memory: acquire %ld: %s\n", *done,
+				jauth_error(h));
 			exit(1);
 		}
 		ESCAPE(c);
@@ -184,11 +185,12 @@ void bench_memory(struct row *r, const char *self)
 		return;
 	}
 	if (env_new(&e, "memory") < 0 ||
-	    env_stack(&e, SERVICE,
-		      "%s\n"
-		      "required apitoken.so email=svc@acme.com token=@env:" ENV_JIRA_TOKEN
-		      " site=https://acme.atlassian.net\n",
-		      oauth_line(si)) < 0 ||
+	    env_stack(
+		    &e, SERVICE,
+		    "%s\n"
+		    "required apitoken.so email=svc@acme.com token=@env:" ENV_JIRA_TOKEN
+		    " site=https://acme.atlassian.net\n",
+		    oauth_line(si)) < 0 ||
 	    env_stack(&e, CHURN,
 		      "required testmod.so token=churn lifetime=3600 "
 		      "leeway=300\n") < 0) {
@@ -222,12 +224,13 @@ void bench_memory(struct row *r, const char *self)
 	snprintf(l->jauth, sizeof l->jauth,
 		 "%ld KiB (first in process), %ld KiB (another)", rss1 - rss0,
 		 rss2 - rss1);
-	snprintf(l->baseline, sizeof l->baseline,
-		 "heap: %.1f KiB, %.1f KiB", (double)(heap1 - heap0) / 1024,
+	snprintf(l->baseline, sizeof l->baseline, "heap: %.1f KiB, %.1f KiB",
+		 (double)(heap1 - heap0) / 1024,
 		 (double)(heap2 - heap1) / 1024);
 
 	l = row_line(r, "Heap after 1k vs 1M acquires");
-	snprintf(l->jauth, sizeof l->jauth, "%ld B → %ld B (cached)", few, many);
+	snprintf(l->jauth, sizeof l->jauth, "%ld B → %ld B (cached)", few,
+		 many);
 	snprintf(l->baseline, sizeof l->baseline,
 		 "%ld B → %ld B (stack re-run every %ld)", cfew, cmany,
 		 CHURN_EVERY);
@@ -242,28 +245,29 @@ void bench_memory(struct row *r, const char *self)
 			 cmany - cfew);
 	}
 
-	text_printf(&r->para,
-		    "Measured in a fresh process (the benchmark program run "
-		    "again with `--memory-child`), on the two-line stack of "
-		    "the Open row (oauth3lo with a consented grant in the "
-		    "store + apitoken). RSS is the second field of "
-		    "`/proc/self/statm`, heap in use is `mallinfo2().uordblks`. "
-		    "The first handle of the process, opened and acquired "
-		    "once, adds %ld KiB of RSS (%.1f KiB of heap): that "
-		    "includes what happens once per process — libcurl's and "
-		    "OpenSSL's global initialisation and the mapping of the "
-		    "two module objects. A second handle on the same stack, "
-		    "while the first stays open, adds %ld KiB of RSS "
-		    "(%.1f KiB of heap: the parsed stack, the module instances "
-		    "and their state, the credential, the thread's view). On "
-		    "that handle the heap in use is %ld bytes after 1,000 "
-		    "acquires and %ld bytes after 1,000,000. The same check "
-		    "with the stack re-run all the time (a `testmod.so` stack "
-		    "on a fake clock moved 61 s every %ld acquires, so that "
-		    "10,000 of the 1,000,000 calls take the slow path, publish "
-		    "a new credential and free the old one) gives %ld bytes "
-		    "after 1,000 and %ld bytes after 1,000,000 acquires.",
-		    rss1 - rss0, (double)(heap1 - heap0) / 1024, rss2 - rss1,
-		    (double)(heap2 - heap1) / 1024, few, many, CHURN_EVERY, cfew,
-		    cmany);
+	text_printf(
+		&r->para,
+		"Measured in a fresh process (the benchmark program run "
+		"again with `--memory-child`), on the two-line stack of "
+		"the Open row (oauth3lo with a consented grant in the "
+		"store + apitoken). RSS is the second field of "
+		"`/proc/self/statm`, heap in use is `mallinfo2().uordblks`. "
+		"The first handle of the process, opened and acquired "
+		"once, adds %ld KiB of RSS (%.1f KiB of heap): that "
+		"includes what happens once per process — libcurl's and "
+		"OpenSSL's global initialisation and the mapping of the "
+		"two module objects. A second handle on the same stack, "
+		"while the first stays open, adds %ld KiB of RSS "
+		"(%.1f KiB of heap: the parsed stack, the module instances "
+		"and their state, the credential, the thread's view). On "
+		"that handle the heap in use is %ld bytes after 1,000 "
+		"acquires and %ld bytes after 1,000,000. The same check "
+		"with the stack re-run all the time (a `testmod.so` stack "
+		"on a fake clock moved 61 s every %ld acquires, so that "
+		"10,000 of the 1,000,000 calls take the slow path, publish "
+		"a new credential and free the old one) gives %ld bytes "
+		"after 1,000 and %ld bytes after 1,000,000 acquires.",
+		rss1 - rss0, (double)(heap1 - heap0) / 1024, rss2 - rss1,
+		(double)(heap2 - heap1) / 1024, few, many, CHURN_EVERY, cfew,
+		cmany);
 }

@@ -31,7 +31,7 @@ static int no_conv(int n, const struct pam_message **msg,
 	return PAM_CONV_ERR;
 }
 
-static const struct pam_conv conv = {no_conv, NULL};
+static const struct pam_conv conv = { no_conv, NULL };
 static char pam_dir[PATH_MAX + 16], pam_dir2[PATH_MAX + 16];
 static const char *pam_in = pam_dir;
 
@@ -116,11 +116,12 @@ static int setup_jauth(struct row *r)
 		return -1;
 	}
 	if (env_new(&E, "open") < 0 ||
-	    env_stack(&E, SERVICE,
-		      "%s\n"
-		      "required apitoken.so email=svc@acme.com token=@env:" ENV_JIRA_TOKEN
-		      " site=https://acme.atlassian.net\n",
-		      oauth_line(si)) < 0) {
+	    env_stack(
+		    &E, SERVICE,
+		    "%s\n"
+		    "required apitoken.so email=svc@acme.com token=@env:" ENV_JIRA_TOKEN
+		    " site=https://acme.atlassian.net\n",
+		    oauth_line(si)) < 0) {
 		row_fail(r, "cannot make its temp tree");
 		return -1;
 	}
@@ -179,11 +180,11 @@ int open_child(int argc, char **argv)
 	if (argc != 5)
 		return 2;
 	snprintf(pam_dir, sizeof pam_dir, "%s", argv[4]);
-	E.opt = (struct jauth_options){.size = sizeof E.opt,
-				       .conf_path = argv[1],
-				       .module_path = argv[2],
-				       .state_dir = argv[3],
-				       .log_level = JAUTH_LOG_ERROR};
+	E.opt = (struct jauth_options){ .size = sizeof E.opt,
+					.conf_path = argv[1],
+					.module_path = argv[2],
+					.state_dir = argv[3],
+					.log_level = JAUTH_LOG_ERROR };
 	uint64_t t0 = mono_ns();
 	int rc = strcmp(argv[0], "pam") == 0 ? pam_once() : jauth_once();
 	printf("%.1f\n", (double)(mono_ns() - t0) / 1e3);
@@ -200,8 +201,8 @@ static double cold_open(const char *what)
 	if (n <= 0 || pipe(fds) < 0)
 		return -1;
 	self[n] = '\0';
-	char *argv[] = {self, "--open-child", (char *)what, E.conf, E.mods,
-			E.state, pam_dir, NULL};
+	char *argv[] = { self,	 "--open-child", (char *)what, E.conf,
+			 E.mods, E.state,	 pam_dir,      NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
@@ -211,13 +212,14 @@ static double cold_open(const char *what)
 	int err = posix_spawn(&pid, self, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[1]);
-	char buf[64] = {0};
+	char buf[64] = { 0 };
 	ssize_t got = err ? -1 : read(fds[0], buf, sizeof buf - 1);
 	close(fds[0]);
 	int st = 0;
 	if (!err)
 		waitpid(pid, &st, 0);
-	return got > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? atof(buf) : -1;
+	return got > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? atof(buf)
+								: -1;
 }
 
 /* Medians of REPS cold opens of jauth and of PAM, interleaved. */
@@ -253,7 +255,8 @@ void bench_open(struct row *r)
 		row_fail(r, "an open failed (see above)");
 		return;
 	}
-	double jm = median(j, REPS), pm = median(p, REPS), pm2 = median(p2, REPS);
+	double jm = median(j, REPS), pm = median(p, REPS),
+	       pm2 = median(p2, REPS);
 	double cj = 0, cp = 0;
 	if (cold_opens(&cj, &cp) < 0) {
 		row_fail(r, "a cold open in a fresh process failed");
@@ -279,7 +282,8 @@ void bench_open(struct row *r)
 
 	l = row_line(r, "… first open of a fresh process");
 	snprintf(l->jauth, sizeof l->jauth, "%.1f µs", cj);
-	snprintf(l->baseline, sizeof l->baseline, "%.1f µs (Linux-PAM, same)", cp);
+	snprintf(l->baseline, sizeof l->baseline, "%.1f µs (Linux-PAM, same)",
+		 cp);
 	snprintf(l->result, sizeof l->result, "(information: %.2f×)", cj / cp);
 
 	l = row_line(r, "(PAM with two distinct modules)");
@@ -293,49 +297,50 @@ void bench_open(struct row *r)
 	snprintf(l->baseline, sizeof l->baseline, "%.1f µs (pam_permit)",
 		 l_pam);
 
-	text_printf(&r->para,
-		    "The jauth stack is two lines with two different modules: "
-		    "`required oauth3lo.so client_id=cid "
-		    "client_secret=@env:… auth_url=… api_url=… ca_file=… "
-		    "redirect_uri=…` and `required apitoken.so "
-		    "email=svc@acme.com token=@env:… site=…`. A consent was "
-		    "made once through the stand-in beforehand, so the store "
-		    "holds a fresh grant: one operation is `jauth_open` "
-		    "(find the stack file and trust-check it by walking its "
-		    "path from `/` with `openat`+`fstat`, lex it, find, "
-		    "trust-check and `dlopen` two modules from the checked "
-		    "descriptors, check their arguments), the first "
-		    "`jauth_acquire` (both lines run, as both are `required`: "
-		    "oauth3lo reads and parses its grant record from the state "
-		    "directory and publishes the access token with no network "
-		    "I/O; apitoken resolves `@env:` and publishes a Basic "
-		    "value) and `jauth_close`. The baseline is Linux-PAM in the "
-		    "same process: `pam_start_confdir` on a temp confdir "
-		    "holding `auth required pam_permit.so` twice, "
-		    "`pam_authenticate` (user given, so no conversation) and "
-		    "`pam_end`. Each repetition runs %ld jauth operations and "
-		    "%ld PAM operations (about %.0f ms each), the two "
-		    "interleaved; after a calibration run, %d repetitions; the "
-		    "figures are the medians of the per-repetition means. "
-		    "Result: jauth %.1f µs against PAM %.1f µs (%.2f×). "
-		    "A module file, once loaded, stays loaded for the life of "
-		    "the process (as NSS modules do), so in this loop jauth's "
-		    "`dlopen` finds the object mapped and relocated and costs "
-		    "%.1f µs for both modules (the `dlopen`+`dlclose` row), "
-		    "while libpam unloads and reloads `pam_permit.so` each "
-		    "time (%.1f µs of its operation). The first open of a "
-		    "process pays the full load: measured in %d fresh "
-		    "processes each (a second row), jauth takes %.1f µs and "
-		    "PAM %.1f µs — the cost a CLI call or a connector's start "
-		    "sees once, most of it the dynamic loader mapping and "
-		    "relocating two modules against libjauth's scope of some "
-		    "thirty libraries (libcurl's) where pam_permit.so needs "
-		    "libc alone. The rest of jauth's time is system calls: the "
-		    "trust walks of three files (stack and two modules, about "
-		    "fifteen calls each), glibc's own open of each module file "
-		    "to find it loaded, and the store read. For comparison "
-		    "only, PAM with two distinct modules (`pam_permit.so` and "
-		    "`pam_debug.so`, also measured interleaved) takes %.1f µs.",
-		    kj, kp, REP_NS / 1e6, REPS, jm, pm, jm / pm,
-		    l_oauth + l_api, l_pam, REPS, cj, cp, pm2);
+	text_printf(
+		&r->para,
+		"The jauth stack is two lines with two different modules: "
+		"`required oauth3lo.so client_id=cid "
+		"client_secret=@env:… auth_url=… api_url=… ca_file=… "
+		"redirect_uri=…` and `required apitoken.so "
+		"email=svc@acme.com token=@env:… site=…`. A consent was "
+		"made once through the stand-in beforehand, so the store "
+		"holds a fresh grant: one operation is `jauth_open` "
+		"(find the stack file and trust-check it by walking its "
+		"path from `/` with `openat`+`fstat`, lex it, find, "
+		"trust-check and `dlopen` two modules from the checked "
+		"descriptors, check their arguments), the first "
+		"`jauth_acquire` (both lines run, as both are `required`: "
+		"oauth3lo reads and parses its grant record from the state "
+		"directory and publishes the access token with no network "
+		"I/O; apitoken resolves `@env:` and publishes a Basic "
+		"value) and `jauth_close`. The baseline is Linux-PAM in the "
+		"same process: `pam_start_confdir` on a temp confdir "
+		"holding `auth required pam_permit.so` twice, "
+		"`pam_authenticate` (user given, so no conversation) and "
+		"`pam_end`. Each repetition runs %ld jauth operations and "
+		"%ld PAM operations (about %.0f ms each), the two "
+		"interleaved; after a calibration run, %d repetitions; the "
+		"figures are the medians of the per-repetition means. "
+		"Result: jauth %.1f µs against PAM %.1f µs (%.2f×). "
+		"A module file, once loaded, stays loaded for the life of "
+		"the process (as NSS modules do), so in this loop jauth's "
+		"`dlopen` finds the object mapped and relocated and costs "
+		"%.1f µs for both modules (the `dlopen`+`dlclose` row), "
+		"while libpam unloads and reloads `pam_permit.so` each "
+		"time (%.1f µs of its operation). The first open of a "
+		"process pays the full load: measured in %d fresh "
+		"processes each (a second row), jauth takes %.1f µs and "
+		"PAM %.1f µs — the cost a CLI call or a connector's start "
+		"sees once, most of it the dynamic loader mapping and "
+		"relocating two modules against libjauth's scope of some "
+		"thirty libraries (libcurl's) where pam_permit.so needs "
+		"libc alone. The rest of jauth's time is system calls: the "
+		"trust walks of three files (stack and two modules, about "
+		"fifteen calls each), glibc's own open of each module file "
+		"to find it loaded, and the store read. For comparison "
+		"only, PAM with two distinct modules (`pam_permit.so` and "
+		"`pam_debug.so`, also measured interleaved) takes %.1f µs.",
+		kj, kp, REP_NS / 1e6, REPS, jm, pm, jm / pm, l_oauth + l_api,
+		l_pam, REPS, cj, cp, pm2);
 }

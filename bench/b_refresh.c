@@ -59,7 +59,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
  * status or -1; the answer is in p->body. */
 static long plain_post(struct plain *p, const char *json)
 {
-	struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
+	struct curl_slist *h =
+		curl_slist_append(NULL, "Accept: application/json");
 	h = curl_slist_append(h, "Content-Type: application/json");
 	CURL *c = p->c;
 	curl_easy_reset(c);
@@ -247,7 +248,7 @@ void bench_refresh(struct row *r)
 	struct env e;
 	char err[1024], shm[PATH_MAX], shm_state[PATH_MAX + 16];
 	jauth *h = NULL, *hs = NULL;
-	struct plain p = {0};
+	struct plain p = { 0 };
 	static double tj[REPS * PER_REP], ts[REPS * PER_REP],
 		tp[REPS * PER_REP], tc[REPS * COMMITS_PER_REP];
 	int nj = 0, ns = 0, np = 0, nc = 0;
@@ -271,7 +272,8 @@ void bench_refresh(struct row *r)
 		       make_dir(shm_state, 0700) == 0;
 	/* jauth, state on the temp file system, and on tmpfs */
 	if (!(h = consented(&e, e.state, si, err, sizeof err)) ||
-	    (have_shm && !(hs = consented(&e, shm_state, si, err, sizeof err)))) {
+	    (have_shm &&
+	     !(hs = consented(&e, shm_state, si, err, sizeof err)))) {
 		row_fail(r, "%s", err);
 		goto out;
 	}
@@ -291,8 +293,8 @@ void bench_refresh(struct row *r)
 		}
 	/* the record the commit loop writes: the grant as it is now */
 	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/" SERVICE ".oauth3lo." CLIENT_ID ".json",
-		 e.state);
+	snprintf(path, sizeof path,
+		 "%s/" SERVICE ".oauth3lo." CLIENT_ID ".json", e.state);
 	record = read_text(path);
 	if (!record || !*record) {
 		row_fail(r, "cannot read the grant record %s", path);
@@ -306,7 +308,8 @@ void bench_refresh(struct row *r)
 	for (int rep = 0; rep < REPS; rep++) {
 		for (int i = 0; i < PER_REP; i++)
 			if (time_refresh(h, &tj[nj++]) < 0) {
-				row_fail(r, "jauth_refresh: %s", jauth_error(h));
+				row_fail(r, "jauth_refresh: %s",
+					 jauth_error(h));
 				goto out;
 			}
 		for (int i = 0; hs && i < PER_REP; i++)
@@ -356,12 +359,13 @@ void bench_refresh(struct row *r)
 
 	l = row_line(r, "Forced refresh, state on tmpfs");
 	if (hs)
-		snprintf(l->jauth, sizeof l->jauth, "%s/refresh (%.2f× baseline)",
+		snprintf(l->jauth, sizeof l->jauth,
+			 "%s/refresh (%.2f× baseline)",
 			 fmt_time(ms, f, sizeof f), ms / mp);
 	else
 		snprintf(l->jauth, sizeof l->jauth, "(no tmpfs at /dev/shm)");
-	snprintf(l->baseline, sizeof l->baseline, "%s/refresh (plain libcurl POST)",
-		 fmt_time(mp, b, sizeof b));
+	snprintf(l->baseline, sizeof l->baseline,
+		 "%s/refresh (plain libcurl POST)", fmt_time(mp, b, sizeof b));
 
 	char tmpfs_note[512] = "(There is no tmpfs at /dev/shm here to "
 			       "time the same refresh without fsync.) ";
@@ -373,60 +377,61 @@ void bench_refresh(struct row *r)
 			 "the client secret read from its file, two record "
 			 "writes and renames, the stack and the credential). ",
 			 fmt_time(ms, f, sizeof f), ms / mp);
-	text_printf(&r->para,
-		    "A one-line stack `required oauth3lo.so …` pointing at the "
-		    "stand-in (TLS on 127.0.0.1, verified against its CA) is "
-		    "opened twice: once with its state directory in the temp "
-		    "tree (%s, %s), once on tmpfs (`/dev/shm`, where `fsync` "
-		    "costs nothing); each handle is consented and refreshed "
-		    "%d times for warm-up. A forced `jauth_refresh` runs the "
-		    "module's refresh: take the record's `flock`, re-read the "
-		    "record, note a `refresh_sent_at` mark, POST the refresh "
-		    "grant (JSON) to `/oauth/token` on the instance's one "
-		    "reused curl handle, parse the answer, commit the rotated "
-		    "tokens, publish the credential. The baseline, in the same "
-		    "run, made its own consent (the stand-in's `/authorize`, "
-		    "then the code exchange) and sends the very same POST with "
-		    "plain libcurl: one easy handle reused across requests, "
-		    "`curl_easy_reset` and the options jauth's HTTP layer sets "
-		    "(https only, peer and host verification, TLS ≥ 1.2, the "
-		    "CA file, no proxy, timeouts), the body built and the "
-		    "answer parsed with cJSON, the refresh token rotated each "
-		    "time — and kept only in memory. The store commit is also "
-		    "timed on its own in the same state directory: write "
-		    "`R.tmp` with the current %zu-byte grant record, `fsync`, "
-		    "`rename` over `R.json`, `fsync` the directory, as "
-		    "`jauth_m_store_commit` does. All four are interleaved in "
-		    "%d blocks (%d refreshes of each kind, %d commits), so that "
-		    "the disk's and the machine's moods hit them alike; the "
-		    "figures are medians of single calls (the stand-in counted "
-		    "%ld refresh grants for the %d timed refreshes). "
-		    "Result: jauth %s per refresh against %s for plain libcurl "
-		    "(%.2f×, target ≤ 1.1×). One durable commit takes %s "
-		    "here; a refresh makes one (the rotated tokens, before "
-		    "the new access token is handed out) plus a note without "
-		    "fsync (the `refresh_sent_at` mark before the POST, so that "
-		    "a lost answer is never replayed past Atlassian's reuse "
-		    "interval), so about %.0f%% of jauth's refresh is the "
-		    "durable store — what makes a rotated refresh token "
-		    "survive a crash or a power cut. %s"
-		    "The target is missed on purpose: a refresh must not hand "
-		    "out a token before the rotated refresh token is on disk, "
-		    "and one `fsync`ed commit costs more here than the whole "
-		    "POST. What is left beyond it is the price of sharing the "
-		    "grant safely between processes: the `flock`, the re-read "
-		    "of the record under it, the client secret read from its "
-		    "source, and the note before the POST. Plan, should a "
-		    "connector's refresh latency ever matter (it runs once an "
-		    "hour, off the hot path): keep the lock file's descriptor "
-		    "open between refreshes, keep the mark in the lock file "
-		    "itself (one `pwrite`, no rename), and skip the re-read "
-		    "when the record's inode and mtime did not change.",
-		    fs_name(e.state), tmp_base(), WARMUP, strlen(record),
-		    REPS, REPS * PER_REP, REPS * COMMITS_PER_REP, grants,
-		    (hs ? 3 : 2) * REPS * PER_REP, fmt_time(mj, a, sizeof a),
-		    fmt_time(mp, b, sizeof b), mj / mp,
-		    fmt_time(mc, d, sizeof d), mc / mj * 100, tmpfs_note);
+	text_printf(
+		&r->para,
+		"A one-line stack `required oauth3lo.so …` pointing at the "
+		"stand-in (TLS on 127.0.0.1, verified against its CA) is "
+		"opened twice: once with its state directory in the temp "
+		"tree (%s, %s), once on tmpfs (`/dev/shm`, where `fsync` "
+		"costs nothing); each handle is consented and refreshed "
+		"%d times for warm-up. A forced `jauth_refresh` runs the "
+		"module's refresh: take the record's `flock`, re-read the "
+		"record, note a `refresh_sent_at` mark, POST the refresh "
+		"grant (JSON) to `/oauth/token` on the instance's one "
+		"reused curl handle, parse the answer, commit the rotated "
+		"tokens, publish the credential. The baseline, in the same "
+		"run, made its own consent (the stand-in's `/authorize`, "
+		"then the code exchange) and sends the very same POST with "
+		"plain libcurl: one easy handle reused across requests, "
+		"`curl_easy_reset` and the options jauth's HTTP layer sets "
+		"(https only, peer and host verification, TLS ≥ 1.2, the "
+		"CA file, no proxy, timeouts), the body built and the "
+		"answer parsed with cJSON, the refresh token rotated each "
+		"time — and kept only in memory. The store commit is also "
+		"timed on its own in the same state directory: write "
+		"`R.tmp` with the current %zu-byte grant record, `fsync`, "
+		"`rename` over `R.json`, `fsync` the directory, as "
+		"`jauth_m_store_commit` does. All four are interleaved in "
+		"%d blocks (%d refreshes of each kind, %d commits), so that "
+		"the disk's and the machine's moods hit them alike; the "
+		"figures are medians of single calls (the stand-in counted "
+		"%ld refresh grants for the %d timed refreshes). "
+		"Result: jauth %s per refresh against %s for plain libcurl "
+		"(%.2f×, target ≤ 1.1×). One durable commit takes %s "
+		"here; a refresh makes one (the rotated tokens, before "
+		"the new access token is handed out) plus a note without "
+		"fsync (the `refresh_sent_at` mark before the POST, so that "
+		"a lost answer is never replayed past Atlassian's reuse "
+		"interval), so about %.0f%% of jauth's refresh is the "
+		"durable store — what makes a rotated refresh token "
+		"survive a crash or a power cut. %s"
+		"The target is missed on purpose: a refresh must not hand "
+		"out a token before the rotated refresh token is on disk, "
+		"and one `fsync`ed commit costs more here than the whole "
+		"POST. What is left beyond it is the price of sharing the "
+		"grant safely between processes: the `flock`, the re-read "
+		"of the record under it, the client secret read from its "
+		"source, and the note before the POST. Plan, should a "
+		"connector's refresh latency ever matter (it runs once an "
+		"hour, off the hot path): keep the lock file's descriptor "
+		"open between refreshes, keep the mark in the lock file "
+		"itself (one `pwrite`, no rename), and skip the re-read "
+		"when the record's inode and mtime did not change.",
+		fs_name(e.state), tmp_base(), WARMUP, strlen(record), REPS,
+		REPS * PER_REP, REPS * COMMITS_PER_REP, grants,
+		(hs ? 3 : 2) * REPS * PER_REP, fmt_time(mj, a, sizeof a),
+		fmt_time(mp, b, sizeof b), mj / mp, fmt_time(mc, d, sizeof d),
+		mc / mj * 100, tmpfs_note);
 out:
 	free(record);
 	free(p.refresh_token);

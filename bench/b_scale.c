@@ -16,8 +16,8 @@
 #include "common.h"
 
 #define NSIZES 4
-static const long sizes[NSIZES] = {1, 100, 1000, 10000};
-static const int reps[NSIZES] = {7, 7, 5, 3};
+static const long sizes[NSIZES] = { 1, 100, 1000, 10000 };
+static const int reps[NSIZES] = { 7, 7, 5, 3 };
 
 /* Makes DIR with N stacks of one testmod line each. */
 static int make_stacks(const char *dir, long n)
@@ -75,7 +75,7 @@ static double lint(const char *conf, const char *mods, const char *log)
  * (median of 3, ns). */
 static double listing(const char *conf)
 {
-	struct jauth_options opt = {.size = sizeof opt, .conf_path = conf};
+	struct jauth_options opt = { .size = sizeof opt, .conf_path = conf };
 	double t[3];
 	for (int i = 0; i < 3; i++) {
 		char *json = NULL;
@@ -99,7 +99,8 @@ void bench_scale(struct row *r)
 		row_fail(r, "cannot make its temp tree");
 		return;
 	}
-	if (snprintf(log, sizeof log, "%s/lint.err", e.root) >= (int)sizeof log) {
+	if (snprintf(log, sizeof log, "%s/lint.err", e.root) >=
+	    (int)sizeof log) {
 		row_fail(r, "temp path too long");
 		return;
 	}
@@ -168,37 +169,39 @@ void bench_scale(struct row *r)
 		}
 	}
 	char a[32], b[32], c[32], d[32];
-	text_printf(&r->para,
-		    "N stack files (`svc00000` …, mode 0644, each one line "
-		    "`required testmod.so token=x`) are generated in a conf "
-		    "dir of their own, for N = 100, 1,000 and 10,000, and "
-		    "the real CLI is run on them: `build/bin/jauth -c DIR -m "
-		    "MODS lint` (no service named: it lists every service in "
-		    "DIR, then parses, trust-checks, loads and opens each "
-		    "stack, printing `ok: N stacks`), stdout to /dev/null, "
-		    "timed from `fork` to `waitpid` on `CLOCK_MONOTONIC`. "
-		    "Medians of %d, %d and %d runs after one warm-up run; "
-		    "the same with one file (%s, the program's fixed cost) "
-		    "gives the marginal cost of a file, (T(N) − T(1)) / "
-		    "(N − 1). Result: %.1f, %.1f and %.1f µs per file "
-		    "(wall/N), marginal %.1f, %.1f and %.1f µs; the largest "
-		    "marginal figure is %.2f× the smallest (target ≤ 1.2×). "
-		    "The listing step alone — `jauth_services`, which the CLI "
-		    "calls first to find every service, timed in-process on "
-		    "the same directories — costs %.2f, %.2f and %.2f µs per "
-		    "file (%s, %s and %s in all): a per-file cost that grows "
-		    "with N would be quadratic work (it sorts the names once, "
-		    "so it stays flat).%s",
-		    reps[1], reps[2], reps[3], fmt_time(wall[0], a, sizeof a),
-		    per_file[1] / 1e3, per_file[2] / 1e3, per_file[3] / 1e3,
-		    marginal[1] / 1e3, marginal[2] / 1e3, marginal[3] / 1e3,
-		    hi / lo, list[1] / (double)sizes[1] / 1e3,
-		    list[2] / (double)sizes[2] / 1e3,
-		    list[3] / (double)sizes[3] / 1e3, fmt_time(list[1], b, sizeof b),
-		    fmt_time(list[2], c, sizeof c), fmt_time(list[3], d, sizeof d),
-		    list[3] / (double)sizes[3] > 4 * list[1] / (double)sizes[1]
-			    ? " It is: the listing grows faster than the number "
-			      "of stacks; `jauth_services` (core/inventory.c) "
-			      "should sort once, not compare every pair."
-			    : "");
+	text_printf(
+		&r->para,
+		"N stack files (`svc00000` …, mode 0644, each one line "
+		"`required testmod.so token=x`) are generated in a conf "
+		"dir of their own, for N = 100, 1,000 and 10,000, and "
+		"the real CLI is run on them: `build/bin/jauth -c DIR -m "
+		"MODS lint` (no service named: it lists every service in "
+		"DIR, then parses, trust-checks, loads and opens each "
+		"stack, printing `ok: N stacks`), stdout to /dev/null, "
+		"timed from `fork` to `waitpid` on `CLOCK_MONOTONIC`. "
+		"Medians of %d, %d and %d runs after one warm-up run; "
+		"the same with one file (%s, the program's fixed cost) "
+		"gives the marginal cost of a file, (T(N) − T(1)) / "
+		"(N − 1). Result: %.1f, %.1f and %.1f µs per file "
+		"(wall/N), marginal %.1f, %.1f and %.1f µs; the largest "
+		"marginal figure is %.2f× the smallest (target ≤ 1.2×). "
+		"The listing step alone — `jauth_services`, which the CLI "
+		"calls first to find every service, timed in-process on "
+		"the same directories — costs %.2f, %.2f and %.2f µs per "
+		"file (%s, %s and %s in all): a per-file cost that grows "
+		"with N would be quadratic work (it sorts the names once, "
+		"so it stays flat).%s",
+		reps[1], reps[2], reps[3], fmt_time(wall[0], a, sizeof a),
+		per_file[1] / 1e3, per_file[2] / 1e3, per_file[3] / 1e3,
+		marginal[1] / 1e3, marginal[2] / 1e3, marginal[3] / 1e3,
+		hi / lo, list[1] / (double)sizes[1] / 1e3,
+		list[2] / (double)sizes[2] / 1e3,
+		list[3] / (double)sizes[3] / 1e3,
+		fmt_time(list[1], b, sizeof b), fmt_time(list[2], c, sizeof c),
+		fmt_time(list[3], d, sizeof d),
+		list[3] / (double)sizes[3] > 4 * list[1] / (double)sizes[1]
+			? " It is: the listing grows faster than the number "
+			  "of stacks; `jauth_services` (core/inventory.c) "
+			  "should sort once, not compare every pair."
+			: "");
 }

@@ -27,9 +27,9 @@ static struct env E;
 
 /* What one caller reports to the parent (one write, < PIPE_BUF). */
 struct report {
-	int rc;       /* jauth_result */
-	int served;   /* Jira (the stand-in) accepted the credential */
-	double ns;    /* the jauth_acquire call */
+	int rc;	    /* jauth_result */
+	int served; /* Jira (the stand-in) accepted the credential */
+	double ns;  /* the jauth_acquire call */
 };
 
 struct caller {
@@ -42,7 +42,7 @@ static void *call(void *p)
 {
 	struct caller *c = p;
 	const jauth_cred *cr = NULL;
-	struct report rep = {0};
+	struct report rep = { 0 };
 	pthread_barrier_wait(c->go);
 	uint64_t t0 = mono_ns();
 	rep.rc = (int)jauth_acquire(c->h, &cr);
@@ -51,9 +51,9 @@ static void *call(void *p)
 		char url[512];
 		snprintf(url, sizeof url, "%s/rest/api/3/myself",
 			 jauth_cred_base_url(cr));
-		rep.served = standin_get(standin(), url,
-					 jauth_cred_authorization(cr),
-					 NULL) == 200;
+		rep.served =
+			standin_get(standin(), url,
+				    jauth_cred_authorization(cr), NULL) == 200;
 	}
 	(void)!write(c->out, &rep, sizeof rep);
 	return NULL;
@@ -74,7 +74,7 @@ static void storm_child(int ready, int gate, int out)
 	pthread_t t[THREADS];
 	struct caller c[THREADS];
 	for (int i = 0; i < THREADS; i++) {
-		c[i] = (struct caller){.h = h, .go = &go, .out = out};
+		c[i] = (struct caller){ .h = h, .go = &go, .out = out };
 		if (pthread_create(&t[i], NULL, call, &c[i]) != 0)
 			_exit(3);
 	}
@@ -134,10 +134,11 @@ static long storm(struct standin *si, time_t at, double *lat, size_t *nlat,
 		bad += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
 	if (opened < PROCS || bad || got != PROCS * THREADS) {
-		snprintf(err, n,
-			 "%d of %d processes opened, %d failed, %d of %d callers "
-			 "reported",
-			 opened, PROCS, bad, got, PROCS * THREADS);
+		snprintf(
+			err, n,
+			"%d of %d processes opened, %d failed, %d of %d callers "
+			"reported",
+			opened, PROCS, bad, got, PROCS * THREADS);
 		return -1;
 	}
 	return standin_counter(si, "refresh_grants") - grants0;
@@ -243,7 +244,8 @@ void bench_storm(struct row *r)
 		 fmt_time(p50, a, sizeof a), fmt_time(p99, b, sizeof b));
 	l = row_line(r, "Storm: expired token");
 	snprintf(l->jauth, sizeof l->jauth, "%ld refresh/storm; p50 %s, p99 %s",
-		 max_exp, fmt_time(e50, c, sizeof c), fmt_time(e99, d, sizeof d));
+		 max_exp, fmt_time(e50, c, sizeof c),
+		 fmt_time(e99, d, sizeof d));
 	snprintf(l->target, sizeof l->target, "1 per storm");
 	if (max_exp == 1) {
 		l->v = V_MET;
@@ -253,36 +255,37 @@ void bench_storm(struct row *r)
 		snprintf(l->result, sizeof l->result, "MISSED (%s)", list_exp);
 	}
 
-	text_printf(&r->para,
-		    "The stand-in runs; one consent is made with the fake "
-		    "clock (the `clock` option of `struct jauth_options`) at "
-		    "T0. For each storm the clock of the processes is moved "
-		    "to a moment where the stored access token is due for "
-		    "refresh (3400 s into its 3600 s life, inside the 300 s "
-		    "leeway, still valid), %d processes are forked, each opens "
-		    "its own handle on the shared state directory and waits "
-		    "at a gate (a pipe the parent closes once all have "
-		    "opened); then %d threads per process pass a barrier and "
-		    "call `jauth_acquire` at once, each timing its own call on "
-		    "`CLOCK_MONOTONIC`, then checking the credential against "
-		    "the stand-in's Jira `/rest/api/3/myself` (untimed). "
-		    "%d storms with a due token, then %d with an expired one "
-		    "(3700 s), each on the token the previous storm rotated. "
-		    "The token endpoint saw %s refresh grant(s) per due storm "
-		    "and %s per expired storm; %d of %zu callers were not "
-		    "served. The latency of the %zu due-storm calls is p50 %s, "
-		    "p99 %s, max %s; of the expired-storm calls p50 %s, p99 %s. "
-		    "Every caller waits for the one refresh: the threads of a "
-		    "process on the handle's run lock, the other processes on "
-		    "the record's `flock` (polled with a backoff from 200 µs "
-		    "to 20 ms), and a fresh handle has no previous token to "
-		    "serve meanwhile — so the latency is the winner's refresh "
-		    "(new TLS connection, two durable commits) plus the "
-		    "losers' turns at the lock, one after the other.",
-		    PROCS, THREADS, STORMS_DUE, STORMS_EXPIRED, list_due,
-		    list_exp, unserved,
-		    (size_t)(STORMS_DUE + STORMS_EXPIRED) * PROCS * THREADS,
-		    ndue, fmt_time(p50, a, sizeof a), fmt_time(p99, b, sizeof b),
-		    fmt_time(pmax, f, sizeof f), fmt_time(e50, c, sizeof c),
-		    fmt_time(e99, d, sizeof d));
+	text_printf(
+		&r->para,
+		"The stand-in runs; one consent is made with the fake "
+		"clock (the `clock` option of `struct jauth_options`) at "
+		"T0. For each storm the clock of the processes is moved "
+		"to a moment where the stored access token is due for "
+		"refresh (3400 s into its 3600 s life, inside the 300 s "
+		"leeway, still valid), %d processes are forked, each opens "
+		"its own handle on the shared state directory and waits "
+		"at a gate (a pipe the parent closes once all have "
+		"opened); then %d threads per process pass a barrier and "
+		"call `jauth_acquire` at once, each timing its own call on "
+		"`CLOCK_MONOTONIC`, then checking the credential against "
+		"the stand-in's Jira `/rest/api/3/myself` (untimed). "
+		"%d storms with a due token, then %d with an expired one "
+		"(3700 s), each on the token the previous storm rotated. "
+		"The token endpoint saw %s refresh grant(s) per due storm "
+		"and %s per expired storm; %d of %zu callers were not "
+		"served. The latency of the %zu due-storm calls is p50 %s, "
+		"p99 %s, max %s; of the expired-storm calls p50 %s, p99 %s. "
+		"Every caller waits for the one refresh: the threads of a "
+		"process on the handle's run lock, the other processes on "
+		"the record's `flock` (polled with a backoff from 200 µs "
+		"to 20 ms), and a fresh handle has no previous token to "
+		"serve meanwhile — so the latency is the winner's refresh "
+		"(new TLS connection, two durable commits) plus the "
+		"losers' turns at the lock, one after the other.",
+		PROCS, THREADS, STORMS_DUE, STORMS_EXPIRED, list_due, list_exp,
+		unserved,
+		(size_t)(STORMS_DUE + STORMS_EXPIRED) * PROCS * THREADS, ndue,
+		fmt_time(p50, a, sizeof a), fmt_time(p99, b, sizeof b),
+		fmt_time(pmax, f, sizeof f), fmt_time(e50, c, sizeof c),
+		fmt_time(e99, d, sizeof d));
 }

@@ -288,8 +288,9 @@ int env_new(struct env *e, const char *tag)
 		return -1;
 	if (copy_modules(BENCH_BUILDDIR "/modules", e->mods) < 2 ||
 	    copy_modules(BENCH_BUILDDIR "/tests/modules", e->mods) < 1) {
-		fprintf(stderr, "jauth-bench: cannot copy the modules of %s "
-				"(is it built?)\n",
+		fprintf(stderr,
+			"jauth-bench: cannot copy the modules of %s "
+			"(is it built?)\n",
 			BENCH_BUILDDIR);
 		return -1;
 	}
@@ -305,7 +306,7 @@ int env_new(struct env *e, const char *tag)
 int env_stack(const struct env *e, const char *service, const char *fmt, ...)
 {
 	char path[PATH_MAX + 100];
-	struct text t = {0};
+	struct text t = { 0 };
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(NULL, 0, fmt, ap);
@@ -351,7 +352,8 @@ struct standin *standin(void)
 {
 	if (si_state == 0) {
 		register_cleanup();
-		fprintf(stderr, "jauth-bench: starting the Atlassian stand-in\n");
+		fprintf(stderr,
+			"jauth-bench: starting the Atlassian stand-in\n");
 		si_state = standin_start(&si, NULL) == 0 ? 1 : -1;
 		setenv(ENV_CLIENT_SECRET, CLIENT_SECRET, 1);
 		setenv(ENV_JIRA_TOKEN, "unscoped-token", 1);
@@ -362,11 +364,12 @@ struct standin *standin(void)
 const char *oauth_line(struct standin *s)
 {
 	static char line[16384];
-	snprintf(line, sizeof line,
-		 "required oauth3lo.so client_id=" CLIENT_ID
-		 " client_secret=@env:" ENV_CLIENT_SECRET
-		 " auth_url=%s api_url=%s ca_file=%s redirect_uri=" REDIRECT_URI,
-		 s->url, s->url, s->ca);
+	snprintf(
+		line, sizeof line,
+		"required oauth3lo.so client_id=" CLIENT_ID
+		" client_secret=@env:" ENV_CLIENT_SECRET
+		" auth_url=%s api_url=%s ca_file=%s redirect_uri=" REDIRECT_URI,
+		s->url, s->url, s->ca);
 	return line;
 }
 
@@ -451,7 +454,7 @@ void verdict_ge(struct line *l, double value, double limit, const char *unit)
 	} else {
 		l->v = V_MISSED;
 		snprintf(l->result, sizeof l->result,
-			 "MISSED by %.3g %s (%.0f%% short)", limit - value, unit,
-			 limit > 0 ? (limit - value) / limit * 100 : 0.0);
+			 "MISSED by %.3g %s (%.0f%% short)", limit - value,
+			 unit, limit > 0 ? (limit - value) / limit * 100 : 0.0);
 	}
 }

@@ -123,11 +123,11 @@ struct line {
 #define MAX_LINES 6
 
 struct row {
-	const char *title;  /* "Cached acquire" */
+	const char *title; /* "Cached acquire" */
 	struct line lines[MAX_LINES];
 	int nlines;
-	struct text para;   /* method and result, Markdown */
-	int failed;         /* the benchmark could not run */
+	struct text para; /* method and result, Markdown */
+	int failed;	  /* the benchmark could not run */
 };
 
 /* Adds a line to R; returns it for filling. */

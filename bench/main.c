@@ -33,12 +33,12 @@ static void run_memory(struct row *r)
 
 /* In the order they run: the ones that need no stand-in first. */
 static const struct bench benches[] = {
-	{"cached", bench_cached}, {"open", bench_open},
-	{"storm", bench_storm},   {"refresh", bench_refresh},
-	{"memory", run_memory},   {"scale", bench_scale},
+	{ "cached", bench_cached }, { "open", bench_open },
+	{ "storm", bench_storm },   { "refresh", bench_refresh },
+	{ "memory", run_memory },   { "scale", bench_scale },
 };
 #define NBENCH (sizeof benches / sizeof *benches)
-static const int run_order[NBENCH] = {0, 5, 1, 4, 2, 3};
+static const int run_order[NBENCH] = { 0, 5, 1, 4, 2, 3 };
 
 /* ---- the machine ---- */
 
@@ -75,8 +75,8 @@ static void cpu_model(char *out, size_t n)
 }
 
 struct machine {
-	char cpu[256], kernel[512], cc[256], python[128], pam[128],
-		when[64], curl[160], tmp[PATH_MAX];
+	char cpu[256], kernel[512], cc[256], python[128], pam[128], when[64],
+		curl[160], tmp[PATH_MAX];
 	long cores;
 };
 
@@ -87,8 +87,8 @@ static void machine(struct machine *m, const char *cc)
 	cpu_model(m->cpu, sizeof m->cpu);
 	m->cores = sysconf(_SC_NPROCESSORS_ONLN);
 	if (uname(&u) == 0)
-		snprintf(m->kernel, sizeof m->kernel, "%s %s %s (%s)", u.sysname,
-			 u.release, u.machine, u.version);
+		snprintf(m->kernel, sizeof m->kernel, "%s %s %s (%s)",
+			 u.sysname, u.release, u.machine, u.version);
 	snprintf(cmd, sizeof cmd, "%s --version 2>/dev/null", cc);
 	first_line_of(cmd, m->cc, sizeof m->cc);
 	first_line_of("/usr/bin/python3 --version 2>&1", m->python,
@@ -117,13 +117,14 @@ struct cpu_times {
 
 static void cpu_times(struct cpu_times *c)
 {
-	unsigned long long v[10] = {0};
+	unsigned long long v[10] = { 0 };
 	long hz = sysconf(_SC_CLK_TCK);
 	FILE *f = fopen("/proc/stat", "r");
 	memset(c, 0, sizeof *c);
 	if (f) {
-		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-			   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+			   &v[7]) != 8)
 			memset(v, 0, sizeof v);
 		fclose(f);
 	}
@@ -156,7 +157,8 @@ static double own_cpu(void)
 	return (double)(a.ru_utime.tv_sec + a.ru_stime.tv_sec +
 			b.ru_utime.tv_sec + b.ru_stime.tv_sec) +
 	       (double)(a.ru_utime.tv_usec + a.ru_stime.tv_usec +
-			b.ru_utime.tv_usec + b.ru_stime.tv_usec) / 1e6;
+			b.ru_utime.tv_usec + b.ru_stime.tv_usec) /
+		       1e6;
 }
 
 static char load_note[512];
@@ -194,13 +196,14 @@ static void pad(FILE *f, const char *s, size_t w)
 		fputc(' ', f);
 }
 
-static const char *const heads[5] = {"Benchmark", "jauth",
-				     "Baseline (same run)", "Target", "Result"};
+static const char *const heads[5] = { "Benchmark", "jauth",
+				      "Baseline (same run)", "Target",
+				      "Result" };
 
 static const char *cell(const struct line *l, int c)
 {
-	const char *v[5] = {l->what, l->jauth, l->baseline, l->target,
-			    l->result};
+	const char *v[5] = { l->what, l->jauth, l->baseline, l->target,
+			     l->result };
 	return v[c];
 }
 
@@ -213,7 +216,8 @@ static void print_table(FILE *f, struct row *rows)
 		for (int k = 0; k < rows[i].nlines; k++)
 			for (int c = 0; c < 5; c++)
 				if (width(cell(&rows[i].lines[k], c)) > w[c])
-					w[c] = width(cell(&rows[i].lines[k], c));
+					w[c] = width(
+						cell(&rows[i].lines[k], c));
 	for (int c = 0; c < 5; c++) {
 		pad(f, heads[c], w[c]);
 		fputs(c < 4 ? " | " : "\n", f);
@@ -278,14 +282,15 @@ static int write_doc(const char *path, struct row *rows,
 				l->v == V_MISSED || l->v == V_FAILED ? "**"
 								     : "");
 		}
-	fprintf(f,
-		"\nTimes are medians of repeated runs after a warm-up, on "
-		"`CLOCK_MONOTONIC`. A missed target is reported, not "
-		"hidden: the paragraphs below say where the time goes.\n\n"
-		"## Method and result, row by row\n");
+	fprintf(f, "\nTimes are medians of repeated runs after a warm-up, on "
+		   "`CLOCK_MONOTONIC`. A missed target is reported, not "
+		   "hidden: the paragraphs below say where the time goes.\n\n"
+		   "## Method and result, row by row\n");
 	for (size_t i = 0; i < NBENCH; i++)
 		fprintf(f, "\n### %zu. %s\n\n%s\n", i + 1, rows[i].title,
-			rows[i].para.s ? rows[i].para.s + (rows[i].para.s[0] == ' ') : "");
+			rows[i].para.s
+				? rows[i].para.s + (rows[i].para.s[0] == ' ')
+				: "");
 	if (fclose(f) != 0 || rename(tmp, path) != 0) {
 		unlink(tmp);
 		return -1;
@@ -322,9 +327,10 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
 			only = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [--doc FILE] [--cc COMPILER] "
-					"[--only cached,open,storm,refresh,"
-					"memory,scale]\n",
+			fprintf(stderr,
+				"usage: %s [--doc FILE] [--cc COMPILER] "
+				"[--only cached,open,storm,refresh,"
+				"memory,scale]\n",
 				argv[0]);
 			return 2;
 		}
@@ -349,7 +355,8 @@ int main(int argc, char **argv)
 		rows[i].title = benches[i].name;
 		if (!wanted(only, benches[i].name)) {
 			struct line *l = row_line(&rows[i], benches[i].name);
-			snprintf(l->result, sizeof l->result, "skipped (--only)");
+			snprintf(l->result, sizeof l->result,
+				 "skipped (--only)");
 			continue;
 		}
 		fprintf(stderr, "jauth-bench: [%zu/%zu] %s …\n", k + 1,
@@ -366,8 +373,8 @@ int main(int argc, char **argv)
 	cpu_times(&c1);
 	note_load(&c0, &c1, own_cpu(), secs, m.cores);
 
-	printf("\njauth benchmarks — %s — %s, %ld cores, %s\n\n", m.when,
-	       m.cpu, m.cores, m.cc);
+	printf("\njauth benchmarks — %s — %s, %ld cores, %s\n\n", m.when, m.cpu,
+	       m.cores, m.cc);
 	print_table(stdout, rows);
 	printf("\n(whole run %.0f s; %s)\n", secs, load_note);
 	if (doc) {

@@ -27,8 +27,8 @@ struct command {
 	int (*run)(struct cli *cli, int argc, char **argv);
 };
 
-extern const struct command cmd_token, cmd_authorize, cmd_refresh,
-	cmd_revoke, cmd_status, cmd_check, cmd_lint, cmd_scopes, cmd_modules;
+extern const struct command cmd_token, cmd_authorize, cmd_refresh, cmd_revoke,
+	cmd_status, cmd_check, cmd_lint, cmd_scopes, cmd_modules;
 
 /* The exit status for a library result. */
 int exit_of(jauth_result r);

@@ -52,7 +52,8 @@ static char *read_line(FILE *f)
 static int loopback_of(const char *uri, char *host, size_t hn, char *port,
 		       size_t pn)
 {
-	static const char *const hosts[] = {"127.0.0.1", "localhost", "[::1]"};
+	static const char *const hosts[] = { "127.0.0.1", "localhost",
+					     "[::1]" };
 	if (strncmp(uri, "http://", 7) != 0)
 		return 0;
 	const char *h = uri + 7;
@@ -60,8 +61,12 @@ static int loopback_of(const char *uri, char *host, size_t hn, char *port,
 		size_t n = strlen(hosts[i]);
 		if (strncmp(h, hosts[i], n) != 0 || h[n] != ':')
 			continue;
-		snprintf(host, hn, "%s", i == 2 ? "::1" : i == 1 ? "127.0.0.1" : hosts[i]);
-		snprintf(port, pn, "%.*s", (int)strcspn(h + n + 1, "/?"), h + n + 1);
+		snprintf(host, hn, "%s",
+			 i == 2	  ? "::1"
+			 : i == 1 ? "127.0.0.1"
+				  : hosts[i]);
+		snprintf(port, pn, "%.*s", (int)strcspn(h + n + 1, "/?"),
+			 h + n + 1);
 		return *port != '\0';
 	}
 	return 0;
@@ -70,8 +75,8 @@ static int loopback_of(const char *uri, char *host, size_t hn, char *port,
 /* Listens on the loopback address only. Returns the socket or -1. */
 static int listen_loopback(const char *host, const char *port)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV},
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV },
 			*ai;
 	if (getaddrinfo(host, port, &hints, &ai) != 0)
 		return -1;
@@ -89,9 +94,10 @@ static int listen_loopback(const char *host, const char *port)
 
 static void reply(int c, int ok)
 {
-	const char *body = ok ? "<html><body><p>jauth received the consent. You "
-				"can close this tab.</p></body></html>\n"
-			      : "not found\n";
+	const char *body =
+		ok ? "<html><body><p>jauth received the consent. You "
+		     "can close this tab.</p></body></html>\n"
+		   : "not found\n";
 	char head[256];
 	int n = snprintf(head, sizeof head,
 			 "HTTP/1.1 %s\r\nContent-Type: text/html\r\n"
@@ -106,7 +112,7 @@ static char *request_target(int c)
 {
 	char buf[REQUEST_MAX + 1];
 	size_t len = 0;
-	struct pollfd p = {.fd = c, .events = POLLIN};
+	struct pollfd p = { .fd = c, .events = POLLIN };
 	while (len < REQUEST_MAX && !memchr(buf, '\n', len) &&
 	       poll(&p, 1, 5000) > 0) {
 		ssize_t n = read(c, buf + len, REQUEST_MAX - len);
@@ -123,7 +129,7 @@ static char *request_target(int c)
 /* Waits for the browser's return on the loopback; the callback URL. */
 static char *catch_redirect(int s, const char *host, const char *port)
 {
-	struct pollfd p = {.fd = s, .events = POLLIN};
+	struct pollfd p = { .fd = s, .events = POLLIN };
 	while (poll(&p, 1, WAIT_MS) > 0) {
 		int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0)
@@ -133,7 +139,8 @@ static char *catch_redirect(int s, const char *host, const char *port)
 				      strstr(target, "error="));
 		reply(c, ours);
 		close(c);
-		if (ours && asprintf(&cb, "http://%s:%s%s", host, port, target) < 0)
+		if (ours &&
+		    asprintf(&cb, "http://%s:%s%s", host, port, target) < 0)
 			cb = NULL;
 		free(target);
 		if (ours)
@@ -146,8 +153,8 @@ static int interactive(jauth *h, const char *url)
 {
 	char host[64], port[16], *redirect = NULL, *cb = NULL;
 	jauth_m_url_param(url, "redirect_uri", &redirect);
-	int loop = redirect && loopback_of(redirect, host, sizeof host, port,
-					    sizeof port);
+	int loop = redirect &&
+		   loopback_of(redirect, host, sizeof host, port, sizeof port);
 	int s = loop ? listen_loopback(host, port) : -1;
 	printf("Open this address in a browser, sign in as a Jira admin and "
 	       "click Accept:\n\n  %s\n\n",
@@ -161,8 +168,9 @@ static int interactive(jauth *h, const char *url)
 		close(s);
 	} else {
 		if (loop)
-			fprintf(stderr, "jauth: cannot listen on %s:%s (%s); paste "
-					"the address instead\n",
+			fprintf(stderr,
+				"jauth: cannot listen on %s:%s (%s); paste "
+				"the address instead\n",
 				host, port, strerror(errno));
 		printf("Then paste the address the browser was sent to (it "
 		       "starts with %s):\n> ",
@@ -183,10 +191,10 @@ static int interactive(jauth *h, const char *url)
 static int run(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{"url-only", no_argument, 0, 'u'},
-		{"callback", required_argument, 0, 'C'},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+		{ "url-only", no_argument, 0, 'u' },
+		{ "callback", required_argument, 0, 'C' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
 	};
 	const char *callback = NULL;
 	int o, url_only = 0, status;
@@ -211,7 +219,8 @@ static int run(struct cli *cli, int argc, char **argv)
 	if (callback && strcmp(callback, "-") == 0) {
 		line = read_line(stdin);
 		status = line ? finish(h, line)
-			      : fail(EXIT_USAGE, "no callback on standard input");
+			      : fail(EXIT_USAGE,
+				     "no callback on standard input");
 	} else if (callback) {
 		status = finish(h, callback);
 	} else if ((r = jauth_authorize_begin(h, &url)) != JAUTH_SUCCESS) {

@@ -42,8 +42,7 @@ static char *ca_file_of(jauth *h, const jauth_cred *c)
 		return NULL;
 	cJSON *doc = cJSON_Parse(text), *ln;
 	jauth_free(text);
-	cJSON_ArrayForEach(ln, cJSON_GetObjectItem(doc, "lines"))
-	{
+	cJSON_ArrayForEach (ln, cJSON_GetObjectItem(doc, "lines")) {
 		cJSON *src = cJSON_GetObjectItem(ln, "source");
 		cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(ln, "args"),
 					       "ca_file");
@@ -62,8 +61,10 @@ static long myself(jauth *h, const jauth_cred *c, struct body *b, char *err)
 	long status = -1;
 	CURL *curl = curl_easy_init();
 	struct curl_slist *hl = NULL;
-	if (asprintf(&url, "%s/rest/api/3/myself", jauth_cred_base_url(c)) < 0 ||
-	    asprintf(&hdr, "Authorization: %s", jauth_cred_authorization(c)) < 0 ||
+	if (asprintf(&url, "%s/rest/api/3/myself", jauth_cred_base_url(c)) <
+		    0 ||
+	    asprintf(&hdr, "Authorization: %s", jauth_cred_authorization(c)) <
+		    0 ||
 	    !curl)
 		goto out;
 	hl = curl_slist_append(curl_slist_append(NULL, hdr),
@@ -98,7 +99,7 @@ out:
 static void print_account(const struct body *b, const jauth_cred *c)
 {
 	cJSON *j = b->s ? cJSON_Parse(b->s) : NULL;
-	const char *keys[] = {"accountId", "displayName", "emailAddress"};
+	const char *keys[] = { "accountId", "displayName", "emailAddress" };
 	const char *v[3];
 	for (int i = 0; i < 3; i++) {
 		cJSON *f = cJSON_GetObjectItem(j, keys[i]);
@@ -125,7 +126,7 @@ static int run(struct cli *cli, int argc, char **argv)
 	long http = 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		const jauth_cred *c;
-		struct body b = {0};
+		struct body b = { 0 };
 		jauth_result r = jauth_acquire(h, &c);
 		if (r != JAUTH_SUCCESS) {
 			status = fail_handle(h, r);
@@ -137,12 +138,14 @@ static int run(struct cli *cli, int argc, char **argv)
 		free(b.s);
 		if (http == 200 || http < 0 || (http != 401 && http != 403)) {
 			status = http == 200 ? EXIT_OK
-				 : http < 0  ? fail(EXIT_TRANSIENT, "%s: %s",
-						    jauth_cred_base_url(c), err)
-				 : fail(http >= 500 ? EXIT_TRANSIENT : EXIT_OTHER,
-					"Jira answered HTTP %ld to GET "
-					"%s/rest/api/3/myself",
-					http, jauth_cred_base_url(c));
+				 : http < 0
+					 ? fail(EXIT_TRANSIENT, "%s: %s",
+						jauth_cred_base_url(c), err)
+					 : fail(http >= 500 ? EXIT_TRANSIENT
+							    : EXIT_OTHER,
+						"Jira answered HTTP %ld to GET "
+						"%s/rest/api/3/myself",
+						http, jauth_cred_base_url(c));
 			break;
 		}
 		jauth_report(h, c, (int)http);

@@ -17,7 +17,8 @@ static int lint_one(struct cli *cli, const char *service)
 		return fail(EXIT_OTHER, "%s: %s", service,
 			    jauth_result_name(r)),
 		       1;
-	for (char *line = strtok(report, "\n"); line; line = strtok(NULL, "\n")) {
+	for (char *line = strtok(report, "\n"); line;
+	     line = strtok(NULL, "\n")) {
 		printf("%s\n", line);
 		n++;
 	}
@@ -47,8 +48,7 @@ static int run(struct cli *cli, int argc, char **argv)
 			problems += lint_one(cli, argv[i]);
 	} else {
 		cJSON *arr = all_services(cli), *it;
-		cJSON_ArrayForEach(it, arr)
-		{
+		cJSON_ArrayForEach (it, arr) {
 			cJSON *s = cJSON_GetObjectItem(it, "service");
 			problems += lint_one(cli, s->valuestring);
 			stacks++;
@@ -61,7 +61,8 @@ static int run(struct cli *cli, int argc, char **argv)
 	}
 	if (problems)
 		fprintf(stderr, "jauth: %d problem%s in %d stack%s\n", problems,
-			problems == 1 ? "" : "s", stacks, stacks == 1 ? "" : "s");
+			problems == 1 ? "" : "s", stacks,
+			stacks == 1 ? "" : "s");
 	else
 		printf("ok: %d stack%s\n", stacks, stacks == 1 ? "" : "s");
 	return problems ? EXIT_USAGE : EXIT_OK;

@@ -25,15 +25,13 @@ static int run(struct cli *cli, int argc, char **argv)
 	cJSON *arr = cJSON_Parse(json), *it;
 	jauth_free(json);
 	int bad = 0, n = 0, w = 4;
-	cJSON_ArrayForEach(it, arr)
-	{
+	cJSON_ArrayForEach (it, arr) {
 		int len = (int)strlen(str(it, "file"));
 		w = len > w ? len : w;
 	}
-	printf("%-*s  %-12s %-8s %-4s %s\n", w, "FILE", "NAME", "VERSION", "ABI",
-	       "PATH");
-	cJSON_ArrayForEach(it, arr)
-	{
+	printf("%-*s  %-12s %-8s %-4s %s\n", w, "FILE", "NAME", "VERSION",
+	       "ABI", "PATH");
+	cJSON_ArrayForEach (it, arr) {
 		n++;
 		printf("%-*s  %-12s %-8s %-4s %s\n", w, str(it, "file"),
 		       str(it, "name"), str(it, "version"), str(it, "abi"),

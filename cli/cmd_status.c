@@ -64,13 +64,11 @@ static int print_line(const cJSON *ln, time_t now, int depth)
 				   depth + 1);
 	}
 	printf(" %s (ABI %s)\n", str(ln, "version"), str(ln, "abi"));
-	cJSON_ArrayForEach(f, st)
-	{
+	cJSON_ArrayForEach (f, st) {
 		if (strcmp(f->string, "warnings") != 0)
 			field(f, now);
 	}
-	cJSON_ArrayForEach(f, cJSON_GetObjectItem(st, "warnings"))
-	{
+	cJSON_ArrayForEach (f, cJSON_GetObjectItem(st, "warnings")) {
 		printf("    warning: %s\n", f->valuestring);
 		warnings++;
 	}
@@ -81,7 +79,7 @@ static int print_lines(const cJSON *lines, time_t now, int depth)
 {
 	const cJSON *ln;
 	int warnings = 0;
-	cJSON_ArrayForEach(ln, lines)
+	cJSON_ArrayForEach (ln, lines)
 		warnings += print_line(ln, now, depth);
 	return warnings;
 }
@@ -95,10 +93,12 @@ static void print_human(cJSON *doc, jauth_result r, const char *err)
 		printf("in force  %s (%s): %s credential, expires %s\n",
 		       str(act, "source"), str(act, "module"),
 		       str(act, "scheme"),
-		       when((time_t)cJSON_GetObjectItem(act, "expires_at")->valuedouble,
+		       when((time_t)cJSON_GetObjectItem(act, "expires_at")
+				    ->valuedouble,
 			    now));
 	else
-		printf("in force  nothing: %s: %s\n", jauth_result_name(r), err);
+		printf("in force  nothing: %s: %s\n", jauth_result_name(r),
+		       err);
 	printf("state     %s\n\n", str(doc, "state_dir"));
 	int warnings = print_lines(cJSON_GetObjectItem(doc, "lines"), now, 0);
 	const char *reload = str(doc, "reload_error");
@@ -111,19 +111,21 @@ static void print_human(cJSON *doc, jauth_result r, const char *err)
 		       cJSON_IsTrue(cJSON_GetObjectItem(other, "running"))
 			       ? ""
 			       : ", since exited",
-		       when((time_t)cJSON_GetObjectItem(other, "at")->valuedouble,
+		       when((time_t)cJSON_GetObjectItem(other, "at")
+				    ->valuedouble,
 			    now),
 		       str(other, "error"));
 	if (warnings)
-		printf("%d warning%s above\n", warnings, warnings == 1 ? "" : "s");
+		printf("%d warning%s above\n", warnings,
+		       warnings == 1 ? "" : "s");
 }
 
 static int run(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{"json", no_argument, 0, 'j'},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+		{ "json", no_argument, 0, 'j' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
 	};
 	int o, json = 0, status;
 	optind = 0; /* 0: glibc starts afresh (permuting, unlike main's "+") */

@@ -12,7 +12,8 @@ static int print_json(const jauth_cred *c)
 {
 	cJSON *o = cJSON_CreateObject();
 	time_t exp = jauth_cred_expires_at(c);
-	cJSON_AddStringToObject(o, "authorization", jauth_cred_authorization(c));
+	cJSON_AddStringToObject(o, "authorization",
+				jauth_cred_authorization(c));
 	cJSON_AddStringToObject(o, "scheme", jauth_cred_scheme(c));
 	cJSON_AddStringToObject(o, "base_url", jauth_cred_base_url(c));
 	if (exp)
@@ -33,9 +34,9 @@ static int print_json(const jauth_cred *c)
 static int run(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{"format", required_argument, 0, 'f'},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+		{ "format", required_argument, 0, 'f' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
 	};
 	const char *format = "json";
 	int o, status;

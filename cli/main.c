@@ -11,8 +11,8 @@
 #include "cli.h"
 
 static const struct command *const commands[] = {
-	&cmd_token, &cmd_authorize, &cmd_refresh, &cmd_revoke, &cmd_status,
-	&cmd_check, &cmd_lint,      &cmd_scopes,  &cmd_modules,
+	&cmd_token, &cmd_authorize, &cmd_refresh, &cmd_revoke,	&cmd_status,
+	&cmd_check, &cmd_lint,	    &cmd_scopes,  &cmd_modules,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof *commands)
@@ -56,11 +56,11 @@ static const struct command *find(const char *name)
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{"help", no_argument, 0, 'h'},
-		{"version", no_argument, 0, 'V'},
-		{0, 0, 0, 0},
+		{ "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, 'V' },
+		{ 0, 0, 0, 0 },
 	};
-	struct cli cli = {.opt = {.size = sizeof cli.opt}};
+	struct cli cli = { .opt = { .size = sizeof cli.opt } };
 	int o;
 	while ((o = getopt_long(argc, argv, "+c:m:s:vh", longs, NULL)) != -1) {
 		switch (o) {
@@ -88,8 +88,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (cli.verbose)
-		cli.opt.log_level = cli.verbose > 1 ? JAUTH_LOG_DEBUG
-						    : JAUTH_LOG_INFO;
+		cli.opt.log_level =
+			cli.verbose > 1 ? JAUTH_LOG_DEBUG : JAUTH_LOG_INFO;
 	if (optind >= argc) {
 		help(stderr);
 		return EXIT_USAGE;

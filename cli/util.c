@@ -51,8 +51,8 @@ void command_help(const struct command *c)
 
 int simple_args(const struct command *c, int argc, char **argv, int *first)
 {
-	static const struct option longs[] = {{"help", no_argument, 0, 'h'},
-					      {0, 0, 0, 0}};
+	static const struct option longs[] = { { "help", no_argument, 0, 'h' },
+					       { 0, 0, 0, 0 } };
 	int o;
 	optind = 0; /* 0: glibc starts afresh (permuting, unlike main's "+") */
 	while ((o = getopt_long(argc, argv, "h", longs, NULL)) != -1) {

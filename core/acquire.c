@@ -96,10 +96,10 @@ static jauth_result run_stack(struct jauth *h, enum op op, struct tc *tc)
 	st->refs++;
 	pthread_mutex_unlock(&h->mu);
 
-	static const char *const ops[] = {"acquire", "refresh"};
+	static const char *const ops[] = { "acquire", "refresh" };
 	hlog(h, JAUTH_LOG_DEBUG, "running the stack of %s for %s", st->file,
 	     ops[op == OP_REFRESH]);
-	struct run r = {.h = h, .op = op};
+	struct run r = { .h = h, .op = op };
 	jauth_result rc = dispatch(st, &r);
 	if (rc != JAUTH_SUCCESS)
 		handle_set_error(h, r.msg);
@@ -192,8 +192,8 @@ static jauth_result acquire_slow(struct jauth *h, struct tc *tc,
 jauth_result jauth_acquire(jauth *h, const jauth_cred **out)
 {
 	struct tc *tc = pthread_getspecific(h->key);
-	if (tc && tc->gen == atomic_load_explicit(&h->gen,
-						  memory_order_acquire)) {
+	if (tc &&
+	    tc->gen == atomic_load_explicit(&h->gen, memory_order_acquire)) {
 		time_t real = coarse_now();
 		time_t now = h->clock ? h->clock(h->clock_ctx) : real;
 		if (now < tc->fresh_until &&

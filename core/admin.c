@@ -65,7 +65,7 @@ jauth_result jauth_revoke(jauth *h, char **steps)
 	if (h->dead)
 		return JAUTH_CONFIG;
 	struct stack *st = admin_begin(h);
-	struct run r = {.h = h, .op = OP_REVOKE};
+	struct run r = { .h = h, .op = OP_REVOKE };
 	char *msg = NULL;
 	jauth_result rc = revoke_all(st, &r, &msg);
 	admin_end(h, st, 1);
@@ -100,19 +100,20 @@ static jauth_result consent(struct jauth *h, const char *callback, char **out)
 		return JAUTH_CONFIG;
 	struct stack *st = admin_begin(h);
 	struct line *ln = consent_line(st);
-	struct run r = {.h = h, .op = OP_OTHER};
+	struct run r = { .h = h, .op = OP_OTHER };
 	jauth_result rc = JAUTH_CONFIG;
 	if (!ln) {
-		r.msg = xasprintf("no line of %s has a consent step (oauth3lo.so "
-				  "has one)",
-				  st->file);
+		r.msg = xasprintf(
+			"no line of %s has a consent step (oauth3lo.so "
+			"has one)",
+			st->file);
 	} else {
 		ln->m->run = &r;
-		rc = callback ? ln->m->ops->authorize_finish(ln->m,
-							     ln->m->state,
-							     callback)
-			      : ln->m->ops->authorize_begin(ln->m, ln->m->state,
-							    out);
+		rc = callback
+			     ? ln->m->ops->authorize_finish(ln->m, ln->m->state,
+							    callback)
+			     : ln->m->ops->authorize_begin(ln->m, ln->m->state,
+							   out);
 		ln->m->run = NULL;
 	}
 	admin_end(h, st, callback && rc == JAUTH_SUCCESS);
@@ -156,7 +157,8 @@ static cJSON *args_json(struct line *ln)
 	for (size_t i = 0; i < ln->nargs; i++) {
 		const struct arg *a = &ln->args[i];
 		int secret = 0;
-		for (const struct jauth_arg_spec *s = ln->m ? ln->m->spec : NULL;
+		for (const struct jauth_arg_spec *s = ln->m ? ln->m->spec
+							    : NULL;
 		     s && s->key; s++)
 			if (strcmp(s->key, a->key) == 0)
 				secret = s->type == JAUTH_ARG_SECRET;
@@ -184,8 +186,8 @@ static cJSON *line_json(struct line *ln)
 	cJSON_AddStringToObject(o, "module", ln->modname);
 	cJSON_AddStringToObject(o, "path", ln->mod.path);
 	cJSON_AddStringToObject(o, "version", ln->mod.ops->version);
-	cJSON_AddStringToObject(o, "abi", abi_text(ln->mod.ops->abi, abi,
-						   sizeof abi));
+	cJSON_AddStringToObject(o, "abi",
+				abi_text(ln->mod.ops->abi, abi, sizeof abi));
 	cJSON_AddItemToObject(o, "args", args_json(ln));
 	cJSON *status = cJSON_AddObjectToObject(o, "status");
 	m_status(ln->m, status);

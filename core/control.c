@@ -8,8 +8,8 @@ static const char *const result_keys[JAUTH_NRESULTS] = {
 	"success", "unavailable", "denied", "transient", "error",
 };
 
-static const char *const action_names[] = {"ok", "done", "bad", "die",
-					   "ignore"};
+static const char *const action_names[] = { "ok", "done", "bad", "die",
+					    "ignore" };
 
 static int action_of(const char *s, size_t n)
 {
@@ -53,15 +53,17 @@ static int bracket_pair(const char *src, const char *s, size_t n,
 	int r = result_of(s, (size_t)(eq - s));
 	int a = action_of(eq + 1, n - (size_t)(eq - s) - 1);
 	if (r < 0) {
-		problem(p, "%s: unknown result \"%.*s\" in the control: use "
-			   "success, unavailable, denied, transient, error or "
-			   "default",
+		problem(p,
+			"%s: unknown result \"%.*s\" in the control: use "
+			"success, unavailable, denied, transient, error or "
+			"default",
 			src, (int)(eq - s), s);
 		return -1;
 	}
 	if (a < 0) {
-		problem(p, "%s: unknown action \"%.*s\" in the control: use ok, "
-			   "done, bad, die or ignore",
+		problem(p,
+			"%s: unknown action \"%.*s\" in the control: use ok, "
+			"done, bad, die or ignore",
 			src, (int)(n - (size_t)(eq - s) - 1), eq + 1);
 		return -1;
 	}
@@ -98,16 +100,17 @@ static int parse_bracket(const char *src, const char *tok, struct control *c,
 		i += n ? n : 1;
 	}
 	if (!any) {
-		problem(p, "%s: the control [] is empty: name at least one "
-			   "result=action",
+		problem(p,
+			"%s: the control [] is empty: name at least one "
+			"result=action",
 			src);
 		return -1;
 	}
 	for (int r = 0; r < JAUTH_NRESULTS; r++) {
-		int a = set[r] >= 0			? set[r]
+		int a = set[r] >= 0		   ? set[r]
 			: set[JAUTH_NRESULTS] >= 0 ? set[JAUTH_NRESULTS]
-			: r == JAUTH_SUCCESS	    ? ACT_OK
-						    : ACT_BAD;
+			: r == JAUTH_SUCCESS	   ? ACT_OK
+						   : ACT_BAD;
 		c->act[r] = (unsigned char)a;
 	}
 	return bad ? -1 : 0;
@@ -129,9 +132,10 @@ int control_parse(const char *src, const char *tok, struct control *c,
 		if (parse_bracket(src, tok, c, p) < 0)
 			return -1;
 	} else {
-		problem(p, "%s: unknown control \"%s\": use required, "
-			   "requisite, sufficient, optional or "
-			   "[result=action …]",
+		problem(p,
+			"%s: unknown control \"%s\": use required, "
+			"requisite, sufficient, optional or "
+			"[result=action …]",
 			src, tok);
 		return -1;
 	}

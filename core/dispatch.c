@@ -11,7 +11,7 @@
 struct verdict {
 	struct jauth_cred *cred; /* the first credential kept (ok/done) */
 	int failed;
-	jauth_result fail;       /* the first failure kept (bad/die) */
+	jauth_result fail; /* the first failure kept (bad/die) */
 	char *fail_msg;
 };
 
@@ -79,7 +79,7 @@ static void locate(struct line *ln, struct run *r)
 
 jauth_result dispatch(struct stack *st, struct run *r)
 {
-	struct verdict v = {0};
+	struct verdict v = { 0 };
 	for (size_t i = 0; i < st->n; i++) {
 		struct line *ln = st->lines[i];
 		jauth_result rc = run_line(ln, r);
@@ -87,8 +87,8 @@ jauth_result dispatch(struct stack *st, struct run *r)
 		if (rc != JAUTH_SUCCESS)
 			hlog(r->h, JAUTH_LOG_INFO, "%s", r->msg);
 		else if (!ln->sub)
-			hlog(r->h, JAUTH_LOG_DEBUG, "%s (%s): success", ln->source,
-			     ln->modname);
+			hlog(r->h, JAUTH_LOG_DEBUG, "%s (%s): success",
+			     ln->source, ln->modname);
 		int stop = apply(ln, rc, r, &v);
 		cred_free(r->cred);
 		r->cred = NULL;

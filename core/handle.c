@@ -94,7 +94,7 @@ const char *jauth_error(const jauth *h)
 static void handle_settings(struct jauth *h, const char *service,
 			    const struct jauth_options *opt)
 {
-	struct jauth_options o = {0};
+	struct jauth_options o = { 0 };
 	if (opt)
 		memcpy(&o, opt, opt->size < sizeof o ? opt->size : sizeof o);
 	h->service = xstrdup(service ? service : "");
@@ -136,12 +136,13 @@ jauth_result jauth_open(const char *service, const struct jauth_options *opt,
 		return JAUTH_ERROR;
 	if (!service || !service_name_ok(service)) {
 		h->dead = 1;
-		handle_set_errorf(h, "\"%s\" is not a service name: letters, "
-				     "digits, '.', '_', '-', at most 64, no '/'",
+		handle_set_errorf(h,
+				  "\"%s\" is not a service name: letters, "
+				  "digits, '.', '_', '-', at most 64, no '/'",
 				  service ? service : "(null)");
 		return JAUTH_CONFIG;
 	}
-	struct problems p = {0};
+	struct problems p = { 0 };
 	h->stack = stack_load(h, service, &p);
 	if (!h->stack) {
 		h->dead = 1;

@@ -98,8 +98,8 @@ static void headers_free(struct curl_slist *h)
 
 static struct curl_slist *headers_for(const struct jauth_m_http_req *rq)
 {
-	struct curl_slist *h = curl_slist_append(NULL,
-						 "Accept: application/json");
+	struct curl_slist *h =
+		curl_slist_append(NULL, "Accept: application/json");
 	if (rq->json)
 		h = curl_slist_append(h, "Content-Type: application/json");
 	if (rq->authorization) {
@@ -235,7 +235,7 @@ static void backoff(int try, long retry_after)
 		ms = (retry_after > RETRY_AFTER_MAX ? RETRY_AFTER_MAX
 						    : retry_after) *
 		     1000L;
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
@@ -285,7 +285,7 @@ jauth_result jauth_m_http(jauth_m *m, const struct jauth_m_http_req *rq,
 	if (!m->curl && !(m->curl = curl_easy_init()))
 		return jauth_m_fail(m, JAUTH_ERROR, "cannot start libcurl");
 	char errbuf[CURL_ERROR_SIZE], *url = shown_url(rq->url);
-	struct answer a = {.retry_after = -1};
+	struct answer a = { .retry_after = -1 };
 	int tries = rq->tries > 0 ? rq->tries : HTTP_TRIES, uncertain = 0;
 	CURLcode cc = CURLE_OK;
 	for (int i = 1; i <= tries; i++) {
@@ -296,8 +296,9 @@ jauth_result jauth_m_http(jauth_m *m, const struct jauth_m_http_req *rq,
 		if (cc == CURLE_OK ? !status_retryable(rs->status)
 				   : !cc_retryable(cc))
 			break;
-		jauth_m_log(m, JAUTH_LOG_INFO, "%s %s: try %d of %d failed (%s)",
-			    rq->method, url, i, tries,
+		jauth_m_log(m, JAUTH_LOG_INFO,
+			    "%s %s: try %d of %d failed (%s)", rq->method, url,
+			    i, tries,
 			    cc ? curl_easy_strerror(cc) : "HTTP error");
 	}
 	buf_wipe(&a.body);
@@ -311,8 +312,9 @@ jauth_result jauth_m_http(jauth_m *m, const struct jauth_m_http_req *rq,
 	jauth_result rc = JAUTH_SUCCESS;
 	if (cc != CURLE_OK) {
 		char *words = cc_words(cc, url, errbuf, &a);
-		rc = jauth_m_fail(m, cc_retryable(cc) ? JAUTH_TRANSIENT
-						       : JAUTH_ERROR,
+		rc = jauth_m_fail(m,
+				  cc_retryable(cc) ? JAUTH_TRANSIENT
+						   : JAUTH_ERROR,
 				  "%s %s", rq->method, words);
 		free(words);
 	} else if (status_retryable(rs->status)) {
@@ -338,8 +340,8 @@ static char *server_words(const struct jauth_m_http_resp *rs)
 {
 	cJSON *j = rs->body ? cJSON_Parse(rs->body) : NULL;
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-	const cJSON *d = cJSON_GetObjectItemCaseSensitive(j,
-							  "error_description");
+	const cJSON *d =
+		cJSON_GetObjectItemCaseSensitive(j, "error_description");
 	if (!cJSON_IsString(d))
 		d = cJSON_GetObjectItemCaseSensitive(j, "message");
 	char *s = NULL;
@@ -357,8 +359,8 @@ jauth_result jauth_m_http_fail(jauth_m *m, const char *what,
 {
 	long st = rs->status;
 	jauth_result rc = st == 401 || st == 403 ? JAUTH_DENIED
-			  : status_retryable(st)   ? JAUTH_TRANSIENT
-						   : JAUTH_ERROR;
+			  : status_retryable(st) ? JAUTH_TRANSIENT
+						 : JAUTH_ERROR;
 	char *url = shown_url(rq->url), *words = server_words(rs);
 	jauth_m_fail(m, rc, "%s: HTTP %ld from %s%s%s", what, st, url, words,
 		     rc == JAUTH_TRANSIENT ? " (try again later)" : "");

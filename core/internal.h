@@ -15,13 +15,15 @@
 #include <jauth/jauth.h>
 #include <jauth/module.h>
 
-#define JAUTH_NRESULTS 5         /* success … error: what a line can return */
-#define JAUTH_MAX_DEPTH 16       /* include/substack nesting */
-#define JAUTH_MAX_LINE 8192      /* bytes of one logical stack line */
+#define JAUTH_NRESULTS 5    /* success … error: what a line can return */
+#define JAUTH_MAX_DEPTH 16  /* include/substack nesting */
+#define JAUTH_MAX_LINE 8192 /* bytes of one logical stack line */
 #define JAUTH_MAX_STACK_FILE (1024 * 1024)
-#define JAUTH_MAX_LINES 256      /* module lines in one stack, after includes */
-#define JAUTH_REVALIDATE 60      /* seconds a stack's credential is trusted before the stack runs again */
-#define JAUTH_RELOAD_EVERY 1     /* seconds between checks of the stack files */
+#define JAUTH_MAX_LINES 256 /* module lines in one stack, after includes */
+#define JAUTH_REVALIDATE                                                       \
+	60 /* seconds a stack's credential is trusted before the stack runs    \
+	      again */
+#define JAUTH_RELOAD_EVERY 1 /* seconds between checks of the stack files */
 
 #ifndef JAUTH_MODULEDIR
 #define JAUTH_MODULEDIR "/usr/local/lib/jauth/modules"
@@ -125,7 +127,7 @@ enum action { ACT_OK, ACT_DONE, ACT_BAD, ACT_DIE, ACT_IGNORE };
 
 struct control {
 	unsigned char act[JAUTH_NRESULTS]; /* enum action by jauth_result */
-	char *text;                       /* as written, for status */
+	char *text;			   /* as written, for status */
 };
 
 /* Parses the control token TOK of line SRC into C. Returns 0, or -1 after
@@ -150,13 +152,13 @@ struct module {
 struct line {
 	char *source; /* "FILE:LINE" */
 	struct control ctl;
-	char *modname;       /* as written, or the substack's service */
-	struct stack *sub;   /* substack line, else NULL */
-	struct module mod;   /* module line */
+	char *modname;	   /* as written, or the substack's service */
+	struct stack *sub; /* substack line, else NULL */
+	struct module mod; /* module line */
 	struct arg *args;
 	size_t nargs;
-	int file_mode;       /* mode of the file the line is in */
-	struct jauth_m *m;   /* the module instance */
+	int file_mode;	   /* mode of the file the line is in */
+	struct jauth_m *m; /* the module instance */
 };
 
 /* A file the stack was built from, to notice edits. */
@@ -171,11 +173,12 @@ struct stamp {
 struct stack {
 	char *service;
 	char *file;
-	struct line **lines; /* each its own allocation: instances point at them */
+	struct line *
+		*lines; /* each its own allocation: instances point at them */
 	size_t n;
 	struct stamp *stamps; /* top-level stack only */
 	size_t nstamps;
-	int refs;             /* under the handle's mu */
+	int refs; /* under the handle's mu */
 	uint64_t id;
 };
 
@@ -201,7 +204,7 @@ int stack_changed(struct jauth *h, const struct stack *st);
 struct lexer {
 	const char *file;
 	const char *p, *end;
-	int lineno;  /* line the next logical line starts on */
+	int lineno; /* line the next logical line starts on */
 };
 
 struct tokens {
@@ -242,9 +245,9 @@ enum op { OP_ACQUIRE, OP_REFRESH, OP_REVOKE, OP_OPEN, OP_OTHER };
 struct run {
 	struct jauth *h;
 	enum op op;
-	struct jauth_cred *cred; /* published by the current line */
-	char *msg;          /* failure message of the current line */
-	struct buf say;     /* admin text */
+	struct jauth_cred *cred;   /* published by the current line */
+	char *msg;		   /* failure message of the current line */
+	struct buf say;		   /* admin text */
 	struct problems *problems; /* OP_OPEN: where argument problems go */
 };
 
@@ -257,9 +260,9 @@ struct jauth_m {
 	int open;
 	const struct jauth_arg_spec *spec;
 	void *curl;
-	struct run *run;     /* the call in progress */
-	int rejected;        /* the core's note when the module has no rejected() */
-	char *store_prefix;  /* "SERVICE.MODULE" */
+	struct run *run; /* the call in progress */
+	int rejected;	 /* the core's note when the module has no rejected() */
+	char *store_prefix; /* "SERVICE.MODULE" */
 };
 
 /* Makes the instance of LN and runs the module's open. Problems go to P. */
@@ -276,12 +279,12 @@ void m_rejected(struct jauth_m *m, int http_status);
 /* ---- credentials ---- */
 
 struct jauth_cred {
-	int refs;            /* under the handle's mu */
-	time_t expires_at;   /* 0: unknown */
-	time_t refresh_at;   /* 0: never */
-	time_t fresh_until;  /* when the hot path stops trusting it */
+	int refs;	    /* under the handle's mu */
+	time_t expires_at;  /* 0: unknown */
+	time_t refresh_at;  /* 0: never */
+	time_t fresh_until; /* when the hot path stops trusting it */
 	uint64_t stack_id;
-	struct jauth_m *m;   /* valid while stack_id is the live stack's */
+	struct jauth_m *m; /* valid while stack_id is the live stack's */
 	char *authorization, *scheme, *base_url, *source, *module;
 };
 
@@ -316,7 +319,7 @@ struct jauth {
 	void *clock_ctx;
 	int dead;
 
-	pthread_mutex_t mu;     /* cur, stack, round, tcs, reload_error */
+	pthread_mutex_t mu;	/* cur, stack, round, tcs, reload_error */
 	pthread_mutex_t run_mu; /* one call into the modules at a time */
 	struct jauth_cred *cur;
 	struct stack *stack;

@@ -13,10 +13,11 @@ jauth_result jauth_lint(const char *service, const struct jauth_options *opt,
 	struct jauth *h = handle_new(service, opt);
 	if (!h)
 		return JAUTH_ERROR;
-	struct problems p = {.all = 1};
+	struct problems p = { .all = 1 };
 	if (!service || !service_name_ok(service)) {
-		problem(&p, "\"%s\" is not a service name: letters, digits, "
-			    "'.', '_', '-', at most 64, no '/'",
+		problem(&p,
+			"\"%s\" is not a service name: letters, digits, "
+			"'.', '_', '-', at most 64, no '/'",
 			service ? service : "(null)");
 	} else {
 		stack_free(stack_load(h, service, &p));
@@ -55,12 +56,14 @@ static void collect(const char *path, int (*keep)(const char *name),
 				continue;
 			if (out->n == out->cap) {
 				out->cap = out->cap ? 2 * out->cap : 64;
-				out->v = realloc(out->v, out->cap * sizeof *out->v);
+				out->v = realloc(out->v,
+						 out->cap * sizeof *out->v);
 				if (!out->v)
 					abort();
 			}
-			out->v[out->n++] = (struct entry){xstrdup(dir),
-							  xstrdup(e->d_name), order};
+			out->v[out->n++] =
+				(struct entry){ xstrdup(dir),
+						xstrdup(e->d_name), order };
 		}
 		if (d)
 			closedir(d);
@@ -131,7 +134,8 @@ static cJSON *module_json(const struct entry *e)
 		cJSON_AddStringToObject(o, "name", mod.ops->name);
 		cJSON_AddStringToObject(o, "version", mod.ops->version);
 		cJSON_AddStringToObject(o, "abi",
-					abi_text(mod.ops->abi, abi, sizeof abi));
+					abi_text(mod.ops->abi, abi,
+						 sizeof abi));
 		module_unload(&mod);
 	} else {
 		cJSON_AddStringToObject(o, "error", why);
@@ -145,7 +149,7 @@ static cJSON *module_json(const struct entry *e)
 static jauth_result listing(const char *path, int (*keep)(const char *),
 			    cJSON *(*json)(const struct entry *), char **out)
 {
-	struct entries es = {0};
+	struct entries es = { 0 };
 	cJSON *arr = cJSON_CreateArray();
 	collect(path, keep, &es);
 	sort_unique(&es);

@@ -189,7 +189,7 @@ static void skip_continuations(struct lexer *lx, const char *e)
 
 int lexer_next(struct lexer *lx, struct tokens *t, struct problems *p)
 {
-	struct scan sc = {.t = t};
+	struct scan sc = { .t = t };
 	tokens_clear(t);
 	if (lx->p >= lx->end)
 		return 0;

@@ -99,7 +99,7 @@ static int name_free_for(int fd, dev_t dev, ino_t ino)
 	if (!v)
 		return 0;
 	names = v;
-	names[nnames++] = (struct fd_name){fd, dev, ino, 0};
+	names[nnames++] = (struct fd_name){ fd, dev, ino, 0 };
 	return 1;
 }
 

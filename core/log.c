@@ -9,8 +9,8 @@
 
 static const char *level_name(int level)
 {
-	static const char *const names[] = {"", "error", "warning", "notice",
-					    "info", "debug"};
+	static const char *const names[] = { "",       "error", "warning",
+					     "notice", "info",	"debug" };
 	return level >= 1 && level <= 5 ? names[level] : "log";
 }
 

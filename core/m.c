@@ -17,7 +17,7 @@ int m_open(struct jauth *h, struct line *ln, struct problems *p)
 	m->ops = ln->mod.ops;
 	m->minor = ln->mod.minor;
 	m->store_prefix = xasprintf("%s.%s", h->service, m->ops->name);
-	struct run r = {.h = h, .op = OP_OPEN, .problems = p};
+	struct run r = { .h = h, .op = OP_OPEN, .problems = p };
 	size_t before = p->n;
 	m->run = &r;
 	jauth_result rc = m->ops->open(m, &m->state);
@@ -49,7 +49,7 @@ void m_close(struct jauth_m *m)
 	if (!m)
 		return;
 	if (m->open) {
-		struct run r = {.h = m->h, .op = OP_OTHER};
+		struct run r = { .h = m->h, .op = OP_OTHER };
 		m->run = &r;
 		m->ops->close(m, m->state);
 		m->run = NULL;
@@ -112,7 +112,7 @@ void m_status(struct jauth_m *m, cJSON *out)
 {
 	if (m->minor < 1 || !m->ops->status)
 		return;
-	struct run r = {.h = m->h, .op = OP_OTHER};
+	struct run r = { .h = m->h, .op = OP_OTHER };
 	m->run = &r;
 	if (m->ops->status(m, m->state, out) != JAUTH_SUCCESS && r.msg)
 		cJSON_AddStringToObject(out, "error", r.msg);
@@ -127,7 +127,7 @@ void m_rejected(struct jauth_m *m, int http_status)
 		m->rejected = 1;
 		return;
 	}
-	struct run r = {.h = m->h, .op = OP_OTHER};
+	struct run r = { .h = m->h, .op = OP_OTHER };
 	m->run = &r;
 	m->ops->rejected(m, m->state, http_status);
 	m->run = NULL;

@@ -30,7 +30,7 @@ static const struct arg *arg_of(jauth_m *m, const char *key)
 /* "site, email, token, …" for messages. */
 static char *valid_keys(const struct jauth_arg_spec *spec)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 	for (const struct jauth_arg_spec *s = spec; s->key; s++)
 		buf_printf(&b, "%s%s", b.len ? ", " : "", s->key);
 	return buf_take(&b);
@@ -69,12 +69,12 @@ static int parse_date(const char *s, time_t *out)
 		return -1;
 	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1)
 		return -1;
-	static const int mdays[] = {31, 28, 31, 30, 31, 30,
-				    31, 31, 30, 31, 30, 31};
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30,
+				     31, 31, 30, 31, 30, 31 };
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 	if (d > mdays[mo - 1] + (mo == 2 && leap))
 		return -1;
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d};
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d };
 	*out = timegm(&tm);
 	return 0;
 }
@@ -92,8 +92,8 @@ static int parse_int(const char *s, long long *out)
 
 static int parse_bool(const char *s, int *out)
 {
-	static const char *const yes[] = {"yes", "true", "1", "on"};
-	static const char *const no[] = {"no", "false", "0", "off"};
+	static const char *const yes[] = { "yes", "true", "1", "on" };
+	static const char *const no[] = { "no", "false", "0", "off" };
 	for (int i = 0; i < 4; i++) {
 		if (strcasecmp(s, yes[i]) == 0)
 			return *out = 1, 0;
@@ -121,8 +121,9 @@ static char *secret_problem(jauth_m *m, const char *v)
 {
 	char *why = NULL;
 	if (strncmp(v, "@env:", 5) == 0)
-		return env_name_ok(v + 5) ? NULL
-					  : xstrdup("@env: needs a variable name");
+		return env_name_ok(v + 5)
+			       ? NULL
+			       : xstrdup("@env: needs a variable name");
 	if (strncmp(v, "@file:", 6) == 0) {
 		if (v[6] != '/')
 			return xstrdup("@file: needs an absolute path");
@@ -141,9 +142,10 @@ static char *secret_problem(jauth_m *m, const char *v)
 			       "@env:NAME or @file:PATH");
 	redactor_add(&m->h->red, v);
 	if (m->line->file_mode & 044)
-		return xstrdup("is written inline in a stack file that group or "
-			       "others can read: use @file:PATH (a 0600 file) "
-			       "or @env:NAME, or chmod 600 the stack file");
+		return xstrdup(
+			"is written inline in a stack file that group or "
+			"others can read: use @file:PATH (a 0600 file) "
+			"or @env:NAME, or chmod 600 the stack file");
 	return NULL;
 }
 

@@ -28,8 +28,7 @@ static const cJSON *field(const cJSON *obj, const char *name, int *twice)
 	*twice = 0;
 	if (!cJSON_IsObject(obj))
 		return NULL;
-	cJSON_ArrayForEach(it, obj)
-	{
+	cJSON_ArrayForEach (it, obj) {
 		if (!it->string || strcmp(it->string, name) != 0)
 			continue;
 		if (found) {

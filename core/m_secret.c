@@ -85,11 +85,12 @@ jauth_result jauth_m_secret_get(jauth_m *m, const char *key,
 	if (strncmp(v, "@env:", 5) == 0) {
 		const char *e = secure_getenv(v + 5);
 		if (!e || !*e)
-			return jauth_m_fail(m, JAUTH_UNAVAILABLE,
-					    "environment variable %s (%s=) is "
-					    "not set: set it in the connector's "
-					    "environment",
-					    v + 5, key);
+			return jauth_m_fail(
+				m, JAUTH_UNAVAILABLE,
+				"environment variable %s (%s=) is "
+				"not set: set it in the connector's "
+				"environment",
+				v + 5, key);
 		*out = secret_new(m, e, strlen(e));
 		return JAUTH_SUCCESS;
 	}
@@ -108,8 +109,7 @@ const char *jauth_m_secret_origin(jauth_m *m, const char *key)
 	else if (v && strncmp(v, "@file:", 6) == 0)
 		snprintf(buf, sizeof buf, "file %s", v + 6);
 	else
-		snprintf(buf, sizeof buf, "the stack line %s",
-			 m->line->source);
+		snprintf(buf, sizeof buf, "the stack line %s", m->line->source);
 	return buf;
 }
 

@@ -8,7 +8,7 @@
 
 char *jauth_m_url_query(const char *base, const char *const *pairs)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 	buf_puts(&b, base);
 	char sep = strchr(base, '?') ? '&' : '?';
 	for (size_t i = 0; pairs[i] && pairs[i + 1]; i += 2) {

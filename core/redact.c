@@ -49,7 +49,7 @@ void redactor_add(struct redactor *r, const char *s)
 static void mask_value(struct buf *b, const char *needle)
 {
 	size_t n = strlen(needle);
-	struct buf out = {0};
+	struct buf out = { 0 };
 	const char *p = b->s, *hit;
 	while ((hit = strstr(p, needle))) {
 		buf_add(&out, p, (size_t)(hit - p));
@@ -73,7 +73,7 @@ static int token_char(char c)
 /* Masks [from, to) of B in place by rebuilding it. */
 static void mask_span(struct buf *b, size_t from, size_t to)
 {
-	struct buf out = {0};
+	struct buf out = { 0 };
 	buf_add(&out, b->s, from);
 	buf_puts(&out, MASK);
 	buf_puts(&out, b->s + to);
@@ -132,15 +132,16 @@ static void mask_field(struct buf *b, const char *key)
 	for (size_t i = 0; i + kn < b->len; i++) {
 		if (strncmp(b->s + i, key, kn))
 			continue;
-		if (i > 0 && (isalnum((unsigned char)b->s[i - 1]) ||
-			      b->s[i - 1] == '_'))
+		if (i > 0 &&
+		    (isalnum((unsigned char)b->s[i - 1]) || b->s[i - 1] == '_'))
 			continue;
 		size_t j = i + kn, q = quote_marks(b, j);
 		int json = q > 0 && i > 0 && b->s[i - 1] == '"';
 		j += q;
 		while (json && j < b->len && b->s[j] == ' ')
 			j++;
-		if (j >= b->len || (b->s[j] != '=' && !(json && b->s[j] == ':')))
+		if (j >= b->len ||
+		    (b->s[j] != '=' && !(json && b->s[j] == ':')))
 			continue;
 		j++;
 		while (json && j < b->len && b->s[j] == ' ')
@@ -158,14 +159,13 @@ static void mask_field(struct buf *b, const char *key)
 }
 
 static const char *const fields[] = {
-	"access_token", "refresh_token", "client_secret", "id_token",
-	"code",         "token",         "password",      "secret",
-	"api_token",    NULL,
+	"access_token", "refresh_token", "client_secret", "id_token",  "code",
+	"token",	"password",	 "secret",	  "api_token", NULL,
 };
 
 char *redact(struct redactor *r, const char *s)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 	buf_puts(&b, s);
 	if (r) {
 		pthread_mutex_lock(&r->mu);

@@ -97,7 +97,7 @@ void reload_check(struct jauth *h)
 	st->refs++;
 	pthread_mutex_unlock(&h->mu);
 	if (stack_changed(h, st)) {
-		struct problems p = {0};
+		struct problems p = { 0 };
 		struct stack *nst = stack_load(h, h->service, &p);
 		if (nst)
 			reload_swap(h, nst);

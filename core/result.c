@@ -6,11 +6,11 @@
 const char *jauth_result_name(jauth_result r)
 {
 	static const char *const names[] = {
-		"success", "unavailable", "denied",
-		"transient", "error", "config",
+		"success",   "unavailable", "denied",
+		"transient", "error",	    "config",
 	};
 	return (unsigned)r < sizeof names / sizeof *names ? names[r]
-							   : "unknown";
+							  : "unknown";
 }
 
 const char *jauth_version(void)

@@ -27,8 +27,8 @@ static int parse_service(struct parser *ps, struct stack *st,
 static void stamp_add(struct stack *top, const char *path,
 		      const struct stat *st)
 {
-	top->stamps = realloc(top->stamps,
-			      (top->nstamps + 1) * sizeof *top->stamps);
+	top->stamps =
+		realloc(top->stamps, (top->nstamps + 1) * sizeof *top->stamps);
 	if (!top->stamps)
 		abort();
 	struct stamp *s = &top->stamps[top->nstamps++];
@@ -43,7 +43,7 @@ static void stamp_add(struct stack *top, const char *path,
 /* Reads all of FD (at most JAUTH_MAX_STACK_FILE bytes) into *text. */
 static int read_all(int fd, char **text, size_t *len)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 	char chunk[8192];
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof chunk);
@@ -69,13 +69,14 @@ static int read_all(int fd, char **text, size_t *len)
 
 /* Finds, checks and reads SERVICE's file. FROM names the include line that
  * asked for it, or is NULL for the top stack. */
-static char *load_file(struct parser *ps, const char *service,
-		       const char *from, size_t *len, char **file, int *mode)
+static char *load_file(struct parser *ps, const char *service, const char *from,
+		       size_t *len, char **file, int *mode)
 {
 	char *f = conf_find(ps->conf_path, service), *why = NULL, *text;
 	if (!f) {
-		problem(ps->p, "%s%sno stack for service \"%s\" in %s: create "
-			       "one (see jauth.conf(5))",
+		problem(ps->p,
+			"%s%sno stack for service \"%s\" in %s: create "
+			"one (see jauth.conf(5))",
 			from ? from : "", from ? ": " : "", service,
 			ps->conf_path);
 		return NULL;
@@ -120,14 +121,15 @@ static int nest_ok(struct parser *ps, const char *src, const char *kw,
 		   const char *name)
 {
 	if (!service_name_ok(name)) {
-		problem(ps->p, "%s: \"%s\" is not a service name (letters, "
-			       "digits, '.', '_', '-'; no '/')",
+		problem(ps->p,
+			"%s: \"%s\" is not a service name (letters, "
+			"digits, '.', '_', '-'; no '/')",
 			src, name);
 		return 0;
 	}
 	for (int i = 0; i <= ps->depth; i++) {
 		if (strcmp(ps->chain[i], name) == 0) {
-			struct buf b = {0};
+			struct buf b = { 0 };
 			for (int j = i; j <= ps->depth; j++)
 				buf_printf(&b, "%s → ", ps->chain[j]);
 			buf_puts(&b, name);
@@ -186,9 +188,10 @@ static int parse_args(struct parser *ps, struct line *ln, char **tok, size_t n)
 		const char *eq = strchr(tok[i], '=');
 		size_t kn = eq ? (size_t)(eq - tok[i]) : 0;
 		if (!eq || !arg_key_ok(tok[i], kn)) {
-			problem(ps->p, "%s: argument %zu is not key=value with "
-				       "a lower-case key: write key=value, and "
-				       "quote values with blanks",
+			problem(ps->p,
+				"%s: argument %zu is not key=value with "
+				"a lower-case key: write key=value, and "
+				"quote values with blanks",
 				ln->source, i + 1);
 			bad = 1;
 			continue;
@@ -196,8 +199,9 @@ static int parse_args(struct parser *ps, struct line *ln, char **tok, size_t n)
 		for (size_t j = 0; j < ln->nargs; j++) {
 			if (strlen(ln->args[j].key) == kn &&
 			    strncmp(ln->args[j].key, tok[i], kn) == 0) {
-				problem(ps->p, "%s: argument %.*s is given "
-					       "twice",
+				problem(ps->p,
+					"%s: argument %.*s is given "
+					"twice",
 					ln->source, (int)kn, tok[i]);
 				bad = 1;
 			}
@@ -227,8 +231,9 @@ static void add_line(struct parser *ps, struct stack *st, char *src, int mode,
 {
 	if (++ps->lines > JAUTH_MAX_LINES) {
 		if (ps->lines == JAUTH_MAX_LINES + 1)
-			problem(ps->p, "%s: more than %d module lines in one "
-				       "stack",
+			problem(ps->p,
+				"%s: more than %d module lines in one "
+				"stack",
 				src, JAUTH_MAX_LINES);
 		free(src);
 		return;
@@ -266,8 +271,9 @@ static void parse_line(struct parser *ps, struct stack *st, const char *file,
 	} else if (strcmp(t->v[0], "substack") == 0) {
 		add_line(ps, st, src, mode, "required", t->v, t->n);
 	} else if (t->n < 2) {
-		problem(ps->p, "%s: a line needs a control and a module: "
-			       "\"required apitoken.so key=value …\"",
+		problem(ps->p,
+			"%s: a line needs a control and a module: "
+			"\"required apitoken.so key=value …\"",
 			src);
 		free(src);
 	} else {
@@ -288,7 +294,7 @@ static int parse_service(struct parser *ps, struct stack *st,
 	if (!st->file)
 		st->file = xstrdup(file);
 	struct lexer lx;
-	struct tokens t = {0};
+	struct tokens t = { 0 };
 	lexer_init(&lx, file, text, len);
 	int r;
 	while (!problems_stop(ps->p) && (r = lexer_next(&lx, &t, ps->p))) {
@@ -297,8 +303,9 @@ static int parse_service(struct parser *ps, struct stack *st,
 	}
 	tokens_free(&t);
 	if (!from && st->n == 0 && !problems_stop(ps->p))
-		problem(ps->p, "%s: the stack has no module lines, so it could "
-			       "never succeed: add one (see jauth.conf(5))",
+		problem(ps->p,
+			"%s: the stack has no module lines, so it could "
+			"never succeed: add one (see jauth.conf(5))",
 			file);
 	wipe_free(text);
 	free(file);
@@ -309,7 +316,10 @@ struct stack *stack_load(struct jauth *h, const char *service,
 			 struct problems *p)
 {
 	struct parser ps = {
-		.h = h, .p = p, .conf_path = h->conf_path, .chain = {service},
+		.h = h,
+		.p = p,
+		.conf_path = h->conf_path,
+		.chain = { service },
 	};
 	size_t before = p->n;
 	struct stack *st = xcalloc(1, sizeof *st);
@@ -357,8 +367,7 @@ static int stamp_changed(const struct stamp *s)
 	if (stat(s->path, &st) < 0)
 		return 1;
 	return st.st_dev != s->dev || st.st_ino != s->ino ||
-	       st.st_size != s->size ||
-	       st.st_mtim.tv_sec != s->mtime.tv_sec ||
+	       st.st_size != s->size || st.st_mtim.tv_sec != s->mtime.tv_sec ||
 	       st.st_mtim.tv_nsec != s->mtime.tv_nsec ||
 	       st.st_ctim.tv_sec != s->ctime.tv_sec ||
 	       st.st_ctim.tv_nsec != s->ctime.tv_nsec;

@@ -109,10 +109,11 @@ static jauth_result store_ready(jauth_m *m, const char *key)
 {
 	char *why = NULL;
 	if (!key_ok(key))
-		return jauth_m_fail(m, JAUTH_ERROR,
-				    "store key \"%s\" has characters other than "
-				    "letters, digits, '.', '_', '-'",
-				    key);
+		return jauth_m_fail(
+			m, JAUTH_ERROR,
+			"store key \"%s\" has characters other than "
+			"letters, digits, '.', '_', '-'",
+			key);
 	if (store_dir_ready(m->h->state_dir, &why) < 0) {
 		jauth_m_fail(m, JAUTH_ERROR, "%s", why);
 		free(why);
@@ -139,16 +140,17 @@ static jauth_result read_record(jauth_m *m, const char *path, cJSON **rec)
 		return jauth_m_fail(m, JAUTH_ERROR, "state file %s: %s", path,
 				    strerror(errno));
 	struct stat st;
-	struct buf b = {0};
+	struct buf b = { 0 };
 	char chunk[4096];
 	ssize_t n = 0;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    st.st_uid != geteuid() || (st.st_mode & 077)) {
 		close(fd);
-		return jauth_m_fail(m, JAUTH_ERROR,
-				    "state file %s is not a private regular "
-				    "file of yours (mode 0600): fix or remove it",
-				    path);
+		return jauth_m_fail(
+			m, JAUTH_ERROR,
+			"state file %s is not a private regular "
+			"file of yours (mode 0600): fix or remove it",
+			path);
 	}
 	while (b.len <= RECORD_MAX &&
 	       ((n = read(fd, chunk, sizeof chunk)) > 0 ||
@@ -201,7 +203,7 @@ static int lock_wait(int fd)
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		struct timespec ts = {0, pause_us * 1000};
+		struct timespec ts = { 0, pause_us * 1000 };
 		nanosleep(&ts, NULL);
 		/* Short pauses: a refresh holds the lock for milliseconds,
 		 * and the waiters' latency is the connector's. */
@@ -232,8 +234,8 @@ jauth_result jauth_m_store_lock(jauth_m *m, const char *key, jauth_m_lock **out,
 	lk->m = m;
 	lk->path = record_path(m, key, "json");
 	lk->tmp = record_path(m, key, "tmp");
-	lk->fd = open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-		      0600);
+	lk->fd =
+		open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lk->fd < 0 || lock_wait(lk->fd) < 0) {
 		jauth_result rc = jauth_m_fail(
 			m, errno == ETIMEDOUT ? JAUTH_TRANSIENT : JAUTH_ERROR,
@@ -292,7 +294,8 @@ static int write_tmp(const char *tmp, const char *text, int durable)
 		      0600);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, text, strlen(text)) < 0 || (durable && fsync(fd) < 0)) {
+	if (write_all(fd, text, strlen(text)) < 0 ||
+	    (durable && fsync(fd) < 0)) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);

@@ -71,9 +71,10 @@ static char *file_problem(const char *path, const struct stat *st,
 				 kind_name(kind), path, (unsigned)st->st_uid,
 				 path);
 	if (kind == TRUST_SECRET && (mode & 077))
-		return xasprintf("secret file %s can be read by group or others "
-				 "(mode %04o): chmod 600 %s",
-				 path, mode, path);
+		return xasprintf(
+			"secret file %s can be read by group or others "
+			"(mode %04o): chmod 600 %s",
+			path, mode, path);
 	if (mode & 022)
 		return xasprintf("%s %s is writable by group or others "
 				 "(mode %04o): chmod go-w %s",
@@ -86,7 +87,7 @@ struct walk {
 	int fd[MAX_DEPTH];
 	struct buf name[MAX_DEPTH];
 	int depth;
-	char *todo;  /* the components still to walk, '/'-separated */
+	char *todo; /* the components still to walk, '/'-separated */
 	int links;
 	char **why;
 };
@@ -122,7 +123,7 @@ static int walk_root(struct walk *w)
 	while (w->depth >= 0)
 		walk_pop(w);
 	w->depth = 0;
-	w->name[0] = (struct buf){0};
+	w->name[0] = (struct buf){ 0 };
 	buf_puts(&w->name[0], "/");
 	pthread_once(&root_once, open_root);
 	w->fd[0] = root_fd;
@@ -166,7 +167,7 @@ static int walk_enter(struct walk *w, const char *name, int fd,
 		return -1;
 	}
 	w->fd[++w->depth] = fd;
-	w->name[w->depth] = (struct buf){0};
+	w->name[w->depth] = (struct buf){ 0 };
 	buf_puts(&w->name[w->depth], shown);
 	free(shown);
 	return 0;
@@ -303,12 +304,13 @@ static int open_file(struct walk *w, char **name, struct stat *st, int read)
 int trust_open(const char *path, enum trust_kind kind, struct stat *st,
 	       char **why)
 {
-	struct walk w = {.depth = -1, .why = why};
+	struct walk w = { .depth = -1, .why = why };
 	*why = NULL;
 	if (path[0] != '/') {
 		char cwd[PATH_MAX];
 		if (!getcwd(cwd, sizeof cwd))
-			return *why = xasprintf("%s: %s", path, strerror(errno)),
+			return *why = xasprintf("%s: %s", path,
+						strerror(errno)),
 			       -1;
 		w.todo = xasprintf("%s/%s", cwd, path);
 	} else {
@@ -316,7 +318,8 @@ int trust_open(const char *path, enum trust_kind kind, struct stat *st,
 	}
 	int fd = -1;
 	char *name = walk_root(&w) == 0 ? walk_to_file(&w) : NULL;
-	if (name && (fd = open_file(&w, &name, st, kind != TRUST_MODULE)) == -2) {
+	if (name &&
+	    (fd = open_file(&w, &name, st, kind != TRUST_MODULE)) == -2) {
 		fd = -1;
 	} else if (name) {
 		int e = errno;
@@ -332,7 +335,8 @@ int trust_open(const char *path, enum trust_kind kind, struct stat *st,
 		errno = e;
 	} else if (errno == ENOENT) {
 		char *inner = *why;
-		*why = xasprintf("%s %s: does not exist", kind_name(kind), path);
+		*why = xasprintf("%s %s: does not exist", kind_name(kind),
+				 path);
 		free(inner);
 		errno = ENOENT;
 	}

@@ -156,7 +156,7 @@ int problems_stop(const struct problems *p)
 
 char *problems_join(const struct problems *p)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 	for (size_t i = 0; i < p->n; i++) {
 		buf_puts(&b, p->v[i]);
 		buf_puts(&b, "\n");

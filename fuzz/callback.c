@@ -13,13 +13,13 @@
 
 #include "support.h"
 
-static const char *const keys[] = {"state", "code", "error",
-				   "error_description"};
+static const char *const keys[] = { "state", "code", "error",
+				    "error_description" };
 
 /* jauth_m_url_query → jauth_m_url_param must give VALUE back. */
 static void round_trip(const char *base, const char *key, const char *value)
 {
-	const char *pairs[] = {"x", "1", key, value, NULL};
+	const char *pairs[] = { "x", "1", key, value, NULL };
 	char *url = jauth_m_url_query(base, pairs), *back = NULL;
 	if (!url)
 		fuzz_fail("jauth_m_url_query failed");

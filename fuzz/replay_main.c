@@ -100,8 +100,8 @@ static int run_one(const char *path)
 	free(data);
 	if (__lsan_do_recoverable_leak_check &&
 	    __lsan_do_recoverable_leak_check()) {
-		fprintf(stderr, "%s: input %s leaks memory (see above)\n",
-			prog, path);
+		fprintf(stderr, "%s: input %s leaks memory (see above)\n", prog,
+			path);
 		exit(1);
 	}
 	current[0] = '\0';

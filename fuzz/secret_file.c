@@ -16,8 +16,8 @@
 #define SECRET_MAX (64 * 1024)
 
 static const struct jauth_arg_spec spec[] = {
-	{"token", JAUTH_ARG_SECRET, JAUTH_ARG_REQUIRED, NULL, 0, 0},
-	{NULL, 0, 0, NULL, 0, 0},
+	{ "token", JAUTH_ARG_SECRET, JAUTH_ARG_REQUIRED, NULL, 0, 0 },
+	{ NULL, 0, 0, NULL, 0, 0 },
 };
 
 static struct fuzz_inst inst;
@@ -29,7 +29,7 @@ static void setup(void)
 	path = fuzz_path(dir, "token");
 	fuzz_write_file(path, "x\n", 2, 0600);
 	char *arg = xasprintf("token=@file:%s", path);
-	const char *const args[] = {arg, NULL};
+	const char *const args[] = { arg, NULL };
 	fuzz_inst_init(&inst, "testmod.so", args, spec);
 	free(arg);
 }
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n--;
 	if (n > 0 && data[n - 1] == '\r')
 		n--;
-	jauth_result want = size > SECRET_MAX		  ? JAUTH_ERROR
+	jauth_result want = size > SECRET_MAX		   ? JAUTH_ERROR
 			    : n == 0 || memchr(data, 0, n) ? JAUTH_UNAVAILABLE
 							   : JAUTH_SUCCESS;
 

@@ -8,10 +8,10 @@
  * Set up once, in a private directory under /tmp: conf/ (svc, plus
  * "common" and "public" to include and "sub" to use as a substack) and
  * modules/ with a copy of build/tests/modules/testmod.so
- * (JAUTH_FUZZ_TESTMOD overrides the path compiled in). testmod.so needs libjauth.so.1 (run with
- * LD_LIBRARY_PATH=build/lib), but its calls must land in this executable's
- * instrumented core, which it exports (-rdynamic): the set-up checks that,
- * and that a valid stack lints clean.
+ * (JAUTH_FUZZ_TESTMOD overrides the path compiled in). testmod.so needs
+ * libjauth.so.1 (run with LD_LIBRARY_PATH=build/lib), but its calls must land
+ * in this executable's instrumented core, which it exports (-rdynamic): the
+ * set-up checks that, and that a valid stack lints clean.
  *
  * The fuzzer never makes the core dlopen or open anything outside its own
  * directory but plain files and directories: an input naming an existing
@@ -139,8 +139,8 @@ static void setup(void)
 static int unsafe(const uint8_t *data, size_t size)
 {
 	struct lexer lx;
-	struct tokens t = {0};
-	struct problems p = {.all = 1};
+	struct tokens t = { 0 };
+	struct problems p = { .all = 1 };
 	struct stat st;
 	int r, bad = 0;
 	lexer_init(&lx, "svc", (const char *)data, size);

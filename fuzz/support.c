@@ -68,8 +68,7 @@ void fuzz_mkdir(const char *path, mode_t mode)
 		fuzz_fail("chmod %s: %s", path, strerror(errno));
 }
 
-void fuzz_write_file(const char *path, const void *data, size_t n,
-		     mode_t mode)
+void fuzz_write_file(const char *path, const void *data, size_t n, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
@@ -94,7 +93,7 @@ int fuzz_copy_file(const char *from, const char *to, mode_t mode)
 	FILE *f = fopen(from, "rb");
 	if (!f)
 		return -1;
-	struct buf b = {0};
+	struct buf b = { 0 };
 	char chunk[65536];
 	size_t n;
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
@@ -137,8 +136,7 @@ struct jauth *fuzz_handle(void)
 }
 
 void fuzz_inst_init(struct fuzz_inst *fi, const char *modname,
-		    const char *const *args,
-		    const struct jauth_arg_spec *spec)
+		    const char *const *args, const struct jauth_arg_spec *spec)
 {
 	struct jauth *h = fuzz_handle();
 	size_t n = 0;

@@ -51,8 +51,7 @@ void fuzz_mkdir(const char *path, mode_t mode);
 
 /* Replaces PATH's contents with DATA (N bytes), leaving it at exactly
  * MODE. Aborts on failure. */
-void fuzz_write_file(const char *path, const void *data, size_t n,
-		     mode_t mode);
+void fuzz_write_file(const char *path, const void *data, size_t n, mode_t mode);
 
 /* Copies FROM to TO (mode MODE). Returns 0, or -1 when FROM cannot be
  * read. */
@@ -73,8 +72,7 @@ struct fuzz_inst {
 	struct run run;
 };
 void fuzz_inst_init(struct fuzz_inst *fi, const char *modname,
-		    const char *const *args,
-		    const struct jauth_arg_spec *spec);
+		    const char *const *args, const struct jauth_arg_spec *spec);
 
 /* Forgets what the last input left in the instance: the run's message and
  * admin text, and the secrets the handle's redactor learnt (so that one

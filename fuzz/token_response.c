@@ -23,19 +23,19 @@
 
 /* The keys of oauth3lo's table that grant.c reads. */
 static const struct jauth_arg_spec spec[] = {
-	{"cloud_id", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{"site", JAUTH_ARG_URL, 0, NULL, 0, 0},
-	{"refresh_leeway", JAUTH_ARG_INT, 0, "300", 0, 3000},
-	{"keepalive_days", JAUTH_ARG_INT, 0, "30", 1, 89},
-	{NULL, 0, 0, NULL, 0, 0},
+	{ "cloud_id", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "site", JAUTH_ARG_URL, 0, NULL, 0, 0 },
+	{ "refresh_leeway", JAUTH_ARG_INT, 0, "300", 0, 3000 },
+	{ "keepalive_days", JAUTH_ARG_INT, 0, "30", 1, 89 },
+	{ NULL, 0, 0, NULL, 0, 0 },
 };
 
 static const char *const args_full[] = {
 	"cloud_id=" CLOUD_ID, "site=" SITE, "refresh_leeway=300",
-	"keepalive_days=30", NULL,
+	"keepalive_days=30",  NULL,
 };
-static const char *const args_site[] = {"site=" SITE "/", NULL};
-static const char *const args_none[] = {NULL};
+static const char *const args_site[] = { "site=" SITE "/", NULL };
+static const char *const args_none[] = { NULL };
 
 static struct fuzz_inst inst[3];
 static char *want_full, *want_ro;
@@ -77,14 +77,15 @@ static void check_same(const struct grant *a, const struct grant *b,
 	if (a->f != b->f)                                                      \
 		fuzz_fail("%s changed %s: %lld -> %lld", how, #f,              \
 			  (long long)a->f, (long long)b->f);
-	S(access_token) S(refresh_token) S(prev_refresh_token) S(cloud_id)
-	S(site_url) S(site_name) S(scopes) S(dead_reason)
-	T(expires_at) T(refresh_sent_at) T(prev_rotated_at) T(created_at)
-	T(last_refresh) T(last_used) T(refreshes) T(dead_at)
+	S(access_token)
+	S(refresh_token) S(prev_refresh_token) S(cloud_id) S(site_url) S(
+		site_name) S(scopes) S(dead_reason) T(expires_at)
+		T(refresh_sent_at) T(prev_rotated_at) T(created_at) T(
+			last_refresh) T(last_used) T(refreshes) T(dead_at)
 #undef S
 #undef T
-	if (!same_json(a->sites, b->sites))
-		fuzz_fail("%s changed the site list", how);
+			if (!same_json(a->sites, b->sites))
+				fuzz_fail("%s changed the site list", how);
 }
 
 static void scopes(jauth_m *m, const struct grant *g)
@@ -119,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *sites_body =
 		cut ? xstrndup((const char *)cut + 1, size - n1 - 1) : NULL;
 	jauth_m *m = &inst[0].m;
-	struct grant g = {0}, back = {0}, copy = {0};
+	struct grant g = { 0 }, back = { 0 }, copy = { 0 };
 
 	/* A grant that existed before, as on a refresh. */
 	g.refresh_token = strdup("old-refresh-token");
@@ -130,9 +131,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The same body as a refusal, the way jauth_m_http_fail words it. */
 	struct jauth_m_http_req rq = {
-		.url = "https://auth.atlassian.com/oauth/token?x=1"};
-	struct jauth_m_http_resp rs = {.status = 400, .body = body,
-				       .len = strlen(body), .retry_after = -1};
+		.url = "https://auth.atlassian.com/oauth/token?x=1"
+	};
+	struct jauth_m_http_resp rs = { .status = 400,
+					.body = body,
+					.len = strlen(body),
+					.retry_after = -1 };
 	if (jauth_m_http_fail(m, "refresh", &rq, &rs) != JAUTH_ERROR ||
 	    !inst[0].run.msg)
 		fuzz_fail("jauth_m_http_fail: no error for HTTP 400");

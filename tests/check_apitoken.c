@@ -16,10 +16,11 @@
 /* Writes an apitoken stack: EXTRA appended to the line. */
 static void at_stack(const char *extra)
 {
-	fx_stack("svc",
-		 "required apitoken.so email=svc@acme.com token=@env:JIRA_TOKEN "
-		 "ca_file=%s %s\n",
-		 SI.ca, extra);
+	fx_stack(
+		"svc",
+		"required apitoken.so email=svc@acme.com token=@env:JIRA_TOKEN "
+		"ca_file=%s %s\n",
+		SI.ca, extra);
 }
 
 /* Acquires, then calls GET {base}/rest/api/3/myself with it. */
@@ -29,7 +30,8 @@ static long call_myself(jauth *h, const jauth_cred **out)
 	jauth_result rc = jauth_acquire(h, &c);
 	ck_assert_msg(rc == JAUTH_SUCCESS, "acquire: %s", jauth_error(h));
 	char url[512];
-	snprintf(url, sizeof url, "%s/rest/api/3/myself", jauth_cred_base_url(c));
+	snprintf(url, sizeof url, "%s/rest/api/3/myself",
+		 jauth_cred_base_url(c));
 	if (out)
 		*out = c;
 	return standin_get(&SI, url, jauth_cred_authorization(c), NULL);
@@ -80,8 +82,9 @@ START_TEST(test_scoped_token_on_the_site_is_denied_after_report)
 	ck_assert_int_eq(status, 401);
 	ck_assert_int_eq(jauth_report(h, c, (int)status), JAUTH_SUCCESS);
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_DENIED);
-	ck_assert_msg(strstr(jauth_error(h), "Jira rejected the API token in "
-					     "environment variable JIRA_TOKEN (HTTP 401)"),
+	ck_assert_msg(strstr(jauth_error(h),
+			     "Jira rejected the API token in "
+			     "environment variable JIRA_TOKEN (HTTP 401)"),
 		      "%s", jauth_error(h));
 	ck_assert_ptr_nonnull(strstr(jauth_error(h), "id.atlassian.com"));
 	/* Still denied, without a tight loop: nothing changed. */
@@ -106,7 +109,8 @@ START_TEST(test_expired_token_denied_with_instructions)
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_DENIED);
 	ck_assert_msg(strstr(jauth_error(h), "expired on 2027-01-20"), "%s",
 		      jauth_error(h));
-	ck_assert_ptr_nonnull(strstr(jauth_error(h),
+	ck_assert_ptr_nonnull(strstr(
+		jauth_error(h),
 		"https://id.atlassian.com/manage-profile/security/api-tokens"));
 	jauth_close(h);
 }
@@ -216,24 +220,24 @@ START_TEST(test_arguments_checked_at_open)
 	static const struct {
 		const char *line, *error;
 	} bad[] = {
-		{"required apitoken.so token=@env:T", "email= is required"},
-		{"required apitoken.so email=a@b.c", "token= is required"},
-		{"required apitoken.so email=a@b.c token=@env:T",
-		 "site= is required for an unscoped token"},
-		{"required apitoken.so email=a@b.c token=@env:T cloud_id=a/b",
-		 "cloud_id= must be"},
-		{"required apitoken.so email=a@b.c token=@env:T site=http://x",
-		 "site= is not an https:// URL"},
-		{"required apitoken.so email=a@b.c token=@env:T site=https://x "
-		 "colour=red",
-		 "colour= is not an argument of apitoken.so; valid: site, email, "
-		 "token, cloud_id, api_url, auth_url, ca_file, expires, warn_days"},
-		{"required apitoken.so email=a@b.c token=@env:T site=https://x "
-		 "expires=2027-13-01",
-		 "expires= is not a real date"},
-		{"required apitoken.so email=a@b.c token=@env:T site=https://x "
-		 "warn_days=400",
-		 "warn_days= must be between 0 and 365"},
+		{ "required apitoken.so token=@env:T", "email= is required" },
+		{ "required apitoken.so email=a@b.c", "token= is required" },
+		{ "required apitoken.so email=a@b.c token=@env:T",
+		  "site= is required for an unscoped token" },
+		{ "required apitoken.so email=a@b.c token=@env:T cloud_id=a/b",
+		  "cloud_id= must be" },
+		{ "required apitoken.so email=a@b.c token=@env:T site=http://x",
+		  "site= is not an https:// URL" },
+		{ "required apitoken.so email=a@b.c token=@env:T site=https://x "
+		  "colour=red",
+		  "colour= is not an argument of apitoken.so; valid: site, email, "
+		  "token, cloud_id, api_url, auth_url, ca_file, expires, warn_days" },
+		{ "required apitoken.so email=a@b.c token=@env:T site=https://x "
+		  "expires=2027-13-01",
+		  "expires= is not a real date" },
+		{ "required apitoken.so email=a@b.c token=@env:T site=https://x "
+		  "warn_days=400",
+		  "warn_days= must be between 0 and 365" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		fx_stack("svc", "%s\n", bad[i].line);
@@ -254,7 +258,9 @@ START_TEST(test_revoke_tells_where_to_revoke)
 	jauth *h = fx_open("svc");
 	char *steps = NULL;
 	ck_assert_int_eq(jauth_revoke(h, &steps), JAUTH_SUCCESS);
-	ck_assert_ptr_nonnull(strstr(steps, "id.atlassian.com/manage-profile/security/api-tokens"));
+	ck_assert_ptr_nonnull(
+		strstr(steps,
+		       "id.atlassian.com/manage-profile/security/api-tokens"));
 	ck_assert_ptr_nonnull(strstr(steps, "environment variable JIRA_TOKEN"));
 	jauth_free(steps);
 	jauth_close(h);
@@ -275,8 +281,8 @@ START_TEST(test_token_never_in_debug_log_or_status)
 	jauth_acquire(h, &c);
 	char *json = NULL;
 	jauth_status(h, &json);
-	const char *secrets[] = {"unscoped-token",
-				 "c3ZjQGFjbWUuY29tOnVuc2NvcGVkLXRva2Vu"};
+	const char *secrets[] = { "unscoped-token",
+				  "c3ZjQGFjbWUuY29tOnVuc2NvcGVkLXRva2Vu" };
 	for (int i = 0; i < 2; i++) {
 		ck_assert_msg(!FX.log || !strstr(FX.log, secrets[i]), "log: %s",
 			      FX.log);
@@ -296,7 +302,8 @@ Suite *suite_apitoken(void)
 	tcase_add_checked_fixture(tc, fx_setup_standin, fx_teardown);
 	tcase_add_test(tc, test_unscoped_token_works_on_the_site);
 	tcase_add_test(tc, test_scoped_token_works_through_the_gateway);
-	tcase_add_test(tc, test_scoped_token_on_the_site_is_denied_after_report);
+	tcase_add_test(tc,
+		       test_scoped_token_on_the_site_is_denied_after_report);
 	tcase_add_test(tc, test_expired_token_denied_with_instructions);
 	tcase_add_test(tc, test_last_day_still_works_and_expiry_is_its_end);
 	tcase_add_test(tc, test_expiry_within_warn_window_warns);

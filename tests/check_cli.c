@@ -55,15 +55,16 @@ START_TEST(test_help_and_version)
 {
 	ck_assert_int_eq(CLI(NULL, "--help"), 0);
 	ck_assert_ptr_nonnull(strstr(out, "exit status: 0 ok, 2 usage"));
-	static const char *const cmds[] = {"token", "authorize", "refresh",
-					   "revoke", "status", "check",
-					   "lint", "scopes", "modules"};
+	static const char *const cmds[] = { "token",  "authorize", "refresh",
+					    "revoke", "status",	   "check",
+					    "lint",   "scopes",	   "modules" };
 	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
 		ck_assert_ptr_nonnull(strstr(out, cmds[i]));
 		char *o2, *e2;
-		int rc = fx_cli(NULL, &o2, &e2, cmds[i], "--help", (char *)NULL);
-		ck_assert_msg(rc == 0 && strstr(o2, "usage: jauth"), "%s --help: %d %s",
-			      cmds[i], rc, e2);
+		int rc =
+			fx_cli(NULL, &o2, &e2, cmds[i], "--help", (char *)NULL);
+		ck_assert_msg(rc == 0 && strstr(o2, "usage: jauth"),
+			      "%s --help: %d %s", cmds[i], rc, e2);
 		free(o2);
 		free(e2);
 	}
@@ -82,7 +83,9 @@ START_TEST(test_usage_errors_exit_2)
 	clear();
 	ck_assert_int_eq(CLI(NULL, "token", "svc", "--format", "xml"), 2);
 	clear();
-	ck_assert_int_eq(CLI(NULL, "authorize", "svc", "--url-only", "--callback", "x"), 2);
+	ck_assert_int_eq(CLI(NULL, "authorize", "svc", "--url-only",
+			     "--callback", "x"),
+			 2);
 	clear();
 	ck_assert_int_eq(fx_cli(NULL, &out, &err, (char *)NULL), 2);
 }
@@ -90,16 +93,22 @@ END_TEST
 
 START_TEST(test_token_json_and_header)
 {
-	fx_stack("svc", "required testmod.so token=abc base_url=https://x.example/ lifetime=3600\n");
+	fx_stack(
+		"svc",
+		"required testmod.so token=abc base_url=https://x.example/ lifetime=3600\n");
 	ck_assert_int_eq(CLI(NULL, "token", "svc"), 0);
 	cJSON *j = cJSON_Parse(out);
 	ck_assert_ptr_nonnull(j);
-	ck_assert_str_eq(cJSON_GetObjectItem(j, "authorization")->valuestring, "Test abc");
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "authorization")->valuestring,
+			 "Test abc");
 	ck_assert_str_eq(cJSON_GetObjectItem(j, "scheme")->valuestring, "Test");
-	ck_assert_str_eq(cJSON_GetObjectItem(j, "base_url")->valuestring, "https://x.example");
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "base_url")->valuestring,
+			 "https://x.example");
 	ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(j, "expires_at")));
-	ck_assert_str_eq(cJSON_GetObjectItem(j, "module")->valuestring, "testmod.so");
-	ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(j, "source")->valuestring, "svc:1"));
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "module")->valuestring,
+			 "testmod.so");
+	ck_assert_ptr_nonnull(
+		strstr(cJSON_GetObjectItem(j, "source")->valuestring, "svc:1"));
 	cJSON_Delete(j);
 	clear();
 	ck_assert_int_eq(CLI(NULL, "token", "svc", "--format", "header"), 0);
@@ -113,10 +122,14 @@ START_TEST(test_token_exit_status_follows_the_result)
 		const char *result;
 		int status;
 	} table[] = {
-		{"unavailable", 3}, {"denied", 4}, {"transient", 5}, {"error", 1},
+		{ "unavailable", 3 },
+		{ "denied", 4 },
+		{ "transient", 5 },
+		{ "error", 1 },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
-		fx_stack("svc", "required testmod.so acquire=%s message=\"do X\"\n",
+		fx_stack("svc",
+			 "required testmod.so acquire=%s message=\"do X\"\n",
 			 table[i].result);
 		ck_assert_int_eq(CLI(NULL, "token", "svc"), table[i].status);
 		ck_assert_msg(strstr(err, "svc:1: do X\n"), "%s", err);
@@ -155,7 +168,8 @@ START_TEST(test_modules_lists_and_refuses)
 	clear();
 	/* only good modules: 0 */
 	char path[PATH_MAX + 40];
-	const char *bad[] = {"testmod_newer.so", "testmod_major.so", "testmod_noentry.so"};
+	const char *bad[] = { "testmod_newer.so", "testmod_major.so",
+			      "testmod_noentry.so" };
 	for (int i = 0; i < 3; i++) {
 		snprintf(path, sizeof path, "%s/%s", FX.mods, bad[i]);
 		unlink(path);
@@ -186,7 +200,8 @@ END_TEST
 
 START_TEST(test_refresh_revoke_status)
 {
-	fx_stack("svc", "required testmod.so token=abc counter=%s\n", fx_path("c"));
+	fx_stack("svc", "required testmod.so token=abc counter=%s\n",
+		 fx_path("c"));
 	ck_assert_int_eq(CLI(NULL, "refresh", "svc"), 0);
 	ck_assert_ptr_nonnull(strstr(out, "refreshed: "));
 	ck_assert_int_eq(fx_count(fx_path("c"), 'r'), 1);
@@ -201,11 +216,15 @@ START_TEST(test_refresh_revoke_status)
 	ck_assert_int_eq(CLI(NULL, "status", "svc", "--json"), 0);
 	cJSON *j = cJSON_Parse(out);
 	ck_assert_ptr_nonnull(j);
-	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "acquire"), "result")->valuestring,
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "acquire"),
+					     "result")
+				 ->valuestring,
 			 "success");
 	cJSON_Delete(j);
 	clear();
-	fx_stack("svc", "required testmod.so acquire=unavailable message=\"set it up\"\n");
+	fx_stack(
+		"svc",
+		"required testmod.so acquire=unavailable message=\"set it up\"\n");
 	ck_assert_int_eq(CLI(NULL, "status", "svc"), 3);
 	ck_assert_ptr_nonnull(strstr(out, "in force  nothing: unavailable"));
 }
@@ -215,10 +234,11 @@ END_TEST
 
 static void apitoken_stack(const char *token_env)
 {
-	fx_stack("svc",
-		 "required apitoken.so email=svc@acme.com token=@env:%s site=%s "
-		 "ca_file=%s\n",
-		 token_env, SI.url, SI.ca);
+	fx_stack(
+		"svc",
+		"required apitoken.so email=svc@acme.com token=@env:%s site=%s "
+		"ca_file=%s\n",
+		token_env, SI.url, SI.ca);
 }
 
 START_TEST(test_check_accepted_and_rejected)
@@ -239,10 +259,11 @@ END_TEST
 
 static void oauth_stack(const char *redirect)
 {
-	fx_stack("svc",
-		 "required oauth3lo.so client_id=cid client_secret=@env:CLIENT_SECRET "
-		 "auth_url=%s api_url=%s ca_file=%s redirect_uri=%s\n",
-		 SI.url, SI.url, SI.ca, redirect);
+	fx_stack(
+		"svc",
+		"required oauth3lo.so client_id=cid client_secret=@env:CLIENT_SECRET "
+		"auth_url=%s api_url=%s ca_file=%s redirect_uri=%s\n",
+		SI.url, SI.url, SI.ca, redirect);
 }
 
 START_TEST(test_authorize_url_only_then_callback_from_stdin)
@@ -255,7 +276,8 @@ START_TEST(test_authorize_url_only_then_callback_from_stdin)
 	char *cb = standin_consent(&SI, out, NULL);
 	ck_assert_ptr_nonnull(cb);
 	clear();
-	ck_assert_msg(CLI(cb, "authorize", "svc", "--callback", "-") == 0, "%s", err);
+	ck_assert_msg(CLI(cb, "authorize", "svc", "--callback", "-") == 0, "%s",
+		      err);
 	ck_assert_ptr_nonnull(strstr(out, "authorized site acme"));
 	free(cb);
 	clear();
@@ -290,8 +312,8 @@ END_TEST
 static int free_port(void)
 {
 	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t n = sizeof a;
 	bind(s, (struct sockaddr *)&a, sizeof a);
 	getsockname(s, (struct sockaddr *)&a, &n);
@@ -308,13 +330,15 @@ static int browser_get(const char *url)
 		return -1;
 	for (int tries = 0; tries < 100; tries++) {
 		int s = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in a = {.sin_family = AF_INET,
-					.sin_port = htons((uint16_t)port),
-					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		struct sockaddr_in a = { .sin_family = AF_INET,
+					 .sin_port = htons((uint16_t)port),
+					 .sin_addr.s_addr =
+						 htonl(INADDR_LOOPBACK) };
 		if (connect(s, (struct sockaddr *)&a, sizeof a) == 0) {
-			char req[2300], resp[512] = {0};
+			char req[2300], resp[512] = { 0 };
 			int n = snprintf(req, sizeof req,
-					 "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+					 "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
+					 path);
 			(void)!write(s, req, (size_t)n);
 			(void)!read(s, resp, sizeof resp - 1);
 			close(s);
@@ -352,12 +376,13 @@ START_TEST(test_authorize_interactive_catches_loopback_redirect)
 	ck_assert_ptr_nonnull(url);
 	url[strcspn(url, "\n")] = '\0';
 	char *cb = standin_consent(&SI, url, NULL);
-	ck_assert_msg(cb && strncmp(cb, redirect, strlen(redirect)) == 0, "%s", cb);
+	ck_assert_msg(cb && strncmp(cb, redirect, strlen(redirect)) == 0, "%s",
+		      cb);
 	ck_assert_int_eq(browser_get(cb), 0);
 	int st;
 	waitpid(pid, &st, 0);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	char rest[4096] = {0};
+	char rest[4096] = { 0 };
 	(void)!fread(rest, 1, sizeof rest - 1, f);
 	ck_assert_msg(strstr(rest, "authorized site acme"), "%s", rest);
 	fclose(f);
@@ -397,24 +422,29 @@ START_TEST(test_canary_secrets_never_leave_at_verbose)
 	const char *tok = "CANARY-API-TOKEN-42";
 	setenv("CANARY_TOKEN", tok, 1);
 	fx_write(fx_path("cs"), 0600, "CANARY-CLIENT-SECRET-91\n");
-	fx_stack("svc",
-		 "[success=done unavailable=ignore default=die] oauth3lo.so "
-		 "client_id=cid client_secret=@file:%s auth_url=%s api_url=%s "
-		 "ca_file=%s redirect_uri=https://app.example/cb\n"
-		 "required apitoken.so email=svc@acme.com token=@env:CANARY_TOKEN "
-		 "site=%s ca_file=%s\n",
-		 fx_path("cs"), SI.url, SI.url, SI.ca, SI.url, SI.ca);
+	fx_stack(
+		"svc",
+		"[success=done unavailable=ignore default=die] oauth3lo.so "
+		"client_id=cid client_secret=@file:%s auth_url=%s api_url=%s "
+		"ca_file=%s redirect_uri=https://app.example/cb\n"
+		"required apitoken.so email=svc@acme.com token=@env:CANARY_TOKEN "
+		"site=%s ca_file=%s\n",
+		fx_path("cs"), SI.url, SI.url, SI.ca, SI.url, SI.ca);
 	/* the canary client secret is refused by the stand-in: consent fails
 	 * at the code exchange, after the secret went over TLS */
 	static const char *const cmds[][3] = {
-		{"token", "svc", NULL},   {"status", "svc", NULL},
-		{"status", "svc", "--json"}, {"check", "svc", NULL},
-		{"refresh", "svc", NULL}, {"authorize", "svc", "--url-only"},
-		{"lint", "svc", NULL},    {"revoke", "svc", NULL},
+		{ "token", "svc", NULL },
+		{ "status", "svc", NULL },
+		{ "status", "svc", "--json" },
+		{ "check", "svc", NULL },
+		{ "refresh", "svc", NULL },
+		{ "authorize", "svc", "--url-only" },
+		{ "lint", "svc", NULL },
+		{ "revoke", "svc", NULL },
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
-		char *argv[] = {"-vv", (char *)cmds[i][0], (char *)cmds[i][1],
-				(char *)cmds[i][2], NULL};
+		char *argv[] = { "-vv", (char *)cmds[i][0], (char *)cmds[i][1],
+				 (char *)cmds[i][2], NULL };
 		fx_cli_argv(NULL, &out, &err, argv);
 		ck_assert_msg(!strstr(out, cs) && !strstr(err, cs),
 			      "%s: client secret shown", cmds[i][0]);
@@ -422,9 +452,11 @@ START_TEST(test_canary_secrets_never_leave_at_verbose)
 			      "%s: API token shown", cmds[i][0]);
 		/* base64(email:token) may only be token's own output */
 		ck_assert_msg(!strstr(err, "c3ZjQGFjbWUuY29tOkNBTkFSWS"),
-			      "%s: Basic value on stderr:\n%s", cmds[i][0], err);
+			      "%s: Basic value on stderr:\n%s", cmds[i][0],
+			      err);
 		if (strcmp(cmds[i][0], "token") != 0)
-			ck_assert_msg(!strstr(out, "c3ZjQGFjbWUuY29tOkNBTkFSWS"),
+			ck_assert_msg(!strstr(out,
+					      "c3ZjQGFjbWUuY29tOkNBTkFSWS"),
 				      "%s: Basic value on stdout", cmds[i][0]);
 		clear();
 	}
@@ -433,7 +465,8 @@ START_TEST(test_canary_secrets_never_leave_at_verbose)
 	out[strcspn(out, "\n")] = '\0';
 	char *cb = standin_consent(&SI, out, NULL);
 	clear();
-	fx_cli(cb, &out, &err, "-vv", "authorize", "svc", "--callback", "-", (char *)NULL);
+	fx_cli(cb, &out, &err, "-vv", "authorize", "svc", "--callback", "-",
+	       (char *)NULL);
 	ck_assert(!strstr(out, cs) && !strstr(err, cs));
 	const char *code = strstr(cb, "code=") + 5;
 	char codev[128];
@@ -455,12 +488,14 @@ START_TEST(test_connector_example_runs)
 	setenv("JAUTH_MODULE_PATH", FX.mods, 1);
 	setenv("JAUTH_STATE_DIR", FX.state, 1);
 	FILE *p = popen(JAUTH_TEST_BUILDDIR "/examples/connector jira", "r");
-	char line[512] = {0};
+	char line[512] = { 0 };
 	ck_assert_ptr_nonnull(fgets(line, sizeof line, p));
 	ck_assert_int_eq(pclose(p), 0);
-	ck_assert_msg(strstr(line, "GET https://jira.example/rest/api/3/myself with a "
-				   "Test credential from"),
-		      "%s", line);
+	ck_assert_msg(
+		strstr(line,
+		       "GET https://jira.example/rest/api/3/myself with a "
+		       "Test credential from"),
+		"%s", line);
 }
 END_TEST
 
@@ -482,8 +517,8 @@ static int sh(const char *fmt, ...)
 
 START_TEST(test_example_stacks_lint_clean)
 {
-	ck_assert_int_eq(sh("install -m 0644 %s/../conf/* %s/", JAUTH_TEST_SRCDIR,
-			    FX.conf),
+	ck_assert_int_eq(sh("install -m 0644 %s/../conf/* %s/",
+			    JAUTH_TEST_SRCDIR, FX.conf),
 			 0);
 	ck_assert_msg(CLI(NULL, "lint") == 0, "%s%s", out, err);
 	ck_assert_str_eq(out, "ok: 5 stacks\n");
@@ -497,14 +532,16 @@ START_TEST(test_example_module_builds_from_the_installed_tree)
 {
 	char dest[PATH_MAX / 2];
 	snprintf(dest, sizeof dest, "%s", fx_path("dest"));
-	ck_assert_int_eq(sh("make -s -C %s/.. install DESTDIR=%s B=%s >%s/install.log 2>&1",
-			    JAUTH_TEST_SRCDIR, dest, JAUTH_TEST_BUILDDIR, FX.dir),
-			 0);
-	ck_assert_int_eq(sh("env -u CFLAGS make -s -C %s/../examples/dcpat OUT=%s "
-			    "PKG_CONFIG_PATH=%s/usr/local/lib/pkgconfig "
-			    "PKG_CONFIG_SYSROOT_DIR=%s >%s/build.log 2>&1",
-			    JAUTH_TEST_SRCDIR, FX.mods, dest, dest, FX.dir),
-			 0);
+	ck_assert_int_eq(
+		sh("make -s -C %s/.. install DESTDIR=%s B=%s >%s/install.log 2>&1",
+		   JAUTH_TEST_SRCDIR, dest, JAUTH_TEST_BUILDDIR, FX.dir),
+		0);
+	ck_assert_int_eq(
+		sh("env -u CFLAGS make -s -C %s/../examples/dcpat OUT=%s "
+		   "PKG_CONFIG_PATH=%s/usr/local/lib/pkgconfig "
+		   "PKG_CONFIG_SYSROOT_DIR=%s >%s/build.log 2>&1",
+		   JAUTH_TEST_SRCDIR, FX.mods, dest, dest, FX.dir),
+		0);
 	fx_write(fx_path("pat"), 0600, "dc-pat-token\n");
 	fx_stack("dc", "required dcpat.so url=%s token=@file:%s ca_file=%s\n",
 		 SI.url, fx_path("pat"), SI.ca);
@@ -519,9 +556,10 @@ START_TEST(test_example_module_builds_from_the_installed_tree)
 	ck_assert_msg(strstr(text, "account  dc-1"), "%s", text);
 	ck_assert_ptr_nonnull(strstr(text, "(dcpat.so)"));
 	free(text);
-	ck_assert_int_eq(sh("make -s -C %s/.. uninstall DESTDIR=%s B=%s >/dev/null 2>&1",
-			    JAUTH_TEST_SRCDIR, dest, JAUTH_TEST_BUILDDIR),
-			 0);
+	ck_assert_int_eq(
+		sh("make -s -C %s/.. uninstall DESTDIR=%s B=%s >/dev/null 2>&1",
+		   JAUTH_TEST_SRCDIR, dest, JAUTH_TEST_BUILDDIR),
+		0);
 	ck_assert_int_eq(sh("test -z \"$(find %s -type f)\"", dest), 0);
 }
 END_TEST
@@ -550,7 +588,8 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, test_check_accepted_and_rejected);
 	tcase_add_test(tc, test_authorize_url_only_then_callback_from_stdin);
 	tcase_add_test(tc, test_authorize_callback_in_argv);
-	tcase_add_test(tc, test_authorize_interactive_catches_loopback_redirect);
+	tcase_add_test(tc,
+		       test_authorize_interactive_catches_loopback_redirect);
 	tcase_add_test(tc, test_canary_secrets_never_leave_at_verbose);
 	tcase_add_test(tc, test_example_module_builds_from_the_installed_tree);
 	suite_add_tcase(s, tc);

@@ -11,8 +11,8 @@
 #include "fixture.h"
 #include "suites.h"
 
-static const char *const results[] = {"success", "unavailable", "denied",
-				      "transient", "error"};
+static const char *const results[] = { "success", "unavailable", "denied",
+				       "transient", "error" };
 
 struct control_case {
 	const char *control;
@@ -32,20 +32,78 @@ struct control_case {
 #define ER JAUTH_ERROR
 
 static const struct control_case controls[] = {
-	{"required", {{S, "one", 1}, {U, "", 1}, {D, "", 1}, {TR, "", 1}, {ER, "", 1}}},
-	{"requisite", {{S, "one", 1}, {U, "", 0}, {D, "", 0}, {TR, "", 0}, {ER, "", 0}}},
-	{"sufficient", {{S, "one", 0}, {S, "two", 1}, {S, "two", 1}, {S, "two", 1}, {S, "two", 1}}},
-	{"optional", {{S, "one", 1}, {S, "two", 1}, {S, "two", 1}, {S, "two", 1}, {S, "two", 1}}},
-	{"[success=done unavailable=ignore default=die]",
-	 {{S, "one", 0}, {S, "two", 1}, {D, "", 0}, {TR, "", 0}, {ER, "", 0}}},
-	{"[success=ok default=ignore]",
-	 {{S, "one", 1}, {S, "two", 1}, {S, "two", 1}, {S, "two", 1}, {S, "two", 1}}},
-	{"[default=ok]", {{S, "one", 1}, {U, "", 1}, {D, "", 1}, {TR, "", 1}, {ER, "", 1}}},
-	{"[default=ignore]", {{S, "two", 1}, {S, "two", 1}, {S, "two", 1}, {S, "two", 1}, {S, "two", 1}}},
-	{"[success=bad default=ignore]", {{D, "", 1}, {S, "two", 1}, {S, "two", 1}, {S, "two", 1}, {S, "two", 1}}},
-	{"[success=die default=ignore]", {{D, "", 0}, {S, "two", 1}, {S, "two", 1}, {S, "two", 1}, {S, "two", 1}}},
-	{"[denied=die transient=done]", {{S, "one", 1}, {U, "", 1}, {D, "", 0}, {TR, "", 0}, {ER, "", 1}}},
-	{"[success=ok]", {{S, "one", 1}, {U, "", 1}, {D, "", 1}, {TR, "", 1}, {ER, "", 1}}},
+	{ "required",
+	  { { S, "one", 1 },
+	    { U, "", 1 },
+	    { D, "", 1 },
+	    { TR, "", 1 },
+	    { ER, "", 1 } } },
+	{ "requisite",
+	  { { S, "one", 1 },
+	    { U, "", 0 },
+	    { D, "", 0 },
+	    { TR, "", 0 },
+	    { ER, "", 0 } } },
+	{ "sufficient",
+	  { { S, "one", 0 },
+	    { S, "two", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 } } },
+	{ "optional",
+	  { { S, "one", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 } } },
+	{ "[success=done unavailable=ignore default=die]",
+	  { { S, "one", 0 },
+	    { S, "two", 1 },
+	    { D, "", 0 },
+	    { TR, "", 0 },
+	    { ER, "", 0 } } },
+	{ "[success=ok default=ignore]",
+	  { { S, "one", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 } } },
+	{ "[default=ok]",
+	  { { S, "one", 1 },
+	    { U, "", 1 },
+	    { D, "", 1 },
+	    { TR, "", 1 },
+	    { ER, "", 1 } } },
+	{ "[default=ignore]",
+	  { { S, "two", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 } } },
+	{ "[success=bad default=ignore]",
+	  { { D, "", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 } } },
+	{ "[success=die default=ignore]",
+	  { { D, "", 0 },
+	    { S, "two", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 },
+	    { S, "two", 1 } } },
+	{ "[denied=die transient=done]",
+	  { { S, "one", 1 },
+	    { U, "", 1 },
+	    { D, "", 0 },
+	    { TR, "", 0 },
+	    { ER, "", 1 } } },
+	{ "[success=ok]",
+	  { { S, "one", 1 },
+	    { U, "", 1 },
+	    { D, "", 1 },
+	    { TR, "", 1 },
+	    { ER, "", 1 } } },
 };
 
 /* Row _i: control (_i / 5) with line 1 returning result (_i % 5). */
@@ -67,19 +125,22 @@ START_TEST(test_control_result_table)
 	ck_assert_msg(rc == c->want[r].rc, "%s / %s: result %s, want %s (%s)",
 		      c->control, results[r], jauth_result_name(rc),
 		      jauth_result_name(c->want[r].rc), jauth_error(h));
-	ck_assert_msg(strcmp(auth, want) == 0, "%s / %s: credential [%s], want [%s]",
-		      c->control, results[r], auth, want);
+	ck_assert_msg(strcmp(auth, want) == 0,
+		      "%s / %s: credential [%s], want [%s]", c->control,
+		      results[r], auth, want);
 	ck_assert_msg(fx_count(counter, 'a') == c->want[r].second_ran,
 		      "%s / %s: second line ran %d times, want %d", c->control,
-		      results[r], fx_count(counter, 'a'), c->want[r].second_ran);
+		      results[r], fx_count(counter, 'a'),
+		      c->want[r].second_ran);
 	jauth_close(h);
 }
 END_TEST
 
 START_TEST(test_first_failure_wins)
 {
-	fx_stack("svc", "required testmod.so acquire=denied message=first\n"
-			"required testmod.so acquire=transient message=second\n");
+	fx_stack("svc",
+		 "required testmod.so acquire=denied message=first\n"
+		 "required testmod.so acquire=transient message=second\n");
 	jauth *h = fx_open("svc");
 	jauth_result rc;
 	fx_auth(h, &rc);
@@ -127,8 +188,10 @@ END_TEST
 
 START_TEST(test_credential_says_which_line_made_it)
 {
-	fx_stack("svc", "optional testmod.so acquire=unavailable\n"
-			"required testmod.so token=two base_url=https://x.example/rest/\n");
+	fx_stack(
+		"svc",
+		"optional testmod.so acquire=unavailable\n"
+		"required testmod.so token=two base_url=https://x.example/rest/\n");
 	jauth *h = fx_open("svc");
 	const jauth_cred *c;
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
@@ -177,8 +240,9 @@ END_TEST
 START_TEST(test_substack_result_is_one_line)
 {
 	/* requisite inside the substack dies there, not in the parent. */
-	fx_stack("sub", "requisite testmod.so acquire=denied\n"
-			"required testmod.so token=never counter=%s\n",
+	fx_stack("sub",
+		 "requisite testmod.so acquire=denied\n"
+		 "required testmod.so token=never counter=%s\n",
 		 fx_path("c"));
 	fx_stack("svc", "[success=done default=ignore] substack sub\n"
 			"required testmod.so token=after\n");
@@ -207,7 +271,8 @@ START_TEST(test_include_loop_refused)
 	fx_stack("a", "include b\n");
 	fx_stack("b", "required testmod.so\ninclude a\n");
 	jauth *h = fx_open_want("a", JAUTH_CONFIG);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "include loop: a → b → a"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "include loop: a → b → a"));
 	jauth_close(h);
 }
 END_TEST
@@ -245,7 +310,9 @@ START_TEST(test_include_missing_file)
 {
 	fx_stack("svc", "required testmod.so\ninclude nothere\n");
 	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "svc:2: no stack for service \"nothere\""));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h),
+		       "svc:2: no stack for service \"nothere\""));
 	jauth_close(h);
 }
 END_TEST
@@ -264,7 +331,8 @@ START_TEST(test_empty_substack_refused)
 	fx_stack("sub", "# nothing\n");
 	fx_stack("svc", "required substack sub\n");
 	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "substack sub has no module lines"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "substack sub has no module lines"));
 	jauth_close(h);
 }
 END_TEST
@@ -280,7 +348,8 @@ START_TEST(test_too_many_lines_refused)
 	fx_stack("svc", "%s", text);
 	free(text);
 	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "more than 256 module lines"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "more than 256 module lines"));
 	jauth_close(h);
 }
 END_TEST
@@ -290,12 +359,12 @@ START_TEST(test_bad_controls)
 	static const struct {
 		const char *control, *error;
 	} bad[] = {
-		{"sometimes", "unknown control \"sometimes\""},
-		{"[success=maybe]", "unknown action \"maybe\""},
-		{"[fine=ok]", "unknown result \"fine\""},
-		{"[success]", "is not result=action"},
-		{"[]", "is empty"},
-		{"[success=ok success=done]", "\"success\" is given twice"},
+		{ "sometimes", "unknown control \"sometimes\"" },
+		{ "[success=maybe]", "unknown action \"maybe\"" },
+		{ "[fine=ok]", "unknown result \"fine\"" },
+		{ "[success]", "is not result=action" },
+		{ "[]", "is empty" },
+		{ "[success=ok success=done]", "\"success\" is given twice" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		fx_stack("svc", "%s testmod.so\n", bad[i].control);
@@ -315,7 +384,8 @@ Suite *suite_dispatch(void)
 	tcase_add_loop_test(tc, test_control_result_table, 0,
 			    (int)(5 * sizeof controls / sizeof *controls));
 	tcase_add_test(tc, test_first_failure_wins);
-	tcase_add_test(tc, test_sufficient_success_does_not_undo_required_failure);
+	tcase_add_test(tc,
+		       test_sufficient_success_does_not_undo_required_failure);
 	tcase_add_test(tc, test_first_remembered_credential_wins);
 	tcase_add_test(tc, test_nothing_remembered_is_unavailable);
 	tcase_add_test(tc, test_credential_says_which_line_made_it);

@@ -56,43 +56,50 @@ static char *deep_includes(void)
 
 struct stack_case {
 	const char *name;
-	const char *text;   /* or NULL and make */
+	const char *text; /* or NULL and make */
 	stack_maker make;
-	size_t len;         /* for texts with NUL bytes */
+	size_t len; /* for texts with NUL bytes */
 	const char *error;
 };
 
 static const struct stack_case stack_cases[] = {
-	{"1 MiB line", NULL, big_line, 0, "line longer than 8192 bytes"},
-	{"10 000 lines", NULL, many_lines, 0, "more than 256 module lines"},
-	{"deep includes", NULL, deep_includes, 0, "nested deeper than 16"},
-	{"NUL byte", "required testmod.so tok\0en=x\n", NULL, 30, "a NUL byte"},
-	{"invalid UTF-8", "required testmod.so token=\xc3\x28\n", NULL, 0,
-	 "invalid UTF-8"},
-	{"surrogate in UTF-8", "required testmod.so token=\xed\xa0\x80\n", NULL,
-	 0, "invalid UTF-8"},
-	{"February 30th", "required apitoken.so email=a@b.c token=@env:T "
-			  "site=https://x.example expires=2026-02-30\n",
-	 NULL, 0, "expires= is not a real date"},
-	{"URL with userinfo", "required apitoken.so email=a@b.c token=@env:T "
-			      "site=https://user:pass@x.example\n",
-	 NULL, 0, "must not carry a user name"},
-	{"URL with fragment", "required apitoken.so email=a@b.c token=@env:T "
-			      "site=https://x.example/#top\n",
-	 NULL, 0, "must not have a #fragment"},
-	{"port out of range", "required apitoken.so email=a@b.c token=@env:T "
-			      "site=https://x.example:99999\n",
-	 NULL, 0, "site= is not a valid URL"},
-	{"huge number", "required apitoken.so email=a@b.c token=@env:T "
-			"site=https://x.example warn_days=99999999999999999999\n",
-	 NULL, 0, "warn_days= is not a whole number"},
-	{"negative number", "required apitoken.so email=a@b.c token=@env:T "
-			    "site=https://x.example warn_days=-1\n",
-	 NULL, 0, "warn_days= must be between 0 and 365"},
-	{"blank in a module name", "required test\tmod.so\n", NULL, 0,
-	 "argument 1 is not key=value"},
-	{"path in a module name", "required ../../etc/passwd\n", NULL, 0,
-	 "must be a bare file name"},
+	{ "1 MiB line", NULL, big_line, 0, "line longer than 8192 bytes" },
+	{ "10 000 lines", NULL, many_lines, 0, "more than 256 module lines" },
+	{ "deep includes", NULL, deep_includes, 0, "nested deeper than 16" },
+	{ "NUL byte", "required testmod.so tok\0en=x\n", NULL, 30,
+	  "a NUL byte" },
+	{ "invalid UTF-8", "required testmod.so token=\xc3\x28\n", NULL, 0,
+	  "invalid UTF-8" },
+	{ "surrogate in UTF-8", "required testmod.so token=\xed\xa0\x80\n",
+	  NULL, 0, "invalid UTF-8" },
+	{ "February 30th",
+	  "required apitoken.so email=a@b.c token=@env:T "
+	  "site=https://x.example expires=2026-02-30\n",
+	  NULL, 0, "expires= is not a real date" },
+	{ "URL with userinfo",
+	  "required apitoken.so email=a@b.c token=@env:T "
+	  "site=https://user:pass@x.example\n",
+	  NULL, 0, "must not carry a user name" },
+	{ "URL with fragment",
+	  "required apitoken.so email=a@b.c token=@env:T "
+	  "site=https://x.example/#top\n",
+	  NULL, 0, "must not have a #fragment" },
+	{ "port out of range",
+	  "required apitoken.so email=a@b.c token=@env:T "
+	  "site=https://x.example:99999\n",
+	  NULL, 0, "site= is not a valid URL" },
+	{ "huge number",
+	  "required apitoken.so email=a@b.c token=@env:T "
+	  "site=https://x.example warn_days=99999999999999999999\n",
+	  NULL, 0, "warn_days= is not a whole number" },
+	{ "negative number",
+	  "required apitoken.so email=a@b.c token=@env:T "
+	  "site=https://x.example warn_days=-1\n",
+	  NULL, 0, "warn_days= must be between 0 and 365" },
+	{ "blank in a module name", "required test\tmod.so\n", NULL, 0,
+	  "argument 1 is not key=value" },
+	{ "path in a module name", "required ../../etc/passwd\n", NULL, 0,
+	  "must be a bare file name" },
 };
 
 START_TEST(test_hostile_stack_table)
@@ -119,10 +126,11 @@ static void setup_oauth(void)
 	setenv("CLIENT_SECRET", "csecret", 1);
 	T0 = time(NULL);
 	fx_clock(T0);
-	fx_stack("svc",
-		 "required oauth3lo.so client_id=cid client_secret=@env:CLIENT_SECRET "
-		 "auth_url=%s api_url=%s ca_file=%s redirect_uri=https://app.example/cb\n",
-		 SI.url, SI.url, SI.ca);
+	fx_stack(
+		"svc",
+		"required oauth3lo.so client_id=cid client_secret=@env:CLIENT_SECRET "
+		"auth_url=%s api_url=%s ca_file=%s redirect_uri=https://app.example/cb\n",
+		SI.url, SI.url, SI.ca);
 }
 
 /* Adds a one-shot fault answering PATH with STATUS and BODY. */
@@ -152,8 +160,8 @@ static jauth *consented(void)
 {
 	jauth *h = fx_open("svc");
 	char *cb = consent_callback(h);
-	ck_assert_msg(jauth_authorize_finish(h, cb, NULL) == JAUTH_SUCCESS, "%s",
-		      jauth_error(h));
+	ck_assert_msg(jauth_authorize_finish(h, cb, NULL) == JAUTH_SUCCESS,
+		      "%s", jauth_error(h));
 	free(cb);
 	return h;
 }
@@ -169,26 +177,32 @@ struct answer_case {
  * these instead of processing the request, so the grant's refresh token is
  * still the one in force: rows carry no refresh_token of their own. */
 static const struct answer_case token_cases[] = {
-	{"not JSON", "<html>surprise</html>", JAUTH_ERROR, "is not JSON"},
-	{"a JSON string", "\"token\"", JAUTH_ERROR, "not a JSON object"},
-	{"wrong type", "{\"access_token\": 42, \"expires_in\": 3600}",
-	 JAUTH_ERROR, "\"access_token\" is missing or not a string"},
-	{"duplicate keys", "{\"access_token\": \"a1\", \"access_token\": \"a2\", "
-			   "\"expires_in\": 3600}",
-	 JAUTH_ERROR, "\"access_token\" is given twice"},
-	{"expires_in missing", "{\"access_token\": \"a1\"}",
-	 JAUTH_ERROR, "\"expires_in\" is missing or not a number"},
-	{"expires_in negative", "{\"access_token\": \"a1\", \"expires_in\": -3600}",
-	 JAUTH_SUCCESS, NULL},
-	{"expires_in 10^12", "{\"access_token\": \"a1\", \"expires_in\": 1e12}",
-	 JAUTH_SUCCESS, NULL},
-	{"number out of range", "{\"access_token\": \"a1\", \"expires_in\": 1e999}",
-	 JAUTH_ERROR, "\"expires_in\" is missing or not a number"},
-	{"no refresh_token", "{\"access_token\": \"a1\", \"expires_in\": 3600}",
-	 JAUTH_SUCCESS, NULL},
-	{"nested arrays", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-			  "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
-	 JAUTH_ERROR, "\"access_token\" is missing or not a string"},
+	{ "not JSON", "<html>surprise</html>", JAUTH_ERROR, "is not JSON" },
+	{ "a JSON string", "\"token\"", JAUTH_ERROR, "not a JSON object" },
+	{ "wrong type", "{\"access_token\": 42, \"expires_in\": 3600}",
+	  JAUTH_ERROR, "\"access_token\" is missing or not a string" },
+	{ "duplicate keys",
+	  "{\"access_token\": \"a1\", \"access_token\": \"a2\", "
+	  "\"expires_in\": 3600}",
+	  JAUTH_ERROR, "\"access_token\" is given twice" },
+	{ "expires_in missing", "{\"access_token\": \"a1\"}", JAUTH_ERROR,
+	  "\"expires_in\" is missing or not a number" },
+	{ "expires_in negative",
+	  "{\"access_token\": \"a1\", \"expires_in\": -3600}", JAUTH_SUCCESS,
+	  NULL },
+	{ "expires_in 10^12",
+	  "{\"access_token\": \"a1\", \"expires_in\": 1e12}", JAUTH_SUCCESS,
+	  NULL },
+	{ "number out of range",
+	  "{\"access_token\": \"a1\", \"expires_in\": 1e999}", JAUTH_ERROR,
+	  "\"expires_in\" is missing or not a number" },
+	{ "no refresh_token",
+	  "{\"access_token\": \"a1\", \"expires_in\": 3600}", JAUTH_SUCCESS,
+	  NULL },
+	{ "nested arrays",
+	  "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	  "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+	  JAUTH_ERROR, "\"access_token\" is missing or not a string" },
 };
 
 static const char *record_path(void)
@@ -237,11 +251,12 @@ END_TEST
 
 /* accessible-resources answers at consent. */
 static const struct answer_case site_cases[] = {
-	{"id a number", "[{\"id\": 5, \"url\": \"https://a\", \"name\": \"a\"}]",
-	 JAUTH_ERROR, "\"id\" is missing or not a string"},
-	{"not a list", "{\"id\": \"x\"}", JAUTH_ERROR, "not a JSON array"},
-	{"empty list", "[]", JAUTH_ERROR, "granted no Jira site"},
-	{"not JSON", "sites!", JAUTH_ERROR, "is not JSON"},
+	{ "id a number",
+	  "[{\"id\": 5, \"url\": \"https://a\", \"name\": \"a\"}]", JAUTH_ERROR,
+	  "\"id\" is missing or not a string" },
+	{ "not a list", "{\"id\": \"x\"}", JAUTH_ERROR, "not a JSON array" },
+	{ "empty list", "[]", JAUTH_ERROR, "granted no Jira site" },
+	{ "not JSON", "sites!", JAUTH_ERROR, "is not JSON" },
 };
 
 START_TEST(test_hostile_sites_answer_table)
@@ -265,9 +280,10 @@ static const struct {
 	const char *name, *suffix, *error;
 	jauth_result want;
 } callback_cases[] = {
-	{"repeated state", "&state=evil", "state more than once", JAUTH_DENIED},
-	{"repeated code", "&code=evil", "code more than once", JAUTH_DENIED},
-	{"fragment injected", "#state=evil", NULL, JAUTH_SUCCESS},
+	{ "repeated state", "&state=evil", "state more than once",
+	  JAUTH_DENIED },
+	{ "repeated code", "&code=evil", "code more than once", JAUTH_DENIED },
+	{ "fragment injected", "#state=evil", NULL, JAUTH_SUCCESS },
 };
 
 START_TEST(test_hostile_callback_table)
@@ -280,7 +296,8 @@ START_TEST(test_hostile_callback_table)
 		      callback_cases[_i].name, jauth_result_name(rc),
 		      jauth_error(h));
 	if (callback_cases[_i].error)
-		ck_assert_ptr_nonnull(strstr(jauth_error(h), callback_cases[_i].error));
+		ck_assert_ptr_nonnull(
+			strstr(jauth_error(h), callback_cases[_i].error));
 	free(cb);
 	jauth_close(h);
 }
@@ -289,11 +306,14 @@ END_TEST
 START_TEST(test_callback_without_code_or_state)
 {
 	jauth *h = fx_open("svc");
-	ck_assert_int_eq(jauth_authorize_finish(h, "https://app.example/cb?state=x", NULL),
+	ck_assert_int_eq(jauth_authorize_finish(
+				 h, "https://app.example/cb?state=x", NULL),
 			 JAUTH_ERROR);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "the callback has no code"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "the callback has no code"));
 	ck_assert_int_eq(jauth_authorize_finish(h, "", NULL), JAUTH_ERROR);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "the callback has no state"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "the callback has no state"));
 	jauth_close(h);
 }
 END_TEST
@@ -316,7 +336,8 @@ Suite *suite_hostile(void)
 	tcase_add_loop_test(tc, test_hostile_sites_answer_table, 0,
 			    (int)(sizeof site_cases / sizeof *site_cases));
 	tcase_add_loop_test(tc, test_hostile_callback_table, 0,
-			    (int)(sizeof callback_cases / sizeof *callback_cases));
+			    (int)(sizeof callback_cases /
+				  sizeof *callback_cases));
 	tcase_add_test(tc, test_callback_without_code_or_state);
 	suite_add_tcase(s, tc);
 	return s;

@@ -13,13 +13,19 @@
 struct lex_case {
 	const char *name;
 	const char *text;
-	size_t len;        /* 0: strlen(text) */
+	size_t len;	   /* 0: strlen(text) */
 	const char *auth;  /* expected Authorization, or NULL */
 	const char *error; /* expected in jauth_error, or NULL */
 };
 
-#define T(name, text, auth) {name, text, 0, auth, NULL}
-#define E(name, text, error) {name, text, sizeof(text) - 1, NULL, error}
+#define T(name, text, auth)                                                    \
+	{                                                                      \
+		name, text, 0, auth, NULL                                      \
+	}
+#define E(name, text, error)                                                   \
+	{                                                                      \
+		name, text, sizeof(text) - 1, NULL, error                      \
+	}
 
 static const struct lex_case cases[] = {
 	T("plain", "required testmod.so token=abc\n", "Test abc"),
@@ -29,8 +35,7 @@ static const struct lex_case cases[] = {
 	  "Test abc"),
 	T("trailing comment", "required testmod.so token=abc # why\n",
 	  "Test abc"),
-	T("hash inside a token", "required testmod.so token=a#b\n",
-	  "Test a#b"),
+	T("hash inside a token", "required testmod.so token=a#b\n", "Test a#b"),
 	T("blank lines", "\n\n  \nrequired testmod.so token=x\n\n", "Test x"),
 	T("quoted whole token", "required testmod.so \"token=a b\"\n",
 	  "Test a b"),
@@ -91,7 +96,8 @@ static const struct lex_case cases[] = {
 	E("empty file", "", "svc: the stack has no module lines"),
 	E("only comments", "# one\n   # two\n",
 	  "svc: the stack has no module lines"),
-	E("include without a name", "include\n", "svc:1: write \"include NAME\""),
+	E("include without a name", "include\n",
+	  "svc:1: write \"include NAME\""),
 	E("error on the second line", "\nrequired testmod.so \"x\n",
 	  "svc:2: unterminated quote"),
 };
@@ -110,8 +116,8 @@ START_TEST(test_tokenizer_table)
 		const char *auth = fx_auth(h, &rc);
 		ck_assert_msg(rc == JAUTH_SUCCESS, "%s: %s", c->name,
 			      jauth_error(h));
-		ck_assert_msg(strcmp(auth, c->auth) == 0, "%s: got [%s] want [%s]",
-			      c->name, auth, c->auth);
+		ck_assert_msg(strcmp(auth, c->auth) == 0,
+			      "%s: got [%s] want [%s]", c->name, auth, c->auth);
 	} else {
 		ck_assert_msg(rc == JAUTH_CONFIG, "%s: open = %s", c->name,
 			      jauth_result_name(rc));
@@ -133,7 +139,8 @@ START_TEST(test_overlong_line_refused)
 	fx_stack("svc", "%s", text);
 	free(text);
 	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "svc:1: line longer than 8192"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "svc:1: line longer than 8192"));
 	jauth_close(h);
 }
 END_TEST
@@ -180,7 +187,8 @@ START_TEST(test_lint_lists_every_problem)
 	ck_assert_ptr_nonnull(strstr(report, "svc:1: unknown control"));
 	ck_assert_ptr_nonnull(strstr(report, "svc:2: unterminated quote"));
 	ck_assert_ptr_nonnull(strstr(report, "svc:3: argument 1"));
-	ck_assert_ptr_nonnull(strstr(report, "svc:5: module missing.so not found"));
+	ck_assert_ptr_nonnull(
+		strstr(report, "svc:5: module missing.so not found"));
 	ck_assert_ptr_null(strstr(report, "svc:4"));
 	jauth_free(report);
 }

@@ -182,11 +182,12 @@ END_TEST
 
 START_TEST(test_service_names_refused)
 {
-	static const char *const bad[] = {"../x", "a/b", "", ".hidden",
-					  "-dash", "x y"};
+	static const char *const bad[] = { "../x",    "a/b",   "",
+					   ".hidden", "-dash", "x y" };
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		jauth *h = fx_open_want(bad[i], JAUTH_CONFIG);
-		ck_assert_ptr_nonnull(strstr(jauth_error(h), "is not a service name"));
+		ck_assert_ptr_nonnull(
+			strstr(jauth_error(h), "is not a service name"));
 		jauth_close(h);
 	}
 	char long_name[80];
@@ -200,7 +201,8 @@ END_TEST
 START_TEST(test_missing_stack_says_where_it_looked)
 {
 	jauth *h = fx_open_want("nostack", JAUTH_CONFIG);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "no stack for service \"nostack\""));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "no stack for service \"nostack\""));
 	ck_assert_ptr_nonnull(strstr(jauth_error(h), FX.conf));
 	jauth_close(h);
 }
@@ -245,16 +247,19 @@ START_TEST(test_argument_types_checked)
 	static const struct {
 		const char *arg, *error;
 	} bad[] = {
-		{"date=2026-02-30", "date= is not a real date"},
-		{"date=2026-2-3", "date= is not a real date"},
-		{"flag=perhaps", "flag= is not yes or no"},
-		{"num=11", "num= must be between 1 and 10"},
-		{"num=ten", "num= is not a whole number"},
-		{"base_url=http://x.example", "base_url= is not an https:// URL"},
-		{"base_url=https://u:p@x.example", "must not carry a user name"},
-		{"base_url=https://x.example/#frag", "must not have a #fragment"},
-		{"secret=@vault:x", "reference jauth does not know"},
-		{"secret=@file:relative", "@file: needs an absolute path"},
+		{ "date=2026-02-30", "date= is not a real date" },
+		{ "date=2026-2-3", "date= is not a real date" },
+		{ "flag=perhaps", "flag= is not yes or no" },
+		{ "num=11", "num= must be between 1 and 10" },
+		{ "num=ten", "num= is not a whole number" },
+		{ "base_url=http://x.example",
+		  "base_url= is not an https:// URL" },
+		{ "base_url=https://u:p@x.example",
+		  "must not carry a user name" },
+		{ "base_url=https://x.example/#frag",
+		  "must not have a #fragment" },
+		{ "secret=@vault:x", "reference jauth does not know" },
+		{ "secret=@file:relative", "@file: needs an absolute path" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		fx_stack("svc", "required testmod.so %s\n", bad[i].arg);
@@ -306,7 +311,8 @@ START_TEST(test_reload_keeps_old_stack_on_broken_edit)
 	/* For other processes (jauth status), the refusal is noted in the
 	 * state directory. */
 	char *report = fx_read(fx_path("state/svc.reload-error.json"));
-	ck_assert_msg(report && strstr(report, "unterminated quote"), "%s", report);
+	ck_assert_msg(report && strstr(report, "unterminated quote"), "%s",
+		      report);
 	free(report);
 	/* Fixed again: the error goes away. */
 	fx_stack("svc", "required testmod.so token=fixed\n");
@@ -334,7 +340,9 @@ START_TEST(test_status_shows_a_refusal_reported_by_another_process)
 	/* the admin fixes the file, but the connector has not looked yet */
 	fx_stack("svc", "required testmod.so token=fixed\n");
 	char *out = NULL, *err = NULL;
-	ck_assert_int_eq(fx_cli(NULL, &out, &err, "status", "svc", (char *)NULL), 0);
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "status", "svc",
+				(char *)NULL),
+			 0);
 	ck_assert_msg(strstr(out, "a connector (pid "), "%s", out);
 	ck_assert_ptr_nonnull(strstr(out, "unterminated quote"));
 	free(out);
@@ -370,8 +378,8 @@ START_TEST(test_exports_only_jauth_names)
 		char addr[64], type[8], name[400];
 		if (sscanf(line, "%63s %7s %399s", addr, type, name) != 3)
 			continue;
-		ck_assert_msg(strncmp(name, "jauth_", 6) == 0,
-			      "exported: %s", name);
+		ck_assert_msg(strncmp(name, "jauth_", 6) == 0, "exported: %s",
+			      name);
 		n++;
 	}
 	ck_assert_int_eq(pclose(p), 0);
@@ -413,7 +421,8 @@ Suite *suite_load(void)
 	tcase_add_test(tc, test_reload_picks_up_an_edit);
 	tcase_add_test(tc, test_reload_keeps_old_stack_on_broken_edit);
 	tcase_add_test(tc, test_reload_off_when_asked);
-	tcase_add_test(tc, test_status_shows_a_refusal_reported_by_another_process);
+	tcase_add_test(tc,
+		       test_status_shows_a_refusal_reported_by_another_process);
 	suite_add_tcase(s, tc);
 	return s;
 }

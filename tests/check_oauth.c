@@ -35,14 +35,15 @@ static void setup(void)
 /* The 3LO stack; EXTRA ends the line, MORE adds lines. */
 static void oauth_stack(const char *extra, const char *more)
 {
-	fx_stack("svc",
-		 "required oauth3lo.so client_id=cid client_secret=@env:CLIENT_SECRET "
-		 "auth_url=%s api_url=%s ca_file=%s %s %s\n%s",
-		 SI.url, SI.url, SI.ca,
-		 strstr(extra, "region=") || strstr(extra, "redirect_uri=")
-			 ? ""
-			 : "redirect_uri=" REDIRECT,
-		 extra, more ? more : "");
+	fx_stack(
+		"svc",
+		"required oauth3lo.so client_id=cid client_secret=@env:CLIENT_SECRET "
+		"auth_url=%s api_url=%s ca_file=%s %s %s\n%s",
+		SI.url, SI.url, SI.ca,
+		strstr(extra, "region=") || strstr(extra, "redirect_uri=")
+			? ""
+			: "redirect_uri=" REDIRECT,
+		extra, more ? more : "");
 }
 
 /* The callback URL of a consent begun on H (the stand-in consents). */
@@ -80,7 +81,8 @@ static jauth *consented(const char *extra)
 static long myself(const jauth_cred *c)
 {
 	char url[512];
-	snprintf(url, sizeof url, "%s/rest/api/3/myself", jauth_cred_base_url(c));
+	snprintf(url, sizeof url, "%s/rest/api/3/myself",
+		 jauth_cred_base_url(c));
 	return standin_get(&SI, url, jauth_cred_authorization(c), NULL);
 }
 
@@ -113,12 +115,16 @@ START_TEST(test_consent_then_token_works_at_the_gateway)
 	jauth *h = fx_open("svc");
 	const jauth_cred *c;
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_UNAVAILABLE);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "run `jauth authorize svc`"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "run `jauth authorize svc`"));
 	char *report = consent(h);
-	ck_assert_msg(strstr(report, "authorized site acme (https://acme.atlassian.net, "
-				     "cloud_id=" CLOUD ")"),
-		      "%s", report);
-	ck_assert_ptr_nonnull(strstr(report, "granted 23 scopes, all that were asked for"));
+	ck_assert_msg(
+		strstr(report,
+		       "authorized site acme (https://acme.atlassian.net, "
+		       "cloud_id=" CLOUD ")"),
+		"%s", report);
+	ck_assert_ptr_nonnull(
+		strstr(report, "granted 23 scopes, all that were asked for"));
 	jauth_free(report);
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
 	ck_assert_str_eq(jauth_cred_scheme(c), "Bearer");
@@ -141,20 +147,23 @@ START_TEST(test_consent_url_has_every_parameter)
 	snprintf(prefix, sizeof prefix, "%s/authorize?", SI.url);
 	ck_assert_msg(strncmp(url, prefix, strlen(prefix)) == 0, "%s", url);
 	static const char *const want[][2] = {
-		{"audience", "api.atlassian.com"},
-		{"client_id", "cid"},
-		{"redirect_uri", REDIRECT},
-		{"response_type", "code"},
-		{"prompt", "consent"},
+		{ "audience", "api.atlassian.com" },
+		{ "client_id", "cid" },
+		{ "redirect_uri", REDIRECT },
+		{ "response_type", "code" },
+		{ "prompt", "consent" },
 	};
 	for (int i = 0; i < 5; i++) {
 		char key[64];
 		snprintf(key, sizeof key, "%s=", want[i][0]);
 		ck_assert_msg(strstr(url, key), "%s lacks %s", url, key);
 	}
-	ck_assert_ptr_nonnull(strstr(url, "redirect_uri=https%3A%2F%2Fapp.example%2Foauth%2Fcallback"));
+	ck_assert_ptr_nonnull(strstr(
+		url,
+		"redirect_uri=https%3A%2F%2Fapp.example%2Foauth%2Fcallback"));
 	ck_assert_ptr_nonnull(strstr(url, "offline_access"));
-	ck_assert_ptr_nonnull(strstr(url, "read%3Aboard-scope%3Ajira-software"));
+	ck_assert_ptr_nonnull(
+		strstr(url, "read%3Aboard-scope%3Ajira-software"));
 	ck_assert_ptr_nonnull(strstr(url, "read%3Aissue%3Ajira"));
 	/* scope: the 22 of the guide and offline_access, blank-separated */
 	const char *scope = strstr(url, "scope=");
@@ -193,16 +202,22 @@ START_TEST(test_region_eu_and_us_callbacks)
 	jauth *h = fx_open("svc");
 	char *url = NULL;
 	ck_assert_int_eq(jauth_authorize_begin(h, &url), JAUTH_SUCCESS);
-	ck_assert_ptr_nonnull(strstr(url, "redirect_uri=https%3A%2F%2Feu.oneconnect.ai%2Foauth%2Fjira%2Fcallback"));
+	ck_assert_ptr_nonnull(strstr(
+		url,
+		"redirect_uri=https%3A%2F%2Feu.oneconnect.ai%2Foauth%2Fjira%2Fcallback"));
 	jauth_free(url);
 	jauth_close(h);
 	oauth_stack("region=us", NULL);
 	h = fx_open("svc");
 	ck_assert_int_eq(jauth_authorize_begin(h, &url), JAUTH_SUCCESS);
-	ck_assert_ptr_nonnull(strstr(url, "redirect_uri=https%3A%2F%2Fmy.oneconnect.ai%2Foauth%2Fjira%2Fcallback"));
+	ck_assert_ptr_nonnull(strstr(
+		url,
+		"redirect_uri=https%3A%2F%2Fmy.oneconnect.ai%2Foauth%2Fjira%2Fcallback"));
 	/* the EU flow completes against the stand-in too */
 	char *cb = standin_consent(&SI, url, NULL), *report = NULL;
-	ck_assert_ptr_nonnull(strstr(cb, "https://my.oneconnect.ai/oauth/jira/callback?code="));
+	ck_assert_ptr_nonnull(
+		strstr(cb,
+		       "https://my.oneconnect.ai/oauth/jira/callback?code="));
 	ck_assert_int_eq(jauth_authorize_finish(h, cb, &report), JAUTH_SUCCESS);
 	free(cb);
 	jauth_free(report);
@@ -230,7 +245,8 @@ START_TEST(test_forged_state_refused)
 	oauth_stack("", NULL);
 	jauth *h = fx_open("svc");
 	char *cb = consent_callback(h);
-	char *forged = with_param(cb, "state", "00112233445566778899aabbccddeeff");
+	char *forged =
+		with_param(cb, "state", "00112233445566778899aabbccddeeff");
 	ck_assert_int_eq(jauth_authorize_finish(h, forged, NULL), JAUTH_DENIED);
 	ck_assert_ptr_nonnull(strstr(jauth_error(h), "does not match"));
 	ck_assert_int_eq(standin_counter(&SI, "code_grants"), 0);
@@ -283,7 +299,8 @@ START_TEST(test_code_reuse_refused)
 	snprintf(code, sizeof code, "%.*s", (int)strcspn(code1, "&"), code1);
 	char *replay = with_param(cb2, "code", code);
 	ck_assert_int_eq(jauth_authorize_finish(h, replay, NULL), JAUTH_DENIED);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "refused the authorization code"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "refused the authorization code"));
 	ck_assert_int_eq(standin_counter(&SI, "code_reuses"), 1);
 	free(cb1);
 	free(cb2);
@@ -312,7 +329,8 @@ START_TEST(test_declined_consent_said_in_words)
 	jauth *h = fx_open("svc");
 	char *cb = consent_callback(h);
 	ck_assert_int_eq(jauth_authorize_finish(h, cb, NULL), JAUTH_DENIED);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "consent was declined at Atlassian"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "consent was declined at Atlassian"));
 	ck_assert_ptr_nonnull(strstr(jauth_error(h), "click Accept"));
 	free(cb);
 	jauth_close(h);
@@ -334,15 +352,18 @@ END_TEST
 static void two_sites(void)
 {
 	ck_assert_int_eq(
-		standin_config(&SI,
-			       "{\"sites\":[{\"id\":\"" CLOUD "\",\"url\":\"https://acme.atlassian.net\","
-			       "\"name\":\"acme\"},{\"id\":\"" CLOUD_B "\",\"url\":"
-			       "\"https://beta.atlassian.net\",\"name\":\"beta\"}],"
-			       "\"grant_sites\":null}"),
+		standin_config(
+			&SI,
+			"{\"sites\":[{\"id\":\"" CLOUD
+			"\",\"url\":\"https://acme.atlassian.net\","
+			"\"name\":\"acme\"},{\"id\":\"" CLOUD_B "\",\"url\":"
+			"\"https://beta.atlassian.net\",\"name\":\"beta\"}],"
+			"\"grant_sites\":null}"),
 		0);
 }
 
-START_TEST(test_two_sites_without_cloud_id_listed_then_fixed_without_new_consent)
+START_TEST(
+	test_two_sites_without_cloud_id_listed_then_fixed_without_new_consent)
 {
 	two_sites();
 	oauth_stack("", NULL);
@@ -351,16 +372,22 @@ START_TEST(test_two_sites_without_cloud_id_listed_then_fixed_without_new_consent
 	ck_assert_int_eq(jauth_authorize_finish(h, cb, NULL), JAUTH_ERROR);
 	const char *e = jauth_error(h);
 	ck_assert_msg(strstr(e, "granted 2 sites"), "%s", e);
-	ck_assert_ptr_nonnull(strstr(e, "acme (https://acme.atlassian.net, cloud_id=" CLOUD ")"));
-	ck_assert_ptr_nonnull(strstr(e, "beta (https://beta.atlassian.net, cloud_id=" CLOUD_B ")"));
+	ck_assert_ptr_nonnull(
+		strstr(e, "acme (https://acme.atlassian.net, cloud_id=" CLOUD
+			  ")"));
+	ck_assert_ptr_nonnull(
+		strstr(e, "beta (https://beta.atlassian.net, cloud_id=" CLOUD_B
+			  ")"));
 	ck_assert_ptr_nonnull(strstr(e, "no new consent needed"));
 	free(cb);
 	jauth_close(h);
 	oauth_stack("cloud_id=" CLOUD_B, NULL);
 	h = fx_open("svc");
 	const jauth_cred *c;
-	ck_assert_msg(jauth_acquire(h, &c) == JAUTH_SUCCESS, "%s", jauth_error(h));
-	ck_assert_ptr_nonnull(strstr(jauth_cred_base_url(c), "/ex/jira/" CLOUD_B));
+	ck_assert_msg(jauth_acquire(h, &c) == JAUTH_SUCCESS, "%s",
+		      jauth_error(h));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_cred_base_url(c), "/ex/jira/" CLOUD_B));
 	ck_assert_int_eq(myself(c), 200);
 	ck_assert_int_eq(standin_counter(&SI, "code_grants"), 1);
 	jauth_close(h);
@@ -389,7 +416,9 @@ START_TEST(test_cloud_id_not_granted_is_named)
 	jauth *h = fx_open("svc");
 	char *cb = consent_callback(h);
 	ck_assert_int_eq(jauth_authorize_finish(h, cb, NULL), JAUTH_ERROR);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "not among those the consent granted: acme"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h),
+		       "not among those the consent granted: acme"));
 	free(cb);
 	jauth_close(h);
 }
@@ -408,7 +437,9 @@ START_TEST(test_missing_scopes_named)
 	jauth_free(report);
 	char *json = NULL;
 	jauth_status(h, &json);
-	ck_assert_ptr_nonnull(strstr(json, "\"scopes_missing\":\t\"manage:jira-webhook read:sprint:jira-software\""));
+	ck_assert_ptr_nonnull(strstr(
+		json,
+		"\"scopes_missing\":\t\"manage:jira-webhook read:sprint:jira-software\""));
 	jauth_free(json);
 	jauth_close(h);
 }
@@ -471,7 +502,8 @@ START_TEST(test_outage_serves_valid_token_then_transient)
 	const jauth_cred *c;
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
 	char *old = strdup(jauth_cred_authorization(c));
-	standin_fault(&SI, "{\"path\":\"/oauth/token\",\"status\":503,\"count\":-1}");
+	standin_fault(
+		&SI, "{\"path\":\"/oauth/token\",\"status\":503,\"count\":-1}");
 	fx_clock(T0 + 3400);
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
 	ck_assert_str_eq(jauth_cred_authorization(c), old);
@@ -485,7 +517,8 @@ START_TEST(test_outage_serves_valid_token_then_transient)
 	/* The endpoint is back: the same refresh token still works. */
 	standin_request(&SI, "POST", "/_standin/clear_faults", "{}", NULL);
 	fx_clock(T0 + 3800);
-	ck_assert_msg(jauth_acquire(h, &c) == JAUTH_SUCCESS, "%s", jauth_error(h));
+	ck_assert_msg(jauth_acquire(h, &c) == JAUTH_SUCCESS, "%s",
+		      jauth_error(h));
 	ck_assert_int_eq(myself(c), 200);
 	ck_assert_int_eq(standin_counter(&SI, "replays"), 0);
 	free(old);
@@ -500,8 +533,10 @@ START_TEST(test_revoked_grant_denied_with_hint_and_no_loop)
 	fx_clock(T0 + 3400);
 	const jauth_cred *c;
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_DENIED);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "the OAuth grant is gone"));
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "run `jauth authorize svc`"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "the OAuth grant is gone"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "run `jauth authorize svc`"));
 	long asked = standin_counter(&SI, "token_requests");
 	fx_clock(T0 + 3500);
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_DENIED);
@@ -587,13 +622,15 @@ START_TEST(test_lost_answer_retried_inside_reuse_interval)
 	char *rt_old = strdup(rec_str(rec, "prev_refresh_token"));
 	cJSON_Delete(rec);
 	rec = grant_record();
-	cJSON_ReplaceItemInObject(rec, "refresh_token", cJSON_CreateString(rt_old));
+	cJSON_ReplaceItemInObject(rec, "refresh_token",
+				  cJSON_CreateString(rt_old));
 	cJSON_AddNumberToObject(rec, "refresh_sent_at", (double)(T0 - 120));
 	char *text = cJSON_PrintUnformatted(rec);
 	fx_write(grant_file(), 0600, text);
 	free(text);
 	cJSON_Delete(rec);
-	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s", jauth_error(h));
+	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s",
+		      jauth_error(h));
 	ck_assert_int_eq(myself(c), 200);
 	ck_assert_int_eq(standin_counter(&SI, "reuses"), 1);
 	ck_assert_int_eq(standin_counter(&SI, "replays"), 0);
@@ -619,7 +656,8 @@ END_TEST
 START_TEST(test_refused_before_processing_clears_the_mark)
 {
 	jauth *h = consented("");
-	standin_fault(&SI, "{\"path\":\"/oauth/token\",\"status\":503,\"count\":-1}");
+	standin_fault(
+		&SI, "{\"path\":\"/oauth/token\",\"status\":503,\"count\":-1}");
 	const jauth_cred *c;
 	jauth_refresh(h, &c);
 	cJSON *rec = grant_record();
@@ -653,7 +691,8 @@ START_TEST(test_garbage_token_answer_is_an_error_not_a_crash)
 	}
 	/* The grant survived all of it. */
 	const jauth_cred *c;
-	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s", jauth_error(h));
+	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s",
+		      jauth_error(h));
 	ck_assert_int_eq(myself(c), 200);
 	jauth_close(h);
 }
@@ -684,8 +723,9 @@ START_TEST(test_revoke_forgets_and_gives_the_uninstall_order)
 	ck_assert_msg(strstr(steps, "https://admin.atlassian.com/s/" CLOUD
 				    "/user-connected-apps/tab/installed"),
 		      "%s", steps);
-	ck_assert_ptr_nonnull(strstr(steps, "We couldn't delete this app, as it is "
-					    "currently installed somewhere."));
+	ck_assert_ptr_nonnull(strstr(steps,
+				     "We couldn't delete this app, as it is "
+				     "currently installed somewhere."));
 	const char *uninstall = strstr(steps, "Uninstall the app");
 	const char *del = strstr(steps, "delete it");
 	ck_assert(uninstall && del && uninstall < del);
@@ -706,13 +746,17 @@ START_TEST(test_status_reports_the_grant)
 	char *json = NULL;
 	ck_assert_int_eq(jauth_status(h, &json), JAUTH_SUCCESS);
 	cJSON *j = cJSON_Parse(json);
-	cJSON *st = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "lines"), 0),
-					"status");
+	cJSON *st = cJSON_GetObjectItem(
+		cJSON_GetArrayItem(cJSON_GetObjectItem(j, "lines"), 0),
+		"status");
 	ck_assert_str_eq(rec_str(st, "cloud_id"), CLOUD);
 	ck_assert_str_eq(rec_str(st, "site"), "acme");
-	ck_assert_int_eq(cJSON_GetObjectItem(st, "refresh_idle_days")->valueint, 65);
-	ck_assert_int_eq(cJSON_GetObjectItem(st, "grant_age_days")->valueint, 65);
-	ck_assert_msg(strstr(json, "idle 65 days; Atlassian drops it after 90"), "%s", json);
+	ck_assert_int_eq(cJSON_GetObjectItem(st, "refresh_idle_days")->valueint,
+			 65);
+	ck_assert_int_eq(cJSON_GetObjectItem(st, "grant_age_days")->valueint,
+			 65);
+	ck_assert_msg(strstr(json, "idle 65 days; Atlassian drops it after 90"),
+		      "%s", json);
 	ck_assert_ptr_null(strstr(json, "at-"));
 	cJSON_Delete(j);
 	jauth_free(json);
@@ -725,28 +769,35 @@ START_TEST(test_arguments_checked_at_open)
 	static const struct {
 		const char *extra, *error;
 	} bad[] = {
-		{"region=mars", "region= must be us or eu"},
-		{"region=eu redirect_uri=https://x", "not both"},
-		{"redirect_uri=http://example.com/cb", "redirect_uri= must be https"},
-		{"region=us scopes=\"read:jira-work DROP;TABLE\"", "is not a scope name"},
-		{"region=us refresh_leeway=9999", "refresh_leeway= must be between"},
-		{"region=us keepalive_days=90", "keepalive_days= must be between 1 and 89"},
+		{ "region=mars", "region= must be us or eu" },
+		{ "region=eu redirect_uri=https://x", "not both" },
+		{ "redirect_uri=http://example.com/cb",
+		  "redirect_uri= must be https" },
+		{ "region=us scopes=\"read:jira-work DROP;TABLE\"",
+		  "is not a scope name" },
+		{ "region=us refresh_leeway=9999",
+		  "refresh_leeway= must be between" },
+		{ "region=us keepalive_days=90",
+		  "keepalive_days= must be between 1 and 89" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-		fx_stack("svc",
-			 "required oauth3lo.so client_id=cid client_secret=@env:X %s\n",
-			 bad[i].extra);
+		fx_stack(
+			"svc",
+			"required oauth3lo.so client_id=cid client_secret=@env:X %s\n",
+			bad[i].extra);
 		jauth *h = fx_open_want("svc", JAUTH_CONFIG);
 		ck_assert_msg(strstr(jauth_error(h), bad[i].error), "%s: %s",
 			      bad[i].extra, jauth_error(h));
 		jauth_close(h);
 	}
-	fx_stack("svc", "required oauth3lo.so client_secret=@env:X region=us\n");
+	fx_stack("svc",
+		 "required oauth3lo.so client_secret=@env:X region=us\n");
 	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
 	ck_assert_ptr_nonnull(strstr(jauth_error(h), "client_id= is required"));
 	jauth_close(h);
-	fx_stack("svc", "required oauth3lo.so client_id=cid client_secret=@env:X "
-			"redirect_uri=http://127.0.0.1:8765/cb\n");
+	fx_stack("svc",
+		 "required oauth3lo.so client_id=cid client_secret=@env:X "
+		 "redirect_uri=http://127.0.0.1:8765/cb\n");
 	jauth_close(fx_open("svc"));
 }
 END_TEST
@@ -757,10 +808,11 @@ START_TEST(test_api_token_before_consent_never_after)
 {
 	setenv("JIRA_TOKEN", "unscoped-token", 1);
 	char more[8192];
-	snprintf(more, sizeof more,
-		 "required apitoken.so email=svc@acme.com token=@env:JIRA_TOKEN "
-		 "site=%s ca_file=%s\n",
-		 SI.url, SI.ca);
+	snprintf(
+		more, sizeof more,
+		"required apitoken.so email=svc@acme.com token=@env:JIRA_TOKEN "
+		"site=%s ca_file=%s\n",
+		SI.url, SI.ca);
 	fx_stack("svc",
 		 "[success=done unavailable=ignore default=die] oauth3lo.so "
 		 "client_id=cid client_secret=@env:CLIENT_SECRET auth_url=%s "
@@ -802,7 +854,8 @@ START_TEST(test_no_secret_in_debug_log)
 	};
 	for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
 		ck_assert(strlen(secrets[i]) > 6);
-		ck_assert_msg(!FX.log || !strstr(FX.log, secrets[i]), "log: %s", FX.log);
+		ck_assert_msg(!FX.log || !strstr(FX.log, secrets[i]), "log: %s",
+			      FX.log);
 		ck_assert_ptr_null(strstr(json, secrets[i]));
 	}
 	cJSON_Delete(rec);
@@ -828,7 +881,9 @@ Suite *suite_oauth(void)
 	tcase_add_test(tc, test_repeated_state_parameter_refused);
 	tcase_add_test(tc, test_declined_consent_said_in_words);
 	tcase_add_test(tc, test_query_string_alone_is_accepted);
-	tcase_add_test(tc, test_two_sites_without_cloud_id_listed_then_fixed_without_new_consent);
+	tcase_add_test(
+		tc,
+		test_two_sites_without_cloud_id_listed_then_fixed_without_new_consent);
 	tcase_add_test(tc, test_two_sites_with_cloud_id_or_site);
 	tcase_add_test(tc, test_cloud_id_not_granted_is_named);
 	tcase_add_test(tc, test_missing_scopes_named);
@@ -848,7 +903,8 @@ Suite *suite_oauth(void)
 	tcase_add_test(tc, test_rejected_token_of_revoked_grant_is_denied);
 	tcase_add_test(tc, test_keepalive_refreshes_an_idle_refresh_token);
 	tcase_add_test(tc, test_lost_answer_retried_inside_reuse_interval);
-	tcase_add_test(tc, test_lost_answer_never_replayed_after_reuse_interval);
+	tcase_add_test(tc,
+		       test_lost_answer_never_replayed_after_reuse_interval);
 	tcase_add_test(tc, test_refused_before_processing_clears_the_mark);
 	tcase_add_test(tc, test_garbage_token_answer_is_an_error_not_a_crash);
 	tcase_add_test(tc, test_out_of_range_expires_in_is_clamped);

@@ -30,10 +30,11 @@ static void setup(void)
 	T0 = time(NULL);
 	FX.opt.log = NULL;
 	FX.opt.log_level = JAUTH_LOG_ERROR;
-	fx_stack("svc",
-		 "required oauth3lo.so client_id=cid client_secret=@env:CLIENT_SECRET "
-		 "auth_url=%s api_url=%s ca_file=%s redirect_uri=https://app.example/cb\n",
-		 SI.url, SI.url, SI.ca);
+	fx_stack(
+		"svc",
+		"required oauth3lo.so client_id=cid client_secret=@env:CLIENT_SECRET "
+		"auth_url=%s api_url=%s ca_file=%s redirect_uri=https://app.example/cb\n",
+		SI.url, SI.url, SI.ca);
 }
 
 /* One consent, made in the test process. */
@@ -67,8 +68,10 @@ static void *call(void *p)
 	if (jauth_acquire(c->h, &cr) != JAUTH_SUCCESS)
 		return NULL;
 	char url[512];
-	snprintf(url, sizeof url, "%s/rest/api/3/myself", jauth_cred_base_url(cr));
-	c->ok = standin_get(&SI, url, jauth_cred_authorization(cr), NULL) == 200;
+	snprintf(url, sizeof url, "%s/rest/api/3/myself",
+		 jauth_cred_base_url(cr));
+	c->ok = standin_get(&SI, url, jauth_cred_authorization(cr), NULL) ==
+		200;
 	return NULL;
 }
 
@@ -87,7 +90,7 @@ static void storm_child(int gate)
 	struct caller c[THREADS];
 	int served = 0;
 	for (int i = 0; i < THREADS; i++) {
-		c[i] = (struct caller){.h = h, .go = &go};
+		c[i] = (struct caller){ .h = h, .go = &go };
 		pthread_create(&t[i], NULL, call, &c[i]);
 	}
 	for (int i = 0; i < THREADS; i++) {
@@ -114,7 +117,8 @@ START_TEST(test_storm_refreshes_once_for_every_process_and_thread)
 		}
 	}
 	close(gate[0]);
-	usleep(300 * 1000); /* let them open; the gate makes them start together */
+	usleep(300 *
+	       1000); /* let them open; the gate makes them start together */
 	close(gate[1]);
 	for (int i = 0; i < PROCS; i++) {
 		int st;
@@ -164,14 +168,19 @@ START_TEST(test_kill_9_mid_refresh_never_loses_the_grant)
 		ck_assert_msg(!WIFEXITED(st) || WEXITSTATUS(st) == 0,
 			      "round %d: refresh failed (%d)", round,
 			      WEXITSTATUS(st));
-		standin_request(&SI, "POST", "/_standin/clear_faults", "{}", NULL);
+		standin_request(&SI, "POST", "/_standin/clear_faults", "{}",
+				NULL);
 	}
 	jauth *h = fx_open("svc");
 	const jauth_cred *c;
-	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s", jauth_error(h));
+	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s",
+		      jauth_error(h));
 	char url[512];
-	snprintf(url, sizeof url, "%s/rest/api/3/myself", jauth_cred_base_url(c));
-	ck_assert_int_eq(standin_get(&SI, url, jauth_cred_authorization(c), NULL), 200);
+	snprintf(url, sizeof url, "%s/rest/api/3/myself",
+		 jauth_cred_base_url(c));
+	ck_assert_int_eq(standin_get(&SI, url, jauth_cred_authorization(c),
+				     NULL),
+			 200);
 	ck_assert_int_eq(standin_counter(&SI, "replays"), 0);
 	ck_assert_int_eq(standin_counter(&SI, "revocations"), 0);
 	ck_assert_int_gt(standin_counter(&SI, "refresh_grants"), 10);
@@ -189,7 +198,9 @@ Suite *suite_procs(void)
 	tcase_add_unchecked_fixture(tc, fx_standin_up, fx_standin_down);
 	tcase_add_checked_fixture(tc, setup, fx_teardown);
 	tcase_set_timeout(tc, 120);
-	tcase_add_loop_test(tc, test_storm_refreshes_once_for_every_process_and_thread, 0, 2);
+	tcase_add_loop_test(
+		tc, test_storm_refreshes_once_for_every_process_and_thread, 0,
+		2);
 	tcase_add_test(tc, test_kill_9_mid_refresh_never_loses_the_grant);
 	suite_add_tcase(s, tc);
 	return s;

@@ -65,8 +65,10 @@ END_TEST
 
 START_TEST(test_http_429_waits_for_retry_after_then_succeeds)
 {
-	standin_fault(&SI, "{\"path\":\"/x\",\"status\":429,\"retry_after\":\"1\"}");
-	standin_fault(&SI, "{\"path\":\"/x\",\"status\":200,\"body\":\"late\"}");
+	standin_fault(&SI,
+		      "{\"path\":\"/x\",\"status\":429,\"retry_after\":\"1\"}");
+	standin_fault(&SI,
+		      "{\"path\":\"/x\",\"status\":200,\"body\":\"late\"}");
 	jauth *h = fetcher("/x", NULL);
 	double t0 = mono();
 	jauth_result rc;
@@ -182,7 +184,8 @@ END_TEST
 
 START_TEST(test_http_nothing_listening_is_transient)
 {
-	fx_stack("svc", "required testmod.so http=https://127.0.0.1:1/x tries=2\n");
+	fx_stack("svc",
+		 "required testmod.so http=https://127.0.0.1:1/x tries=2\n");
 	jauth *h = fx_open("svc");
 	jauth_result rc;
 	fx_auth(h, &rc);
@@ -213,7 +216,9 @@ START_TEST(test_secret_unset_variable_is_unavailable)
 	jauth_result rc;
 	fx_auth(h, &rc);
 	ck_assert_int_eq(rc, JAUTH_UNAVAILABLE);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "environment variable TM_SECRET (secret=) is not set"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h),
+		       "environment variable TM_SECRET (secret=) is not set"));
 	jauth_close(h);
 }
 END_TEST
@@ -247,7 +252,8 @@ START_TEST(test_secret_file_readable_by_others_refused)
 	fx_write(fx_path("s"), 0644, "file-value-3\n");
 	fx_stack("svc", "required testmod.so secret=@file:%s\n", fx_path("s"));
 	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "can be read by group or others"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "can be read by group or others"));
 	jauth_close(h);
 	/* Made unsafe after open: refused at acquire. */
 	chmod(fx_path("s"), 0600);
@@ -284,7 +290,8 @@ START_TEST(test_secret_file_symlink_not_followed_into_unsafe_dir)
 	ck_assert_int_eq(symlink(target, fx_path("s")), 0);
 	fx_stack("svc", "required testmod.so secret=@file:%s\n", fx_path("s"));
 	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "writable by group or others"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "writable by group or others"));
 	jauth_close(h);
 }
 END_TEST
@@ -293,7 +300,8 @@ START_TEST(test_inline_secret_in_readable_stack_refused)
 {
 	fx_stack("svc", "required testmod.so secret=inline-value\n");
 	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
-	ck_assert_ptr_nonnull(strstr(jauth_error(h), "secret= is written inline"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "secret= is written inline"));
 	ck_assert_ptr_null(strstr(jauth_error(h), "inline-value"));
 	jauth_close(h);
 	char path[PATH_MAX + 8];
@@ -312,13 +320,14 @@ START_TEST(test_canary_never_leaves_in_clear)
 {
 	const char *canary = "CANARY-7f3a9c1e2b";
 	setenv("TM_SECRET", canary, 1);
-	fx_stack("svc",
-		 "required testmod.so secret=@env:TM_SECRET "
-		 "log=\"Authorization: Bearer abcdef0123456789 "
-		 "{\\\"access_token\\\": \\\"at-9z8y7x6w\\\", \\\"refresh_token\\\":"
-		 "\\\"rt-5v4u3t2s\\\"} client_secret=cs-1q2w3e4r code=cd-0o9i8u7y\"\n"
-		 "required testmod.so acquire=denied message=\"bad %s\"\n",
-		 canary);
+	fx_stack(
+		"svc",
+		"required testmod.so secret=@env:TM_SECRET "
+		"log=\"Authorization: Bearer abcdef0123456789 "
+		"{\\\"access_token\\\": \\\"at-9z8y7x6w\\\", \\\"refresh_token\\\":"
+		"\\\"rt-5v4u3t2s\\\"} client_secret=cs-1q2w3e4r code=cd-0o9i8u7y\"\n"
+		"required testmod.so acquire=denied message=\"bad %s\"\n",
+		canary);
 	char path[PATH_MAX + 8];
 	snprintf(path, sizeof path, "%s/svc", FX.conf);
 	chmod(path, 0600);
@@ -330,7 +339,7 @@ START_TEST(test_canary_never_leaves_in_clear)
 	jauth_status(h, &status);
 	static const char *const secrets[] = {
 		"CANARY-7f3a9c1e2b", "abcdef0123456789", "at-9z8y7x6w",
-		"rt-5v4u3t2s", "cs-1q2w3e4r", "cd-0o9i8u7y",
+		"rt-5v4u3t2s",	     "cs-1q2w3e4r",	 "cd-0o9i8u7y",
 	};
 	ck_assert_ptr_nonnull(FX.log);
 	for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
@@ -375,9 +384,10 @@ START_TEST(test_default_log_is_stderr_at_warn)
 	unsetenv("JAUTH_DEBUG");
 	setenv("TM_TOKEN", "unscoped-token", 1);
 	fx_clock(1798761600); /* 19 days before expires= */
-	char *text = stderr_of("required apitoken.so email=a@b.c token=@env:TM_TOKEN "
-			       "site=https://x.example expires=2027-01-20\n"
-			       "optional testmod.so log=debug-line-1\n");
+	char *text = stderr_of(
+		"required apitoken.so email=a@b.c token=@env:TM_TOKEN "
+		"site=https://x.example expires=2027-01-20\n"
+		"optional testmod.so log=debug-line-1\n");
 	ck_assert_msg(strstr(text, "jauth: svc: warning: "), "%s", text);
 	ck_assert_ptr_nonnull(strstr(text, "API token expires on 2027-01-20"));
 	ck_assert_ptr_null(strstr(text, "debug-line-1"));
@@ -499,7 +509,8 @@ START_TEST(test_store_survives_kill_9_during_commits)
 			torn++;
 		ck_assert_msg(n != -2, "round %d: the record is torn", i);
 		ck_assert_msg(n >= last || (n == -1 && last == 0),
-			      "round %d: n went back from %ld to %ld", i, last, n);
+			      "round %d: n went back from %ld to %ld", i, last,
+			      n);
 		last = n < 0 ? last : n;
 	}
 	ck_assert_int_eq(torn, 0);
@@ -520,7 +531,9 @@ START_TEST(test_store_lock_one_worker_per_round)
 			if ((kids[i] = fork()) == 0) {
 				jauth *h = NULL;
 				jauth_open("svc", &FX.opt, &h);
-				_exit(jauth_refresh(h, NULL) == JAUTH_SUCCESS ? 0 : 1);
+				_exit(jauth_refresh(h, NULL) == JAUTH_SUCCESS
+					      ? 0
+					      : 1);
 			}
 		}
 		for (int i = 0; i < PROCS; i++) {
@@ -560,7 +573,8 @@ Suite *suite_services(void)
 	tcase_add_test(tc, test_secret_from_file_strips_newline);
 	tcase_add_test(tc, test_secret_missing_file_is_unavailable);
 	tcase_add_test(tc, test_secret_file_readable_by_others_refused);
-	tcase_add_test(tc, test_secret_file_symlink_not_followed_into_unsafe_dir);
+	tcase_add_test(tc,
+		       test_secret_file_symlink_not_followed_into_unsafe_dir);
 	tcase_add_test(tc, test_secret_that_is_a_fifo_refused_without_blocking);
 	tcase_add_test(tc, test_inline_secret_in_readable_stack_refused);
 	tcase_add_test(tc, test_canary_never_leaves_in_clear);

@@ -15,9 +15,9 @@
 
 struct worker {
 	jauth *h;
-	int bad;            /* acquires that failed or differed */
-	atomic_int *go;     /* 1: start, 2: stop */
-	atomic_long *done;  /* acquires so far, all threads */
+	int bad;	   /* acquires that failed or differed */
+	atomic_int *go;	   /* 1: start, 2: stop */
+	atomic_long *done; /* acquires so far, all threads */
 };
 
 /* Acquires until told to stop, and at least ROUNDS times. */
@@ -45,7 +45,7 @@ static void run_workers(jauth *h, time_t expire_to)
 	atomic_int go = 0;
 	atomic_long done = 0;
 	for (int i = 0; i < THREADS; i++) {
-		w[i] = (struct worker){.h = h, .go = &go, .done = &done};
+		w[i] = (struct worker){ .h = h, .go = &go, .done = &done };
 		ck_assert_int_eq(pthread_create(&t[i], NULL, hammer, &w[i]), 0);
 	}
 	atomic_store(&go, 1);
@@ -121,15 +121,16 @@ static void *acquire_once(void *p)
 
 START_TEST(test_failure_is_shared_with_waiting_threads)
 {
-	fx_stack("svc", "required testmod.so acquire=transient delay_ms=200 "
-			"counter=%s\n",
+	fx_stack("svc",
+		 "required testmod.so acquire=transient delay_ms=200 "
+		 "counter=%s\n",
 		 fx_path("c"));
 	jauth *h = fx_open("svc");
 	pthread_t t[THREADS];
 	struct worker w[THREADS];
 	atomic_int go = 0;
 	for (int i = 0; i < THREADS; i++) {
-		w[i] = (struct worker){.h = h, .go = &go};
+		w[i] = (struct worker){ .h = h, .go = &go };
 		pthread_create(&t[i], NULL, acquire_once, &w[i]);
 	}
 	atomic_store(&go, 1);
@@ -150,7 +151,8 @@ Suite *suite_threads(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_cached_acquires_agree_across_threads);
 	tcase_add_test(tc, test_expiry_under_load_refreshes_once);
-	tcase_add_test(tc, test_expired_credential_makes_threads_wait_for_one_run);
+	tcase_add_test(tc,
+		       test_expired_credential_makes_threads_wait_for_one_run);
 	tcase_add_test(tc, test_failure_is_shared_with_waiting_threads);
 	suite_add_tcase(s, tc);
 	return s;

@@ -3,7 +3,8 @@
  * tokens. It is built against an installed jauth only (pkg-config jauth),
  * the way a third party would write one; docs/MODULES.md walks through it.
  *
- *   required dcpat.so url=https://jira.example.com token=@file:/etc/jauth/secret/pat
+ *   required dcpat.so url=https://jira.example.com
+ * token=@file:/etc/jauth/secret/pat
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +12,10 @@
 #include <jauth/module.h>
 
 static const struct jauth_arg_spec spec[] = {
-	{"url", JAUTH_ARG_URL, JAUTH_ARG_REQUIRED, NULL, 0, 0},
-	{"token", JAUTH_ARG_SECRET, JAUTH_ARG_REQUIRED, NULL, 0, 0},
-	{"ca_file", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{NULL, 0, 0, NULL, 0, 0},
+	{ "url", JAUTH_ARG_URL, JAUTH_ARG_REQUIRED, NULL, 0, 0 },
+	{ "token", JAUTH_ARG_SECRET, JAUTH_ARG_REQUIRED, NULL, 0, 0 },
+	{ "ca_file", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ NULL, 0, 0, NULL, 0, 0 },
 };
 
 /* No state: the token is read from its source on every call, so a
@@ -51,8 +52,9 @@ static jauth_result pat_acquire(jauth_m *m, void *state)
 static jauth_result pat_revoke(jauth_m *m, void *state)
 {
 	(void)state;
-	jauth_m_say(m, "%s: revoke the token in Jira: your profile → Personal "
-		       "Access Tokens → Revoke; then remove it from %s",
+	jauth_m_say(m,
+		    "%s: revoke the token in Jira: your profile → Personal "
+		    "Access Tokens → Revoke; then remove it from %s",
 		    jauth_m_source(m), jauth_m_secret_origin(m, "token"));
 	return JAUTH_SUCCESS;
 }
@@ -60,7 +62,8 @@ static jauth_result pat_revoke(jauth_m *m, void *state)
 static jauth_result pat_status(jauth_m *m, void *state, cJSON *out)
 {
 	(void)state;
-	cJSON_AddStringToObject(out, "method", "Data Center personal access token");
+	cJSON_AddStringToObject(out, "method",
+				"Data Center personal access token");
 	cJSON_AddStringToObject(out, "base_url", jauth_m_arg(m, "url"));
 	cJSON_AddStringToObject(out, "token_from",
 				jauth_m_secret_origin(m, "token"));
@@ -74,7 +77,8 @@ JAUTH_MODULE_EXPORT const struct jauth_module jauth_module_entry = {
 	.open = pat_open,
 	.close = pat_close,
 	.acquire = pat_acquire,
-	.refresh = pat_acquire, /* re-reading the token is all a refresh can do */
+	.refresh =
+		pat_acquire, /* re-reading the token is all a refresh can do */
 	.revoke = pat_revoke,
 	.status = pat_status,
 };

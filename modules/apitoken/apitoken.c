@@ -13,29 +13,30 @@
 #include <jauth/module.h>
 
 #define DAY 86400
-#define TOKENS_PAGE "https://id.atlassian.com/manage-profile/security/api-tokens"
+#define TOKENS_PAGE                                                            \
+	"https://id.atlassian.com/manage-profile/security/api-tokens"
 
 static const struct jauth_arg_spec spec[] = {
-	{"site", JAUTH_ARG_URL, 0, NULL, 0, 0},
-	{"email", JAUTH_ARG_STRING, JAUTH_ARG_REQUIRED, NULL, 0, 0},
-	{"token", JAUTH_ARG_SECRET, JAUTH_ARG_REQUIRED, NULL, 0, 0},
-	{"cloud_id", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{"api_url", JAUTH_ARG_URL, 0, "https://api.atlassian.com", 0, 0},
+	{ "site", JAUTH_ARG_URL, 0, NULL, 0, 0 },
+	{ "email", JAUTH_ARG_STRING, JAUTH_ARG_REQUIRED, NULL, 0, 0 },
+	{ "token", JAUTH_ARG_SECRET, JAUTH_ARG_REQUIRED, NULL, 0, 0 },
+	{ "cloud_id", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "api_url", JAUTH_ARG_URL, 0, "https://api.atlassian.com", 0, 0 },
 	/* Accepted like every module's, so that a stack can point all of them
 	 * at a staging peer; API tokens never talk to the auth server. */
-	{"auth_url", JAUTH_ARG_URL, 0, "https://auth.atlassian.com", 0, 0},
-	{"ca_file", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{"expires", JAUTH_ARG_DATE, 0, NULL, 0, 0},
-	{"warn_days", JAUTH_ARG_INT, 0, "30", 0, 365},
-	{NULL, 0, 0, NULL, 0, 0},
+	{ "auth_url", JAUTH_ARG_URL, 0, "https://auth.atlassian.com", 0, 0 },
+	{ "ca_file", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "expires", JAUTH_ARG_DATE, 0, NULL, 0, 0 },
+	{ "warn_days", JAUTH_ARG_INT, 0, "30", 0, 365 },
+	{ NULL, 0, 0, NULL, 0, 0 },
 };
 
 struct apitoken {
 	char *base_url;
-	time_t expires_end;         /* end of the expires= day; 0 if none */
-	jauth_m_secret *rejected;   /* the token Jira rejected, if any */
+	time_t expires_end;	  /* end of the expires= day; 0 if none */
+	jauth_m_secret *rejected; /* the token Jira rejected, if any */
 	int rejected_status;
-	time_t warned_day;          /* last day the expiry warning was logged */
+	time_t warned_day; /* last day the expiry warning was logged */
 };
 
 static int cloud_id_ok(const char *s)
@@ -83,9 +84,10 @@ static jauth_result check_args(jauth_m *m)
 				    "(e.g. site=https://acme.atlassian.net); "
 				    "for a scoped token give cloud_id=");
 	if (cloud && !cloud_id_ok(cloud))
-		return jauth_m_fail(m, JAUTH_CONFIG,
-				    "cloud_id= must be the id from "
-				    "admin.atlassian.com (letters, digits, '-')");
+		return jauth_m_fail(
+			m, JAUTH_CONFIG,
+			"cloud_id= must be the id from "
+			"admin.atlassian.com (letters, digits, '-')");
 	if (exp != (time_t)-1 && exp > jauth_m_now(m) + 366 * DAY)
 		return jauth_m_fail(m, JAUTH_CONFIG,
 				    "expires= is more than a year away, but "
@@ -258,8 +260,9 @@ static char *expiry_warning(jauth_m *m, struct apitoken *st, time_t now)
 		n = asprintf(&w, "expired on %s: create a new token at %s",
 			     jauth_m_arg(m, "expires"), TOKENS_PAGE);
 	else if (days < jauth_m_arg_int(m, "warn_days"))
-		n = asprintf(&w, "expires in %ld days (%s): create a new token "
-				 "at %s",
+		n = asprintf(&w,
+			     "expires in %ld days (%s): create a new token "
+			     "at %s",
 			     days, jauth_m_arg(m, "expires"), TOKENS_PAGE);
 	return n < 0 ? NULL : w;
 }
@@ -270,15 +273,17 @@ static jauth_result at_status(jauth_m *m, void *state, cJSON *out)
 	time_t now = jauth_m_now(m);
 	cJSON *warnings = cJSON_CreateArray();
 	char *w = expiry_warning(m, st, now);
-	cJSON_AddStringToObject(out, "method", jauth_m_arg(m, "cloud_id")
-						       ? "API token (scoped)"
-						       : "API token (unscoped)");
+	cJSON_AddStringToObject(out, "method",
+				jauth_m_arg(m, "cloud_id")
+					? "API token (scoped)"
+					: "API token (unscoped)");
 	cJSON_AddStringToObject(out, "email", jauth_m_arg(m, "email"));
 	cJSON_AddStringToObject(out, "base_url", st->base_url);
 	cJSON_AddStringToObject(out, "token_from",
 				jauth_m_secret_origin(m, "token"));
 	if (st->expires_end) {
-		cJSON_AddStringToObject(out, "expires", jauth_m_arg(m, "expires"));
+		cJSON_AddStringToObject(out, "expires",
+					jauth_m_arg(m, "expires"));
 		cJSON_AddNumberToObject(out, "expires_at",
 					(double)st->expires_end);
 		cJSON_AddNumberToObject(out, "days_left",
@@ -288,8 +293,9 @@ static jauth_result at_status(jauth_m *m, void *state, cJSON *out)
 		cJSON_AddItemToArray(warnings, cJSON_CreateString(w));
 	if (st->rejected)
 		cJSON_AddItemToArray(warnings,
-				     cJSON_CreateString("Jira rejected this token: "
-							"replace it"));
+				     cJSON_CreateString(
+					     "Jira rejected this token: "
+					     "replace it"));
 	cJSON_AddItemToObject(out, "warnings", warnings);
 	free(w);
 	return JAUTH_SUCCESS;

@@ -26,11 +26,12 @@ static jauth_result forget(jauth_m *m, const char *key, struct grant *g)
 jauth_result oa_revoke(jauth_m *m, void *state)
 {
 	struct oauth *o = state;
-	struct grant g = {0};
+	struct grant g = { 0 };
 	jauth_result rc = forget(m, o->key, &g);
 	if (rc == JAUTH_SUCCESS)
 		rc = forget(m, o->consent_key, NULL);
-	const char *cloud = g.cloud_id ? g.cloud_id : jauth_m_arg(m, "cloud_id");
+	const char *cloud =
+		g.cloud_id ? g.cloud_id : jauth_m_arg(m, "cloud_id");
 	if (rc == JAUTH_SUCCESS) {
 		grant_clear(&o->g);
 		o->have = 0;
@@ -75,23 +76,27 @@ static void grant_warnings(jauth_m *m, const struct grant *g, time_t now,
 	long idle = g->last_refresh ? (long)((now - g->last_refresh) / DAY) : 0;
 	long age = g->created_at ? (long)((now - g->created_at) / DAY) : 0;
 	if (g->dead_at)
-		warn(w, "Atlassian refused the grant (%s): run `jauth authorize "
-			"%s`",
+		warn(w,
+		     "Atlassian refused the grant (%s): run `jauth authorize "
+		     "%s`",
 		     g->dead_reason ? g->dead_reason : "invalid_grant", svc);
 	if (idle >= IDLE_LIMIT_DAYS - 30)
-		warn(w, "the refresh token has been idle %ld days; Atlassian "
-			"drops it after %d: run `jauth refresh %s` now (and from "
-			"cron to keep it alive)",
+		warn(w,
+		     "the refresh token has been idle %ld days; Atlassian "
+		     "drops it after %d: run `jauth refresh %s` now (and from "
+		     "cron to keep it alive)",
 		     idle, IDLE_LIMIT_DAYS, svc);
 	if (age >= AGE_LIMIT_DAYS - 30)
-		warn(w, "the grant is %ld days old; grants have been limited to "
-			"%d days: plan `jauth authorize %s`",
+		warn(w,
+		     "the grant is %ld days old; grants have been limited to "
+		     "%d days: plan `jauth authorize %s`",
 		     age, AGE_LIMIT_DAYS, svc);
 	if (missing && *missing)
 		warn(w, "missing scopes: %s", missing);
 	if (g->refresh_sent_at)
-		warn(w, "a refresh sent at %lld got no answer yet; the next one "
-			"retries it inside the reuse interval",
+		warn(w,
+		     "a refresh sent at %lld got no answer yet; the next one "
+		     "retries it inside the reuse interval",
 		     (long long)g->refresh_sent_at);
 	if (!grant_site_matches(m, g))
 		warn(w, "the grant's site is not the one the line names: the "
@@ -128,8 +133,10 @@ static void grant_status(jauth_m *m, struct oauth *o, const struct grant *g,
 					(double)((now - g->created_at) / DAY));
 	if (g->last_refresh)
 		cJSON_AddNumberToObject(out, "refresh_idle_days",
-					(double)((now - g->last_refresh) / DAY));
-	cJSON_AddNumberToObject(out, "refresh_idle_limit_days", IDLE_LIMIT_DAYS);
+					(double)((now - g->last_refresh) /
+						 DAY));
+	cJSON_AddNumberToObject(out, "refresh_idle_limit_days",
+				IDLE_LIMIT_DAYS);
 	grant_warnings(m, g, now, missing, w);
 	cJSON_AddItemToObject(out, "warnings", w);
 	free(missing);
@@ -138,7 +145,7 @@ static void grant_status(jauth_m *m, struct oauth *o, const struct grant *g,
 jauth_result oa_status(jauth_m *m, void *state, cJSON *out)
 {
 	struct oauth *o = state;
-	struct grant g = {0};
+	struct grant g = { 0 };
 	cJSON *rec = NULL;
 	jauth_result rc = jauth_m_store_load(m, o->key, &rec);
 	cJSON_AddStringToObject(out, "method", "OAuth 2.0 (3LO)");

@@ -34,13 +34,20 @@ jauth_result oa_authorize_begin(jauth_m *m, void *state, char **url)
 	if (rc != JAUTH_SUCCESS)
 		return rc;
 	const char *pairs[] = {
-		"audience", "api.atlassian.com",
-		"client_id", jauth_m_arg(m, "client_id"),
-		"scope", o->scopes,
-		"redirect_uri", o->redirect_uri,
-		"state", st,
-		"response_type", "code",
-		"prompt", "consent",
+		"audience",
+		"api.atlassian.com",
+		"client_id",
+		jauth_m_arg(m, "client_id"),
+		"scope",
+		o->scopes,
+		"redirect_uri",
+		o->redirect_uri,
+		"state",
+		st,
+		"response_type",
+		"code",
+		"prompt",
+		"consent",
 		NULL,
 	};
 	*url = jauth_m_url_query(o->authorize_url, pairs);
@@ -104,20 +111,22 @@ static jauth_result take_state(jauth_m *m, struct oauth *o, const char *got,
 	jauth_result rc = jauth_m_store_lock(m, o->consent_key, &lk, &rec);
 	if (rc != JAUTH_SUCCESS)
 		return rc;
-	if (rec && (jauth_m_json_str(m, "consent", rec, "state", &want) ||
-		    jauth_m_json_str(m, "consent", rec, "redirect_uri", &uri) ||
-		    jauth_m_json_num(m, "consent", rec, "created_at", &created)))
+	if (rec &&
+	    (jauth_m_json_str(m, "consent", rec, "state", &want) ||
+	     jauth_m_json_str(m, "consent", rec, "redirect_uri", &uri) ||
+	     jauth_m_json_num(m, "consent", rec, "created_at", &created)))
 		want = NULL;
 	size_t n = strlen(got);
 	unsigned char diff = !want || strlen(want) != n;
 	for (size_t i = 0; !diff && i < n; i++)
 		diff |= (unsigned char)(want[i] ^ got[i]);
 	if (!want)
-		rc = jauth_m_fail(m, JAUTH_DENIED,
-				  "no consent is pending (it was used already, "
-				  "or never started here): run `jauth authorize "
-				  "%s`",
-				  jauth_m_service(m));
+		rc = jauth_m_fail(
+			m, JAUTH_DENIED,
+			"no consent is pending (it was used already, "
+			"or never started here): run `jauth authorize "
+			"%s`",
+			jauth_m_service(m));
 	else if (diff)
 		rc = jauth_m_fail(m, JAUTH_DENIED,
 				  "the callback's state does not match the "
@@ -126,11 +135,12 @@ static jauth_result take_state(jauth_m *m, struct oauth *o, const char *got,
 				  jauth_m_service(m));
 	else if (!(created > 0 && created < 1e12) ||
 		 jauth_m_now(m) - (time_t)created > CONSENT_TTL)
-		rc = jauth_m_fail(m, JAUTH_DENIED,
-				  "the consent was started more than 10 minutes "
-				  "ago and its code has expired: run `jauth "
-				  "authorize %s`",
-				  jauth_m_service(m));
+		rc = jauth_m_fail(
+			m, JAUTH_DENIED,
+			"the consent was started more than 10 minutes "
+			"ago and its code has expired: run `jauth "
+			"authorize %s`",
+			jauth_m_service(m));
 	if (rc == JAUTH_SUCCESS && !(*redirect = strdup(uri)))
 		rc = jauth_m_fail(m, JAUTH_ERROR, "out of memory");
 	if (rec && rc != JAUTH_SUCCESS && !diff)
@@ -156,13 +166,14 @@ static jauth_result exchange_code(jauth_m *m, struct oauth *o, const char *code,
 	cJSON_AddStringToObject(b, "redirect_uri", redirect);
 	rc = token_post(m, o, b, &rs);
 	if (rc == JAUTH_SUCCESS && rs.status == 403)
-		rc = jauth_m_fail(m, JAUTH_DENIED,
-				  "Atlassian refused the authorization code (it "
-				  "was used already or is older than 10 "
-				  "minutes): run `jauth authorize %s`",
-				  jauth_m_service(m));
+		rc = jauth_m_fail(
+			m, JAUTH_DENIED,
+			"Atlassian refused the authorization code (it "
+			"was used already or is older than 10 "
+			"minutes): run `jauth authorize %s`",
+			jauth_m_service(m));
 	else if (rc == JAUTH_SUCCESS && rs.status != 200) {
-		struct jauth_m_http_req rq = {.url = o->token_url};
+		struct jauth_m_http_req rq = { .url = o->token_url };
 		rc = jauth_m_http_fail(m, "code exchange", &rq, &rs);
 	} else if (rc == JAUTH_SUCCESS)
 		rc = grant_take_tokens(m, g, rs.body, now);
@@ -177,14 +188,14 @@ static jauth_result exchange_code(jauth_m *m, struct oauth *o, const char *code,
 /* Every site has a string id, url and name. */
 static jauth_result sites_ok(jauth_m *m, const cJSON *arr)
 {
-	static const char *const keys[] = {"id", "url", "name"};
+	static const char *const keys[] = { "id", "url", "name" };
 	const cJSON *site;
 	const char *v;
-	cJSON_ArrayForEach(site, arr)
-	{
+	cJSON_ArrayForEach (site, arr) {
 		for (int i = 0; i < 3; i++) {
-			jauth_result rc = jauth_m_json_str(m, "the list of sites",
-							   site, keys[i], &v);
+			jauth_result rc =
+				jauth_m_json_str(m, "the list of sites", site,
+						 keys[i], &v);
 			if (rc != JAUTH_SUCCESS)
 				return rc;
 		}
@@ -248,12 +259,14 @@ static void report(jauth_m *m, struct oauth *o, const struct grant *g,
 	if (site_rc == JAUTH_SUCCESS)
 		jauth_m_say(m, "authorized site %s (%s, cloud_id=%s)",
 			    g->site_name, g->site_url, g->cloud_id);
-	jauth_m_say(m, "granted %d scopes%s", g->scopes && *g->scopes ? n + 1 : 0,
+	jauth_m_say(m, "granted %d scopes%s",
+		    g->scopes && *g->scopes ? n + 1 : 0,
 		    missing && *missing ? "" : ", all that were asked for");
 	if (missing && *missing)
-		jauth_m_say(m, "missing scopes: %s — add them to the app in the "
-			       "developer console (Permissions), then run `jauth "
-			       "authorize %s` again",
+		jauth_m_say(m,
+			    "missing scopes: %s — add them to the app in the "
+			    "developer console (Permissions), then run `jauth "
+			    "authorize %s` again",
 			    missing, jauth_m_service(m));
 	jauth_m_say(m, "the refresh token is stored; jauth keeps it fresh");
 	free(missing);
@@ -262,7 +275,7 @@ static void report(jauth_m *m, struct oauth *o, const struct grant *g,
 jauth_result oa_authorize_finish(jauth_m *m, void *state, const char *cb)
 {
 	struct oauth *o = state;
-	struct grant g = {0};
+	struct grant g = { 0 };
 	char *st = NULL, *code = NULL, *redirect = NULL;
 	time_t now = jauth_m_now(m);
 	jauth_result rc = consent_error(m, cb);

@@ -149,8 +149,7 @@ static char *site_list(const cJSON *sites)
 {
 	char *out = strdup(""), *next;
 	const cJSON *s;
-	cJSON_ArrayForEach(s, sites)
-	{
+	cJSON_ArrayForEach (s, sites) {
 		if (!out || asprintf(&next, "%s%s%s (%s, cloud_id=%s)", out,
 				     *out ? "; " : "", site_str(s, "name"),
 				     site_str(s, "url"), site_str(s, "id")) < 0)
@@ -176,8 +175,7 @@ jauth_result grant_choose_site(jauth_m *m, struct grant *g)
 	const cJSON *s, *found = NULL;
 	int matches = 0, n = cJSON_GetArraySize(g->sites);
 	int named = jauth_m_arg(m, "cloud_id") || jauth_m_arg(m, "site");
-	cJSON_ArrayForEach(s, g->sites)
-	{
+	cJSON_ArrayForEach (s, g->sites) {
 		if (site_wanted(m, site_str(s, "id"), site_str(s, "url"))) {
 			matches++;
 			found = found ? found : s;
@@ -189,10 +187,10 @@ jauth_result grant_choose_site(jauth_m *m, struct grant *g)
 	}
 	char *list = site_list(g->sites);
 	jauth_result rc =
-		n == 0 ? jauth_m_fail(m, JAUTH_ERROR,
-				      "the consent granted no Jira site: the "
-				      "admin who consents must pick a site on "
-				      "Atlassian's consent screen")
+		n == 0	? jauth_m_fail(m, JAUTH_ERROR,
+				       "the consent granted no Jira site: the "
+					"admin who consents must pick a site on "
+					"Atlassian's consent screen")
 		: named ? jauth_m_fail(m, JAUTH_ERROR,
 				       "the site the stack line names is not "
 				       "among those the consent granted: %s. "
@@ -240,7 +238,7 @@ char *grant_base_url(const struct oauth *o, const struct grant *g)
 {
 	char *u;
 	return asprintf(&u, "%s/ex/jira/%s", o->api_url, g->cloud_id) < 0 ? NULL
-									: u;
+									  : u;
 }
 
 jauth_result grant_publish(jauth_m *m, struct oauth *o, const struct grant *g,
@@ -283,7 +281,8 @@ jauth_result grant_take_tokens(jauth_m *m, struct grant *g, const char *body,
 	jauth_result rc = jauth_m_json_parse(m, what, body, &j);
 	if (rc != JAUTH_SUCCESS)
 		return rc;
-	if (jauth_m_json_str(m, what, j, "refresh_token", &rt) == JAUTH_SUCCESS) {
+	if (jauth_m_json_str(m, what, j, "refresh_token", &rt) ==
+	    JAUTH_SUCCESS) {
 		set_str(&g->prev_refresh_token, g->refresh_token);
 		g->prev_rotated_at = g->refresh_token ? now : 0;
 		set_str(&g->refresh_token, rt);
@@ -300,8 +299,9 @@ jauth_result grant_take_tokens(jauth_m *m, struct grant *g, const char *body,
 				    "%s: expires_in %.0f is out of range; "
 				    "using %d s",
 				    what, expires_in,
-				    expires_in < EXPIRES_IN_MIN ? EXPIRES_IN_MIN
-								: EXPIRES_IN_MAX);
+				    expires_in < EXPIRES_IN_MIN
+					    ? EXPIRES_IN_MIN
+					    : EXPIRES_IN_MAX);
 		expires_in = expires_in < EXPIRES_IN_MIN   ? EXPIRES_IN_MIN
 			     : expires_in > EXPIRES_IN_MAX ? EXPIRES_IN_MAX
 							   : expires_in;

@@ -6,20 +6,20 @@
 #include "oauth3lo.h"
 
 static const struct jauth_arg_spec spec[] = {
-	{"client_id", JAUTH_ARG_STRING, JAUTH_ARG_REQUIRED, NULL, 0, 0},
-	{"client_secret", JAUTH_ARG_SECRET, JAUTH_ARG_REQUIRED, NULL, 0, 0},
-	{"cloud_id", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{"site", JAUTH_ARG_URL, 0, NULL, 0, 0},
-	{"scopes", JAUTH_ARG_STRING, 0, "full", 0, 0},
-	{"redirect_uri", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{"region", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{"auth_url", JAUTH_ARG_URL, 0, "https://auth.atlassian.com", 0, 0},
-	{"api_url", JAUTH_ARG_URL, 0, "https://api.atlassian.com", 0, 0},
-	{"ca_file", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{"refresh_leeway", JAUTH_ARG_INT, 0, "300", 0, 3000},
-	{"keepalive_days", JAUTH_ARG_INT, 0, "30", 1, 89},
-	{"reuse_interval", JAUTH_ARG_INT, 0, "600", 0, 3600},
-	{NULL, 0, 0, NULL, 0, 0},
+	{ "client_id", JAUTH_ARG_STRING, JAUTH_ARG_REQUIRED, NULL, 0, 0 },
+	{ "client_secret", JAUTH_ARG_SECRET, JAUTH_ARG_REQUIRED, NULL, 0, 0 },
+	{ "cloud_id", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "site", JAUTH_ARG_URL, 0, NULL, 0, 0 },
+	{ "scopes", JAUTH_ARG_STRING, 0, "full", 0, 0 },
+	{ "redirect_uri", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "region", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "auth_url", JAUTH_ARG_URL, 0, "https://auth.atlassian.com", 0, 0 },
+	{ "api_url", JAUTH_ARG_URL, 0, "https://api.atlassian.com", 0, 0 },
+	{ "ca_file", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "refresh_leeway", JAUTH_ARG_INT, 0, "300", 0, 3000 },
+	{ "keepalive_days", JAUTH_ARG_INT, 0, "30", 1, 89 },
+	{ "reuse_interval", JAUTH_ARG_INT, 0, "600", 0, 3600 },
+	{ NULL, 0, 0, NULL, 0, 0 },
 };
 
 static int id_ok(const char *s)
@@ -38,9 +38,9 @@ static int id_ok(const char *s)
  * catches the redirect itself. */
 static int redirect_ok(const char *u)
 {
-	static const char *const loopback[] = {"http://127.0.0.1:",
-					       "http://localhost:",
-					       "http://[::1]:"};
+	static const char *const loopback[] = {
+		"http://127.0.0.1:", "http://localhost:", "http://[::1]:"
+	};
 	if (strncmp(u, "https://", 8) == 0)
 		return u[8] != '\0' && !strchr(u, '#');
 	for (int i = 0; i < 3; i++)
@@ -71,10 +71,11 @@ static char *redirect_of(jauth_m *m)
 		return strdup("https://my.oneconnect.ai/oauth/jira/callback");
 	if (region && strcmp(region, "eu") == 0)
 		return strdup("https://eu.oneconnect.ai/oauth/jira/callback");
-	jauth_m_fail(m, JAUTH_CONFIG,
-		     region ? "region= must be us or eu"
-			    : "give redirect_uri= (the callback URL of the app in "
-			      "the developer console) or region=us|eu");
+	jauth_m_fail(
+		m, JAUTH_CONFIG,
+		region ? "region= must be us or eu"
+		       : "give redirect_uri= (the callback URL of the app in "
+			 "the developer console) or region=us|eu");
 	return NULL;
 }
 
@@ -134,8 +135,8 @@ static jauth_result oauth_new(jauth_m *m, struct oauth **out)
 	o->resources_url = url_join(jauth_m_arg(m, "api_url"),
 				    "/oauth/token/accessible-resources");
 	o->api_url = url_join(jauth_m_arg(m, "api_url"), "");
-	if (!o->key || !o->consent_key || !o->token_url ||
-	    !o->authorize_url || !o->resources_url || !o->api_url)
+	if (!o->key || !o->consent_key || !o->token_url || !o->authorize_url ||
+	    !o->resources_url || !o->api_url)
 		return jauth_m_fail(m, JAUTH_ERROR, "out of memory");
 	return JAUTH_SUCCESS;
 }

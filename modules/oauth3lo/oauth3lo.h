@@ -17,10 +17,13 @@
 #include <jauth/module.h>
 
 #define DAY 86400
-#define CONSENT_TTL 600      /* seconds an authorization code lives */
-#define IDLE_LIMIT_DAYS 90   /* Atlassian drops a refresh token unused this long */
-#define AGE_LIMIT_DAYS 365   /* … and (historically) a grant this old */
-#define SERVE_STALE_RETRY 30 /* seconds between refresh attempts while serving a still-valid token */
+#define CONSENT_TTL 600 /* seconds an authorization code lives */
+#define IDLE_LIMIT_DAYS                                                        \
+	90 /* Atlassian drops a refresh token unused this long */
+#define AGE_LIMIT_DAYS 365 /* … and (historically) a grant this old */
+#define SERVE_STALE_RETRY                                                      \
+	30 /* seconds between refresh attempts while serving a still-valid     \
+	      token */
 
 /* The grant as stored (one record). Strings are malloc'd; times are 0
  * when unknown. */
@@ -28,7 +31,8 @@ struct grant {
 	char *access_token;
 	time_t expires_at;
 	char *refresh_token;
-	time_t refresh_sent_at; /* a refresh with refresh_token got no committed answer yet */
+	time_t refresh_sent_at; /* a refresh with refresh_token got no committed
+				   answer yet */
 	char *prev_refresh_token;
 	time_t prev_rotated_at;
 	char *cloud_id, *site_url, *site_name; /* the site in use */
@@ -41,17 +45,18 @@ struct grant {
 };
 
 struct oauth {
-	char *key;          /* the store record: the client id */
-	char *consent_key;  /* the pending consent's record */
-	char *scopes;       /* requested, space-separated, with offline_access */
+	char *key;	   /* the store record: the client id */
+	char *consent_key; /* the pending consent's record */
+	char *scopes;	   /* requested, space-separated, with offline_access */
 	char *redirect_uri;
 	char *token_url, *authorize_url, *resources_url, *api_url;
-	struct grant g;     /* the last record seen */
-	int have;           /* g was loaded */
-	char *rejected;     /* the access token Jira rejected, if any */
-	char *refreshed_after_reject; /* the token the forced refresh produced */
-	int token_refused;  /* Atlassian refused that one too */
-	time_t retry_at;    /* serving a valid token after a failed refresh */
+	struct grant g; /* the last record seen */
+	int have;	/* g was loaded */
+	char *rejected; /* the access token Jira rejected, if any */
+	char *refreshed_after_reject; /* the token the forced refresh produced
+				       */
+	int token_refused;	      /* Atlassian refused that one too */
+	time_t retry_at; /* serving a valid token after a failed refresh */
 };
 
 /* grant.c */

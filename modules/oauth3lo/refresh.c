@@ -79,13 +79,14 @@ static jauth_result no_grant(jauth_m *m)
 /* The hint for a grant Atlassian no longer knows. */
 static jauth_result grant_gone(jauth_m *m, const char *detail)
 {
-	return jauth_m_fail(m, JAUTH_DENIED,
-			    "the OAuth grant is gone (%s): run `jauth authorize "
-			    "%s` to consent again. Likely causes: the refresh "
-			    "token was unused for over 90 days, the app was "
-			    "uninstalled or its consent revoked, or a refresh "
-			    "token was replayed",
-			    detail, jauth_m_service(m));
+	return jauth_m_fail(
+		m, JAUTH_DENIED,
+		"the OAuth grant is gone (%s): run `jauth authorize "
+		"%s` to consent again. Likely causes: the refresh "
+		"token was unused for over 90 days, the app was "
+		"uninstalled or its consent revoked, or a refresh "
+		"token was replayed",
+		detail, jauth_m_service(m));
 }
 
 /* Reads the token endpoint's refusal: a dead grant is recorded as such,
@@ -97,7 +98,8 @@ static jauth_result refresh_refused(jauth_m *m, struct oauth *o,
 {
 	cJSON *j = rs->body ? cJSON_Parse(rs->body) : NULL;
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-	const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "error_description");
+	const cJSON *d =
+		cJSON_GetObjectItemCaseSensitive(j, "error_description");
 	int invalid_grant = cJSON_IsString(e) &&
 			    strcmp(e->valuestring, "invalid_grant") == 0;
 	char *detail = NULL;
@@ -124,7 +126,7 @@ static jauth_result refresh_refused(jauth_m *m, struct oauth *o,
 				  detail ? detail : "HTTP 401",
 				  jauth_m_secret_origin(m, "client_secret"));
 	} else {
-		struct jauth_m_http_req rq = {.url = o->token_url};
+		struct jauth_m_http_req rq = { .url = o->token_url };
 		rc = jauth_m_http_fail(m, "refresh", &rq, rs);
 	}
 	free(detail);
@@ -243,7 +245,7 @@ static jauth_result refresh_locked(jauth_m *m, struct oauth *o, enum why why,
 {
 	jauth_m_lock *lk;
 	cJSON *rec;
-	struct grant g = {0};
+	struct grant g = { 0 };
 	jauth_result rc = jauth_m_store_lock(m, o->key, &lk, &rec);
 	if (rc != JAUTH_SUCCESS)
 		return why == WHY_FORCED ? rc : serve_stale(m, o, rc, now);
@@ -264,7 +266,7 @@ static jauth_result refresh_locked(jauth_m *m, struct oauth *o, enum why why,
 		jauth_m_log(m, JAUTH_LOG_INFO,
 			    "refreshing the OAuth grant (%s; access token "
 			    "expires in %lld s)",
-			    why == WHY_FORCED     ? "asked to"
+			    why == WHY_FORCED	  ? "asked to"
 			    : why == WHY_REJECTED ? "Jira rejected the token"
 						  : "due",
 			    (long long)(g.expires_at - now));
@@ -350,7 +352,7 @@ static jauth_result fix_site(jauth_m *m, struct oauth *o)
 {
 	jauth_m_lock *lk;
 	cJSON *rec;
-	struct grant g = {0};
+	struct grant g = { 0 };
 	jauth_result rc = jauth_m_store_lock(m, o->key, &lk, &rec);
 	if (rc != JAUTH_SUCCESS)
 		return rc;
@@ -378,7 +380,8 @@ jauth_result oa_acquire(jauth_m *m, void *state)
 		return rc;
 	if (!o->have)
 		return no_grant(m);
-	if (!grant_site_matches(m, &o->g) && (rc = fix_site(m, o)) != JAUTH_SUCCESS)
+	if (!grant_site_matches(m, &o->g) &&
+	    (rc = fix_site(m, o)) != JAUTH_SUCCESS)
 		return rc;
 	if (is_rejected(o, &o->g))
 		return after_rejection(m, o, now);

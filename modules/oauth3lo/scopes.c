@@ -37,8 +37,8 @@ static int add_scope(char **s, const char *word, size_t n)
 static int scope_word_ok(const char *w, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!((w[i] >= 'a' && w[i] <= 'z') || (w[i] >= '0' && w[i] <= '9') ||
-		      strchr(":._-", w[i])))
+		if (!((w[i] >= 'a' && w[i] <= 'z') ||
+		      (w[i] >= '0' && w[i] <= '9') || strchr(":._-", w[i])))
 			return 0;
 	return n > 0;
 }
@@ -50,18 +50,20 @@ char *scopes_requested(jauth_m *m, const char *arg)
 	int bad = !s;
 	if (full || ro) {
 		for (size_t i = 0; !bad && jauth_scopes_full[i]; i++)
-			if (full || strncmp(jauth_scopes_full[i], "read:", 5) == 0)
+			if (full ||
+			    strncmp(jauth_scopes_full[i], "read:", 5) == 0)
 				bad = add_scope(&s, jauth_scopes_full[i],
 						strlen(jauth_scopes_full[i]));
 	} else {
 		for (const char *p = arg; !bad && *p;) {
 			size_t n = strcspn(p, " \t");
 			if (n && !scope_word_ok(p, n)) {
-				jauth_m_fail(m, JAUTH_CONFIG,
-					     "scopes= has \"%.*s\", which is not "
-					     "a scope name (full, readonly, or "
-					     "names like read:jira-work)",
-					     (int)n, p);
+				jauth_m_fail(
+					m, JAUTH_CONFIG,
+					"scopes= has \"%.*s\", which is not "
+					"a scope name (full, readonly, or "
+					"names like read:jira-work)",
+					(int)n, p);
 				free(s);
 				return NULL;
 			}
@@ -70,7 +72,8 @@ char *scopes_requested(jauth_m *m, const char *arg)
 		}
 	}
 	if (!bad)
-		bad = add_scope(&s, JAUTH_SCOPE_OFFLINE, strlen(JAUTH_SCOPE_OFFLINE));
+		bad = add_scope(&s, JAUTH_SCOPE_OFFLINE,
+				strlen(JAUTH_SCOPE_OFFLINE));
 	if (bad) {
 		free(s);
 		jauth_m_fail(m, JAUTH_ERROR, "out of memory");

@@ -18,34 +18,34 @@
 #include <jauth/module.h>
 
 static const struct jauth_arg_spec spec[] = {
-	{"acquire", JAUTH_ARG_STRING, 0, "success", 0, 0},
-	{"refresh", JAUTH_ARG_STRING, 0, "success", 0, 0},
-	{"revoke", JAUTH_ARG_STRING, 0, "success", 0, 0},
-	{"token", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{"secret", JAUTH_ARG_SECRET, 0, NULL, 0, 0},
-	{"scheme", JAUTH_ARG_STRING, 0, "Test", 0, 0},
-	{"base_url", JAUTH_ARG_URL, 0, "https://jira.example", 0, 0},
-	{"lifetime", JAUTH_ARG_INT, 0, "0", 0, 0},
-	{"leeway", JAUTH_ARG_INT, 0, "0", 0, 0},
-	{"counter", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{"delay_ms", JAUTH_ARG_INT, 0, "0", 0, 10000},
-	{"store", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{"http", JAUTH_ARG_URL, 0, NULL, 0, 0},
-	{"http_any", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{"once", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{"ca_file", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{"tries", JAUTH_ARG_INT, 0, "0", 0, 10},
-	{"log", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{"message", JAUTH_ARG_STRING, 0, NULL, 0, 0},
-	{"date", JAUTH_ARG_DATE, 0, NULL, 0, 0},
-	{"flag", JAUTH_ARG_BOOL, 0, NULL, 0, 0},
-	{"num", JAUTH_ARG_INT, 0, NULL, 1, 10},
-	{"open", JAUTH_ARG_STRING, 0, "success", 0, 0},
-	{NULL, 0, 0, NULL, 0, 0},
+	{ "acquire", JAUTH_ARG_STRING, 0, "success", 0, 0 },
+	{ "refresh", JAUTH_ARG_STRING, 0, "success", 0, 0 },
+	{ "revoke", JAUTH_ARG_STRING, 0, "success", 0, 0 },
+	{ "token", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "secret", JAUTH_ARG_SECRET, 0, NULL, 0, 0 },
+	{ "scheme", JAUTH_ARG_STRING, 0, "Test", 0, 0 },
+	{ "base_url", JAUTH_ARG_URL, 0, "https://jira.example", 0, 0 },
+	{ "lifetime", JAUTH_ARG_INT, 0, "0", 0, 0 },
+	{ "leeway", JAUTH_ARG_INT, 0, "0", 0, 0 },
+	{ "counter", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "delay_ms", JAUTH_ARG_INT, 0, "0", 0, 10000 },
+	{ "store", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "http", JAUTH_ARG_URL, 0, NULL, 0, 0 },
+	{ "http_any", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "once", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "ca_file", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "tries", JAUTH_ARG_INT, 0, "0", 0, 10 },
+	{ "log", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "message", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "date", JAUTH_ARG_DATE, 0, NULL, 0, 0 },
+	{ "flag", JAUTH_ARG_BOOL, 0, NULL, 0, 0 },
+	{ "num", JAUTH_ARG_INT, 0, NULL, 1, 10 },
+	{ "open", JAUTH_ARG_STRING, 0, "success", 0, 0 },
+	{ NULL, 0, 0, NULL, 0, 0 },
 };
 
-static const char *const names[] = {"success", "unavailable", "denied",
-				    "transient", "error"};
+static const char *const names[] = { "success", "unavailable", "denied",
+				     "transient", "error" };
 
 static jauth_result result_of(const char *s)
 {
@@ -72,7 +72,7 @@ static void count(jauth_m *m, char c)
 static void pause_a_little(jauth_m *m)
 {
 	long long ms = jauth_m_arg_int(m, "delay_ms");
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	if (ms > 0)
 		nanosleep(&ts, NULL);
 }
@@ -82,8 +82,8 @@ static jauth_result bump_store(jauth_m *m, long *n)
 {
 	jauth_m_lock *lk;
 	cJSON *rec;
-	jauth_result rc = jauth_m_store_lock(m, jauth_m_arg(m, "store"), &lk,
-					     &rec);
+	jauth_result rc =
+		jauth_m_store_lock(m, jauth_m_arg(m, "store"), &lk, &rec);
 	if (rc != JAUTH_SUCCESS)
 		return rc;
 	cJSON *old = cJSON_GetObjectItem(rec, "n");
@@ -108,8 +108,8 @@ static jauth_result once(jauth_m *m, long *done)
 {
 	jauth_m_lock *lk;
 	cJSON *rec;
-	jauth_result rc = jauth_m_store_lock(m, jauth_m_arg(m, "once"), &lk,
-					     &rec);
+	jauth_result rc =
+		jauth_m_store_lock(m, jauth_m_arg(m, "once"), &lk, &rec);
 	if (rc != JAUTH_SUCCESS)
 		return rc;
 	cJSON *d = cJSON_GetObjectItem(rec, "done");
@@ -171,13 +171,13 @@ static jauth_result make_token(jauth_m *m, char **token)
 		if ((rc = once(m, &n)) != JAUTH_SUCCESS)
 			return rc;
 		return asprintf(token, "done=%ld", n) < 0 ? JAUTH_ERROR
-							 : JAUTH_SUCCESS;
+							  : JAUTH_SUCCESS;
 	}
 	if (jauth_m_arg(m, "store")) {
 		if ((rc = bump_store(m, &n)) != JAUTH_SUCCESS)
 			return rc;
 		return asprintf(token, "n=%ld", n) < 0 ? JAUTH_ERROR
-						      : JAUTH_SUCCESS;
+						       : JAUTH_SUCCESS;
 	}
 	const char *t = jauth_m_arg(m, "token");
 	*token = strdup(t ? t : jauth_m_source(m));
@@ -208,8 +208,8 @@ static jauth_result answer(jauth_m *m, const char *key)
 		.token = token,
 		.base_url = jauth_m_arg(m, "base_url"),
 		.expires_at = life ? now + life : 0,
-		.refresh_at = life ? now + life - jauth_m_arg_int(m, "leeway")
-				   : 0,
+		.refresh_at =
+			life ? now + life - jauth_m_arg_int(m, "leeway") : 0,
 	};
 	rc = jauth_m_credential(m, &c);
 	jauth_m_wipe_free(token);
@@ -223,7 +223,8 @@ static jauth_result tm_open(jauth_m *m, void **state)
 	if (rc != JAUTH_SUCCESS)
 		return rc;
 	if (strcmp(jauth_m_arg(m, "open"), "success") != 0)
-		return jauth_m_fail(m, JAUTH_CONFIG, "refusing to open, as told");
+		return jauth_m_fail(m, JAUTH_CONFIG,
+				    "refusing to open, as told");
 	return JAUTH_SUCCESS;
 }
 
@@ -261,7 +262,7 @@ static jauth_result tm_revoke(jauth_m *m, void *state)
 static jauth_result tm_begin(jauth_m *m, void *state, char **url)
 {
 	(void)state;
-	const char *pairs[] = {"state", "s1", NULL};
+	const char *pairs[] = { "state", "s1", NULL };
 	*url = jauth_m_url_query(jauth_m_arg(m, "base_url"), pairs);
 	return *url ? JAUTH_SUCCESS : JAUTH_ERROR;
 }

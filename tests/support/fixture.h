@@ -20,15 +20,15 @@
 #endif
 
 struct fx {
-	char dir[1024];       /* mkdtemp root, 0700 */
+	char dir[1024];	      /* mkdtemp root, 0700 */
 	char conf[PATH_MAX];  /* DIR/conf */
 	char mods[PATH_MAX];  /* DIR/modules: copies of the built modules */
 	char state[PATH_MAX]; /* DIR/state */
 	struct jauth_options opt;
-	_Atomic time_t now;   /* the fake clock, when fake_clock is set */
+	_Atomic time_t now; /* the fake clock, when fake_clock is set */
 	int fake_clock;
 	pthread_mutex_t log_mu;
-	char *log;            /* every log line, "LEVEL line\n" */
+	char *log; /* every log line, "LEVEL line\n" */
 	size_t log_len;
 };
 

@@ -124,8 +124,8 @@ static pid_t spawn(char *const argv[], const char *log_path)
 	pid_t pid = -1;
 
 	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-		      0600);
+	log_fd =
+		open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (null_fd < 0 || log_fd < 0) {
 		complain("cannot open", log_path);
 		goto out;
@@ -348,7 +348,7 @@ static int signal_and_wait(pid_t pid, int sig, long timeout_ms)
 	for (;;) {
 		got = waitpid(pid, NULL, WNOHANG);
 		if (got == pid || (got < 0 && errno != EINTR))
-			return 0;	/* reaped, or not our child to wait for */
+			return 0; /* reaped, or not our child to wait for */
 		if (now_ms() >= deadline)
 			return -1;
 		sleep_ms(POLL_MS);
@@ -408,8 +408,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 		return n;
 	for (v = data + 9, len = n - 9; len && (*v == ' ' || *v == '\t'); len--)
 		v++;
-	while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' ||
-		       v[len - 1] == ' '))
+	while (len &&
+	       (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
 		len--;
 	free(*location);
 	*location = strndup(v, len);

@@ -16,9 +16,9 @@
 struct standin {
 	pid_t pid;
 	int port;
-	char dir[4096];      /* temp dir holding certs, port file */
-	char url[64];        /* "https://127.0.0.1:PORT" */
-	char ca[4200];       /* DIR/ca.pem */
+	char dir[4096];	     /* temp dir holding certs, port file */
+	char url[64];	     /* "https://127.0.0.1:PORT" */
+	char ca[4200];	     /* DIR/ca.pem */
 	char other_ca[4200]; /* DIR/other-ca.pem */
 };
 

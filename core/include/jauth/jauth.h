@@ -28,12 +28,16 @@ extern "C" {
 /* The one result type of the whole API. The first five are what a module
  * returns for a line; JAUTH_CONFIG is the core's own. */
 typedef enum jauth_result {
-	JAUTH_SUCCESS = 0,     /* a credential, or the operation was done */
-	JAUTH_UNAVAILABLE = 1, /* not set up yet: no grant stored, no token given */
-	JAUTH_DENIED = 2,      /* the server or the clock says the credential is bad */
-	JAUTH_TRANSIENT = 3,   /* network, 5xx, 429 after retries: try again later */
-	JAUTH_ERROR = 4,       /* bad arguments, I/O, out of memory */
-	JAUTH_CONFIG = 5,      /* the stack, a module or a file it names is refused */
+	JAUTH_SUCCESS = 0, /* a credential, or the operation was done */
+	JAUTH_UNAVAILABLE =
+		1, /* not set up yet: no grant stored, no token given */
+	JAUTH_DENIED =
+		2, /* the server or the clock says the credential is bad */
+	JAUTH_TRANSIENT =
+		3,	 /* network, 5xx, 429 after retries: try again later */
+	JAUTH_ERROR = 4, /* bad arguments, I/O, out of memory */
+	JAUTH_CONFIG =
+		5, /* the stack, a module or a file it names is refused */
 } jauth_result;
 
 /* "success", "unavailable", … — the names the stack's controls use.
@@ -67,15 +71,18 @@ typedef time_t jauth_clock_fn(void *ctx);
  * sizeof(struct jauth_options) in size: fields are only ever appended. */
 struct jauth_options {
 	size_t size;
-	const char *conf_path;   /* colon-separated; else $JAUTH_CONF_PATH, else /etc/jauth.d:/usr/lib/jauth.d */
-	const char *module_path; /* colon-separated; else $JAUTH_MODULE_PATH, else the installed module dir */
-	const char *state_dir;   /* else $JAUTH_STATE_DIR, else /var/lib/jauth (root) or $XDG_STATE_HOME/jauth */
-	jauth_log_fn *log;       /* NULL: log to stderr */
+	const char *conf_path;	 /* colon-separated; else $JAUTH_CONF_PATH, else
+				    /etc/jauth.d:/usr/lib/jauth.d */
+	const char *module_path; /* colon-separated; else $JAUTH_MODULE_PATH,
+				    else the installed module dir */
+	const char *state_dir;	 /* else $JAUTH_STATE_DIR, else /var/lib/jauth
+				    (root) or $XDG_STATE_HOME/jauth */
+	jauth_log_fn *log;	 /* NULL: log to stderr */
 	void *log_ctx;
-	int log_level;           /* enum jauth_log_level */
-	jauth_clock_fn *clock;   /* NULL: the system clock */
+	int log_level;	       /* enum jauth_log_level */
+	jauth_clock_fn *clock; /* NULL: the system clock */
 	void *clock_ctx;
-	unsigned flags;          /* JAUTH_OPEN_* */
+	unsigned flags; /* JAUTH_OPEN_* */
 };
 
 /* Do not watch the stack files for edits. */
@@ -132,8 +139,7 @@ JAUTH_EXPORT jauth_result jauth_authorize_begin(jauth *h, char **url);
 
 /* Finishes consent from the URL the browser was sent back to, or its query
  * string. *report (may be NULL) receives what was granted, for people. */
-JAUTH_EXPORT jauth_result jauth_authorize_finish(jauth *h,
-						 const char *callback,
+JAUTH_EXPORT jauth_result jauth_authorize_finish(jauth *h, const char *callback,
 						 char **report);
 
 /* The stack's state as a JSON document (free with jauth_free): every line

@@ -41,7 +41,7 @@ extern "C" {
 typedef struct jauth_m jauth_m;
 
 struct jauth_module {
-	uint32_t abi;        /* JAUTH_ABI_VERSION of the headers it was built with */
+	uint32_t abi; /* JAUTH_ABI_VERSION of the headers it was built with */
 	const char *name;    /* e.g. "apitoken" */
 	const char *version; /* the module's own version */
 
@@ -56,11 +56,11 @@ struct jauth_module {
 	 * revoke return one of the five line results (success … error);
 	 * anything else, JAUTH_CONFIG included, becomes JAUTH_ERROR. */
 	jauth_result (*acquire)(jauth_m *m, void *state);
-	/* Like acquire, but gets a new credential now (re-reads a token, runs the
-	 * refresh grant). */
+	/* Like acquire, but gets a new credential now (re-reads a token, runs
+	 * the refresh grant). */
 	jauth_result (*refresh)(jauth_m *m, void *state);
-	/* Forgets the grant or cached token; tells the admin the remaining steps
-	 * with jauth_m_say. */
+	/* Forgets the grant or cached token; tells the admin the remaining
+	 * steps with jauth_m_say. */
 	jauth_result (*revoke)(jauth_m *m, void *state);
 	/* Optional (NULL): the consent URL, malloc'd, in *url. */
 	jauth_result (*authorize_begin)(jauth_m *m, void *state, char **url);
@@ -72,8 +72,9 @@ struct jauth_module {
 	/* Optional (NULL): adds the module's own fields to OUT, an object
 	 * (e.g. "expires_at", "warnings": [..]). No network. */
 	jauth_result (*status)(jauth_m *m, void *state, cJSON *out);
-	/* Optional (NULL): Jira answered HTTP_STATUS to the last credential this
-	 * instance published. Without it the core calls refresh next time. */
+	/* Optional (NULL): Jira answered HTTP_STATUS to the last credential
+	 * this instance published. Without it the core calls refresh next time.
+	 */
 	void (*rejected)(jauth_m *m, void *state, int http_status);
 };
 
@@ -87,11 +88,12 @@ struct jauth_module {
 
 enum jauth_arg_type {
 	JAUTH_ARG_STRING = 1, /* any text */
-	JAUTH_ARG_URL,        /* an https:// URL without userinfo, ?query or #fragment */
-	JAUTH_ARG_INT,        /* a decimal integer within [min, max] */
-	JAUTH_ARG_BOOL,       /* yes/no, true/false, 1/0, on/off */
-	JAUTH_ARG_DATE,       /* YYYY-MM-DD, a real calendar day */
-	JAUTH_ARG_SECRET,     /* @env:NAME, @file:PATH, or inline text */
+	JAUTH_ARG_URL,	/* an https:// URL without userinfo, ?query or #fragment
+			 */
+	JAUTH_ARG_INT,	/* a decimal integer within [min, max] */
+	JAUTH_ARG_BOOL, /* yes/no, true/false, 1/0, on/off */
+	JAUTH_ARG_DATE, /* YYYY-MM-DD, a real calendar day */
+	JAUTH_ARG_SECRET, /* @env:NAME, @file:PATH, or inline text */
 };
 
 #define JAUTH_ARG_REQUIRED 0x1u
@@ -99,10 +101,10 @@ enum jauth_arg_type {
 /* One accepted key. A table of these ends with a zeroed entry. */
 struct jauth_arg_spec {
 	const char *key;
-	int type;            /* enum jauth_arg_type */
-	unsigned flags;      /* JAUTH_ARG_REQUIRED */
-	const char *def;     /* default text, or NULL */
-	long long min, max;  /* JAUTH_ARG_INT only; both 0 means any */
+	int type;	    /* enum jauth_arg_type */
+	unsigned flags;	    /* JAUTH_ARG_REQUIRED */
+	const char *def;    /* default text, or NULL */
+	long long min, max; /* JAUTH_ARG_INT only; both 0 means any */
 };
 
 /*
@@ -175,14 +177,14 @@ JAUTH_EXPORT jauth_result jauth_m_credential(jauth_m *m,
 /* ---- HTTPS ------------------------------------------------------------ */
 
 struct jauth_m_http_req {
-	const char *method;        /* for messages; the request is a POST when
+	const char *method;	   /* for messages; the request is a POST when
 				      json is set, else a GET */
-	const char *url;           /* https:// only */
+	const char *url;	   /* https:// only */
 	const char *authorization; /* header value, or NULL */
-	const char *json;          /* POST body (sent as application/json), or NULL */
-	const char *ca_file;       /* the CA certificates to trust instead of the
-				      system's, or NULL */
-	int tries;                 /* attempts in all; 0 means the default (4) */
+	const char *json;    /* POST body (sent as application/json), or NULL */
+	const char *ca_file; /* the CA certificates to trust instead of the
+				system's, or NULL */
+	int tries;	     /* attempts in all; 0 means the default (4) */
 };
 
 struct jauth_m_http_resp {
@@ -190,7 +192,7 @@ struct jauth_m_http_resp {
 	char *body;  /* NUL-terminated; at most 1 MiB */
 	size_t len;
 	long retry_after; /* seconds from Retry-After, or -1 */
-	int uncertain;    /* a try may have reached the server while its answer
+	int uncertain;	  /* a try may have reached the server while its answer
 			     was lost (timeout, dropped connection): a POST
 			     may have taken effect */
 };
@@ -251,7 +253,8 @@ JAUTH_EXPORT jauth_result jauth_m_json_num(jauth_m *m, const char *what,
 /* Wipes every string in the tree, then frees it. NULL is accepted. */
 JAUTH_EXPORT void jauth_m_json_free(cJSON *item);
 
-/* ---- State store ---------------------------------------------------------- */
+/* ---- State store ----------------------------------------------------------
+ */
 
 /* A held lock on one record of the store. */
 typedef struct jauth_m_lock jauth_m_lock;
@@ -307,7 +310,8 @@ JAUTH_EXPORT const char *jauth_m_service(jauth_m *m);
 /* The stack line, "FILE:LINE". */
 JAUTH_EXPORT const char *jauth_m_source(jauth_m *m);
 
-/* ---- Small helpers ---------------------------------------------------------- */
+/* ---- Small helpers ----------------------------------------------------------
+ */
 
 /* Standard base64 of DATA, malloc'd; NULL when out of memory. */
 JAUTH_EXPORT char *jauth_m_base64(const void *data, size_t len);
