@@ -524,6 +524,7 @@ START_TEST(test_store_lock_one_worker_per_round)
 	fx_stack("svc", "required testmod.so once=rec delay_ms=20 counter=%s\n",
 		 fx_path("w"));
 	FX.opt.log = NULL;
+	FX.opt.log_level = JAUTH_LOG_ERROR;
 	for (int round = 1; round <= ROUNDS; round++) {
 		pid_t kids[PROCS];
 		fx_clock(round);
