@@ -10,16 +10,8 @@
 int service_name_ok(const char *name)
 {
 	size_t n = strlen(name);
-	if (n == 0 || n > 64)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9');
-		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-			return 0;
-	}
-	return 1;
+	return n > 0 && strchr(ALNUM, name[0]) &&
+	       chars_ok(name, n, 64, ALNUM "._-");
 }
 
 const char *conf_path_of(const char *opt)

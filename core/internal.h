@@ -44,6 +44,14 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Wipes strlen(s) bytes and frees. */
 void wipe_free(char *s);
 
+#define LOWER "abcdefghijklmnopqrstuvwxyz"
+#define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#define DIGITS "0123456789"
+#define ALNUM LOWER UPPER DIGITS
+
+/* 1 when the N bytes of S (1 <= N <= MAX) all belong to SET. */
+int chars_ok(const char *s, size_t n, size_t max, const char *set);
+
 /* A growable string. */
 struct buf {
 	char *s;
@@ -53,6 +61,9 @@ void buf_add(struct buf *b, const char *s, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Appends all of FD to OUT. Returns 0, or -1 with errno (EFBIG when it
+ * holds more than MAX bytes); OUT is the caller's to wipe either way. */
+int read_capped(int fd, size_t max, struct buf *out);
 /* Hands over the string (never NULL) and empties the buffer. */
 char *buf_take(struct buf *b);
 void buf_wipe(struct buf *b);

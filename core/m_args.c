@@ -105,13 +105,7 @@ static int parse_bool(const char *s, int *out)
 
 static int env_name_ok(const char *s)
 {
-	if (!*s || (*s >= '0' && *s <= '9'))
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_'))
-			return 0;
-	return 1;
+	return !strchr(DIGITS, *s) && chars_ok(s, strlen(s), 255, ALNUM "_");
 }
 
 /* Why the secret argument V is refused (malloc'd), or NULL: a reference

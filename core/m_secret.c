@@ -29,7 +29,7 @@ static jauth_m_secret *secret_new(jauth_m *m, const char *s, size_t len)
 static jauth_result secret_file(jauth_m *m, const char *key, const char *path,
 				jauth_m_secret **out)
 {
-	char *why = NULL, buf[SECRET_MAX + 1];
+	char *why = NULL;
 	struct stat st;
 	int fd = trust_open(path, TRUST_SECRET, &st, &why);
 	if (fd < 0 && errno == ENOENT) {
@@ -44,33 +44,31 @@ static jauth_result secret_file(jauth_m *m, const char *key, const char *path,
 		free(why);
 		return JAUTH_ERROR;
 	}
-	size_t len = 0;
-	ssize_t n;
-	while (len < sizeof buf &&
-	       ((n = read(fd, buf + len, sizeof buf - len)) > 0 ||
-		(n < 0 && errno == EINTR)))
-		len += n > 0 ? (size_t)n : 0;
+	struct buf b = { 0 };
+	int rc = read_capped(fd, SECRET_MAX, &b);
 	close(fd);
-	if (len > SECRET_MAX) {
-		explicit_bzero(buf, sizeof buf);
-		return jauth_m_fail(m, JAUTH_ERROR,
-				    "secret file %s (%s=) is larger than 64 "
-				    "KiB: it holds something else",
-				    path, key);
+	size_t len = b.len;
+	if (rc < 0) {
+		buf_wipe(&b);
+		return jauth_m_fail(m, JAUTH_ERROR, "secret file %s (%s=): %s",
+				    path, key,
+				    errno == EFBIG ? "larger than 64 KiB: it "
+						     "holds something else"
+						   : strerror(errno));
 	}
-	if (len > 0 && buf[len - 1] == '\n')
+	if (len > 0 && b.s[len - 1] == '\n')
 		len--;
-	if (len > 0 && buf[len - 1] == '\r')
+	if (len > 0 && b.s[len - 1] == '\r')
 		len--;
-	if (len == 0 || memchr(buf, '\0', len)) {
-		explicit_bzero(buf, sizeof buf);
+	if (len == 0 || memchr(b.s, '\0', len)) {
+		buf_wipe(&b);
 		return jauth_m_fail(m, JAUTH_UNAVAILABLE,
 				    "secret file %s (%s=) is %s: put the "
 				    "secret in it",
 				    path, key, len ? "binary" : "empty");
 	}
-	*out = secret_new(m, buf, len);
-	explicit_bzero(buf, sizeof buf);
+	*out = secret_new(m, b.s, len);
+	buf_wipe(&b);
 	return JAUTH_SUCCESS;
 }
 

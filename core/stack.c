@@ -40,33 +40,6 @@ static void stamp_add(struct stack *top, const char *path,
 	s->ctime = st->st_ctim;
 }
 
-/* Reads all of FD (at most JAUTH_MAX_STACK_FILE bytes) into *text. */
-static int read_all(int fd, char **text, size_t *len)
-{
-	struct buf b = { 0 };
-	char chunk[8192];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			buf_wipe(&b);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		buf_add(&b, chunk, (size_t)n);
-		if (b.len > JAUTH_MAX_STACK_FILE) {
-			buf_wipe(&b);
-			errno = EFBIG;
-			return -1;
-		}
-	}
-	*len = b.len;
-	*text = buf_take(&b);
-	return 0;
-}
-
 /* Finds, checks and reads SERVICE's file. FROM names the include line that
  * asked for it, or is NULL for the top stack. */
 static char *load_file(struct parser *ps, const char *service, const char *from,
@@ -90,15 +63,19 @@ static char *load_file(struct parser *ps, const char *service, const char *from,
 		free(f);
 		return NULL;
 	}
-	if (read_all(fd, &text, len) < 0) {
+	struct buf b = { 0 };
+	int rc = read_capped(fd, JAUTH_MAX_STACK_FILE, &b);
+	close(fd);
+	if (rc < 0) {
 		problem(ps->p, "%s: %s", f,
 			errno == EFBIG ? "larger than 1 MiB: not a stack file"
 				       : strerror(errno));
-		close(fd);
+		buf_wipe(&b);
 		free(f);
 		return NULL;
 	}
-	close(fd);
+	*len = b.len;
+	text = buf_take(&b);
 	stamp_add(ps->top, f, &st);
 	*mode = (int)(st.st_mode & 07777);
 	*file = f;
@@ -170,13 +147,7 @@ static void nest(struct parser *ps, struct stack *st, const char *src,
 
 static int arg_key_ok(const char *k, size_t n)
 {
-	if (n == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((k[i] >= 'a' && k[i] <= 'z') || k[i] == '_' ||
-		      (k[i] >= '0' && k[i] <= '9')))
-			return 0;
-	return 1;
+	return chars_ok(k, n, 64, LOWER DIGITS "_");
 }
 
 /* Reads the key=value arguments of a module line. Returns 0 or -1. */

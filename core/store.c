@@ -94,14 +94,7 @@ int store_dir_ready(const char *dir, char **why)
 
 static int key_ok(const char *key)
 {
-	if (!*key || strlen(key) > 128)
-		return 0;
-	for (const char *s = key; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
-		      *s == '-'))
-			return 0;
-	return 1;
+	return chars_ok(key, strlen(key), 128, ALNUM "._-");
 }
 
 /* Checks KEY and makes sure the state directory is there and private. */
@@ -129,37 +122,44 @@ static char *record_path(jauth_m *m, const char *key, const char *ext)
 			 ext);
 }
 
+/* Opens PATH for reading if it is a regular file of the caller's that
+ * nobody else may access. Returns the descriptor, or -1 with errno
+ * (ENOENT: none; EPERM: not private). */
+static int open_private(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 077)) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
 /* Reads and parses record PATH; *rec NULL when there is none. */
 static jauth_result read_record(jauth_m *m, const char *path, cJSON **rec)
 {
 	*rec = NULL;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_private(path);
 	if (fd < 0 && errno == ENOENT)
 		return JAUTH_SUCCESS;
-	if (fd < 0)
-		return jauth_m_fail(m, JAUTH_ERROR, "state file %s: %s", path,
-				    strerror(errno));
-	struct stat st;
-	struct buf b = { 0 };
-	char chunk[4096];
-	ssize_t n = 0;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || (st.st_mode & 077)) {
-		close(fd);
+	if (fd < 0 && errno == EPERM)
 		return jauth_m_fail(
 			m, JAUTH_ERROR,
 			"state file %s is not a private regular "
 			"file of yours (mode 0600): fix or remove it",
 			path);
-	}
-	while (b.len <= RECORD_MAX &&
-	       ((n = read(fd, chunk, sizeof chunk)) > 0 ||
-		(n < 0 && errno == EINTR)))
-		if (n > 0)
-			buf_add(&b, chunk, (size_t)n);
+	if (fd < 0)
+		return jauth_m_fail(m, JAUTH_ERROR, "state file %s: %s", path,
+				    strerror(errno));
+	struct buf b = { 0 };
+	int rc = read_capped(fd, RECORD_MAX, &b), e = errno;
 	close(fd);
-	explicit_bzero(chunk, sizeof chunk);
-	*rec = n < 0 || b.len > RECORD_MAX ? NULL : cJSON_Parse(b.s ? b.s : "");
+	*rec = rc < 0 ? NULL : cJSON_Parse(b.s ? b.s : "");
 	buf_wipe(&b);
 	if (!cJSON_IsObject(*rec)) {
 		jauth_m_json_free(*rec);
@@ -167,7 +167,7 @@ static jauth_result read_record(jauth_m *m, const char *path, cJSON **rec)
 		return jauth_m_fail(m, JAUTH_ERROR,
 				    "state file %s cannot be read as a record "
 				    "(%s)",
-				    path, n < 0 ? strerror(errno) : "not JSON");
+				    path, rc < 0 ? strerror(e) : "not JSON");
 	}
 	return JAUTH_SUCCESS;
 }
@@ -361,23 +361,18 @@ void jauth_m_store_unlock(jauth_m_lock *lk)
 char *state_file_read(const char *dir, const char *name)
 {
 	char *path = xasprintf("%s/%s", dir, name);
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_private(path);
 	free(path);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || st.st_size > 65536) {
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0)
 		return NULL;
-	}
-	char *text = xcalloc(1, (size_t)st.st_size + 1);
-	ssize_t n = read(fd, text, (size_t)st.st_size);
+	struct buf b = { 0 };
+	int rc = read_capped(fd, 65536, &b);
 	close(fd);
-	if (n != st.st_size) {
-		free(text);
+	if (rc < 0) {
+		buf_wipe(&b);
 		return NULL;
 	}
-	return text;
+	return buf_take(&b);
 }
 
 int state_file_write(const char *dir, const char *name, const char *text)

@@ -1,9 +1,11 @@
 /* util.c — allocation that cannot fail, growable strings, problem lists. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -74,6 +76,16 @@ void wipe_free(char *s)
 	free(s);
 }
 
+int chars_ok(const char *s, size_t n, size_t max, const char *set)
+{
+	if (n == 0 || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!s[i] || !strchr(set, s[i]))
+			return 0;
+	return 1;
+}
+
 /* Grows B to hold N more bytes and a NUL. Old storage is wiped, since a
  * buffer may hold a secret. */
 static void buf_grow(struct buf *b, size_t n)
@@ -122,6 +134,26 @@ char *buf_take(struct buf *b)
 	b->s = NULL;
 	b->len = b->cap = 0;
 	return s;
+}
+
+int read_capped(int fd, size_t max, struct buf *out)
+{
+	char chunk[8192];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			explicit_bzero(chunk, sizeof chunk);
+			return n < 0 ? -1 : 0;
+		}
+		buf_add(out, chunk, (size_t)n);
+		if (out->len > max) {
+			explicit_bzero(chunk, sizeof chunk);
+			errno = EFBIG;
+			return -1;
+		}
+	}
 }
 
 void buf_wipe(struct buf *b)

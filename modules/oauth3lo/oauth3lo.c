@@ -24,14 +24,10 @@ static const struct jauth_arg_spec spec[] = {
 
 static int id_ok(const char *s)
 {
-	if (!*s || strlen(s) > 128)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
-		      *s == '.'))
-			return 0;
-	return 1;
+	size_t n = strlen(s);
+	return n > 0 && n <= 128 &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789-_.") == n;
 }
 
 /* https anywhere, or plain http on the loopback, where `jauth authorize`

@@ -37,8 +37,7 @@ static int add_scope(char **s, const char *word, size_t n)
 static int scope_word_ok(const char *w, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!((w[i] >= 'a' && w[i] <= 'z') ||
-		      (w[i] >= '0' && w[i] <= '9') || strchr(":._-", w[i])))
+		if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789:._-", w[i]))
 			return 0;
 	return n > 0;
 }
