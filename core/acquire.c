@@ -109,8 +109,7 @@ static jauth_result run_stack(struct jauth *h, enum op op, struct tc *tc)
 	struct stack *dead = stack_unref(st);
 	pthread_mutex_unlock(&h->mu);
 	stack_free(dead);
-	wipe_free(r.msg);
-	buf_wipe(&r.say);
+	run_clear(&r);
 	return rc;
 }
 

@@ -74,7 +74,7 @@ jauth_result jauth_revoke(jauth *h, char **steps)
 	wipe_free(msg);
 	if (steps)
 		*steps = buf_take(&r.say);
-	buf_wipe(&r.say);
+	run_clear(&r);
 	return rc;
 }
 
@@ -128,8 +128,7 @@ static jauth_result consent(struct jauth *h, const char *callback, char **out)
 	} else if (callback) {
 		*out = buf_take(&r.say);
 	}
-	wipe_free(r.msg);
-	buf_wipe(&r.say);
+	run_clear(&r);
 	return rc;
 }
 

@@ -276,6 +276,8 @@ struct jauth_m {
 	char *store_prefix; /* "SERVICE.MODULE" */
 };
 
+/* Frees what a run collected (message, admin text), wiping it. */
+void run_clear(struct run *r);
 /* Makes the instance of LN and runs the module's open. Problems go to P. */
 int m_open(struct jauth *h, struct line *ln, struct problems *p);
 /* Runs the module's close and frees the instance. NULL is accepted. */

@@ -9,6 +9,13 @@
 
 #include "internal.h"
 
+void run_clear(struct run *r)
+{
+	wipe_free(r->msg);
+	r->msg = NULL;
+	buf_wipe(&r->say);
+}
+
 int m_open(struct jauth *h, struct line *ln, struct problems *p)
 {
 	struct jauth_m *m = xcalloc(1, sizeof *m);
@@ -30,8 +37,7 @@ int m_open(struct jauth *h, struct line *ln, struct problems *p)
 		problem(p, "%s: %s", ln->source,
 			r.msg ? r.msg : "the module refused to open");
 	}
-	wipe_free(r.msg);
-	buf_wipe(&r.say);
+	run_clear(&r);
 	if (rc != JAUTH_SUCCESS) {
 		if (m->state && m->ops->close)
 			m->ops->close(m, m->state);
@@ -53,8 +59,7 @@ void m_close(struct jauth_m *m)
 		m->run = &r;
 		m->ops->close(m, m->state);
 		m->run = NULL;
-		wipe_free(r.msg);
-		buf_wipe(&r.say);
+		run_clear(&r);
 	}
 	http_close(m->curl);
 	free(m->store_prefix);
@@ -117,8 +122,7 @@ void m_status(struct jauth_m *m, cJSON *out)
 	if (m->ops->status(m, m->state, out) != JAUTH_SUCCESS && r.msg)
 		cJSON_AddStringToObject(out, "error", r.msg);
 	m->run = NULL;
-	wipe_free(r.msg);
-	buf_wipe(&r.say);
+	run_clear(&r);
 }
 
 void m_rejected(struct jauth_m *m, int http_status)
@@ -131,8 +135,7 @@ void m_rejected(struct jauth_m *m, int http_status)
 	m->run = &r;
 	m->ops->rejected(m, m->state, http_status);
 	m->run = NULL;
-	wipe_free(r.msg);
-	buf_wipe(&r.say);
+	run_clear(&r);
 }
 
 jauth_result jauth_m_credential(jauth_m *m, const struct jauth_m_cred *c)

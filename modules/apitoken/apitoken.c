@@ -48,11 +48,10 @@ static int cloud_id_ok(const char *s)
 }
 
 /* The REST base: the site for an unscoped token, the gateway for a scoped
- * one. Without a trailing slash. */
+ * one. (The core drops a trailing slash from every published base.) */
 static char *base_url_of(jauth_m *m)
 {
 	const char *cloud = jauth_m_arg(m, "cloud_id");
-	const char *site = jauth_m_arg(m, "site");
 	char *url;
 	if (cloud) {
 		const char *api = jauth_m_arg(m, "api_url");
@@ -63,10 +62,7 @@ static char *base_url_of(jauth_m *m)
 			return NULL;
 		return url;
 	}
-	url = strdup(site);
-	for (size_t n = url ? strlen(url) : 0; n > 0 && url[n - 1] == '/'; n--)
-		url[n - 1] = '\0';
-	return url;
+	return strdup(jauth_m_arg(m, "site"));
 }
 
 /* Checks what the table cannot: site or cloud_id, the cloud id's form,
