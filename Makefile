@@ -53,6 +53,8 @@ testmod_noentry_DEFS := -DTESTMOD_NO_ENTRY
 TEST_SRC := $(wildcard tests/check_*.c) tests/support/standin.c tests/support/fixture.c
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/obj/%.o)
 TEST_BIN := $(B)/tests/check_jauth
+# The Linux-PAM module of the differential test (tests/check_pam.c).
+PAM_PICK := $(B)/tests/pam/pam_pick.so
 TEST_DEFS := -DJAUTH_TEST_SRCDIR=\"$(CURDIR)/tests\" -DJAUTH_TEST_BUILDDIR=\"$(CURDIR)/$(B)\"
 
 .PHONY: all deps check demo install uninstall clean bench check-asan \
@@ -93,20 +95,24 @@ $(B)/tests/modules/%.so: tests/modules/testmod.c core/include/jauth/module.h $(L
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -shared $($*_DEFS) -o $@ $< -L$(B)/lib -ljauth
 
+$(PAM_PICK): tests/pam/pam_pick.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
+
 $(B)/obj/tests/%.o: tests/%.c tests/support/*.h core/include/jauth/jauth.h | deps
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFS) -Itests -Itests/support -c $< -o $@
 
 $(TEST_BIN): $(TEST_OBJ) $(LIB_SO)
 	@mkdir -p $(@D)
-	$(CC) -pthread $(CFLAGS) -o $@ $(TEST_OBJ) -L$(B)/lib -ljauth $(CHECK_LIBS) $(DEP_LIBS)
+	$(CC) -pthread $(CFLAGS) -o $@ $(TEST_OBJ) -L$(B)/lib -ljauth $(CHECK_LIBS) $(DEP_LIBS) -lpam
 
 # The README's connector example, compiled as any connector would be.
 $(B)/examples/connector: examples/connector.c core/include/jauth/jauth.h $(LIB_SO)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -o $@ $< -L$(B)/lib -ljauth
 
-check: all $(TESTMOD_SO) $(TEST_BIN) $(B)/examples/connector
+check: all $(TESTMOD_SO) $(PAM_PICK) $(TEST_BIN) $(B)/examples/connector
 	LD_LIBRARY_PATH=$(CURDIR)/$(B)/lib $(TEST_BIN)
 
 # ---- hardening: the suites under sanitizers and memcheck ----
@@ -117,7 +123,7 @@ check-asan:
 
 # ThreadSanitizer over the suites where threads and processes meet.
 check-tsan:
-	$(MAKE) B=build/tsan CFLAGS="$(SAN_CFLAGS) -fsanitize=thread" all build/tsan/tests/check_jauth $(TESTMODS:%=build/tsan/tests/modules/%.so)
+	$(MAKE) B=build/tsan CFLAGS="$(SAN_CFLAGS) -fsanitize=thread" all build/tsan/tests/check_jauth $(TESTMODS:%=build/tsan/tests/modules/%.so) build/tsan/tests/pam/pam_pick.so
 	for s in threads "store processes" "oauth3lo.so processes"; do \
 		CK_RUN_SUITE="$$s" TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 		LD_LIBRARY_PATH=$(CURDIR)/build/tsan/lib build/tsan/tests/check_jauth || exit 1; done
@@ -126,7 +132,7 @@ check-tsan:
 # are TSan's); leaks of libcurl/OpenSSL caches are "still reachable", not
 # lost, and do not count.
 VALGRIND_SUITES := "stack syntax" dispatch loading services apitoken.so oauth3lo.so "hostile input"
-check-valgrind: all $(TESTMOD_SO) $(TEST_BIN)
+check-valgrind: all $(TESTMOD_SO) $(PAM_PICK) $(TEST_BIN)
 	@sh mk/deps.sh valgrind
 	for s in $(VALGRIND_SUITES); do \
 		CK_RUN_SUITE="$$s" CK_DEFAULT_TIMEOUT=600 LD_LIBRARY_PATH=$(CURDIR)/$(B)/lib \

@@ -134,17 +134,22 @@ char *redact(struct redactor *r, const char *s);
 
 /* ---- the stack ---- */
 
-enum action { ACT_OK, ACT_DONE, ACT_BAD, ACT_DIE, ACT_IGNORE };
+enum action { ACT_OK, ACT_DONE, ACT_BAD, ACT_DIE, ACT_IGNORE, ACT_RESET,
+	      ACT_JUMP };
 
 struct control {
-	unsigned char act[JAUTH_NRESULTS]; /* enum action by jauth_result */
-	char *text;			   /* as written, for status */
+	unsigned char act[JAUTH_NRESULTS];   /* enum action by jauth_result */
+	unsigned short jump[JAUTH_NRESULTS]; /* lines to skip, for ACT_JUMP */
+	int bare; /* "substack NAME" without a control: PAM's substack */
+	char *text; /* as written, for status */
 };
 
 /* Parses the control token TOK of line SRC into C. Returns 0, or -1 after
- * recording a problem. */
+ * recording a problem (C is then all ok, with no jump). */
 int control_parse(const char *src, const char *tok, struct control *c,
 		  struct problems *p);
+/* The longest jump of C (0 if none), with the result key it is for. */
+unsigned control_max_jump(const struct control *c, const char **key);
 
 struct arg {
 	char *key, *value;

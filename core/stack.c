@@ -23,6 +23,7 @@ struct parser {
 
 static int parse_service(struct parser *ps, struct stack *st,
 			 const char *service, const char *from);
+static void check_jumps(struct parser *ps, const struct stack *st);
 
 static void stamp_add(struct stack *top, const char *path,
 		      const struct stat *st)
@@ -141,6 +142,7 @@ static void nest(struct parser *ps, struct stack *st, const char *src,
 		    ln->sub->n == 0 && !problems_stop(ps->p))
 			problem(ps->p, "%s: substack %s has no module lines",
 				src, name);
+		check_jumps(ps, ln->sub);
 	}
 	ps->depth--;
 }
@@ -196,7 +198,8 @@ static void load_module(struct parser *ps, struct line *ln)
 }
 
 /* Adds the line "CTL TOK[0] TOK[1..n)" of SRC: a module line, or a
- * substack when TOK[0] is "substack". Takes SRC. */
+ * substack when TOK[0] is "substack" (CTL NULL: PAM's bare substack).
+ * Takes SRC. */
 static void add_line(struct parser *ps, struct stack *st, char *src, int mode,
 		     const char *ctl, char **tok, size_t n)
 {
@@ -212,7 +215,12 @@ static void add_line(struct parser *ps, struct stack *st, char *src, int mode,
 	struct line *ln = line_new(st);
 	ln->source = src;
 	ln->file_mode = mode;
-	int bad = control_parse(src, ctl, &ln->ctl, ps->p) < 0;
+	int bad = 0;
+	if (ctl)
+		bad = control_parse(src, ctl, &ln->ctl, ps->p) < 0;
+	else
+		ln->ctl = (struct control){ .bare = 1,
+					    .text = xstrdup("substack") };
 	if (strcmp(tok[0], "substack") == 0) {
 		if (n != 2)
 			problem(ps->p, "%s: write \"[CONTROL] substack NAME\"",
@@ -240,7 +248,7 @@ static void parse_line(struct parser *ps, struct stack *st, const char *file,
 			nest(ps, st, src, "include", t->v[1], NULL);
 		free(src);
 	} else if (strcmp(t->v[0], "substack") == 0) {
-		add_line(ps, st, src, mode, "required", t->v, t->n);
+		add_line(ps, st, src, mode, NULL, t->v, t->n);
 	} else if (t->n < 2) {
 		problem(ps->p,
 			"%s: a line needs a control and a module: "
@@ -249,6 +257,36 @@ static void parse_line(struct parser *ps, struct stack *st, const char *file,
 		free(src);
 	} else {
 		add_line(ps, st, src, mode, t->v[0], t->v + 1, t->n - 1);
+	}
+}
+
+/*
+ * Refuses a jump that would leave ST, the level it is on: PAM counts the
+ * lines after includes are spliced, a substack as one, and fails at run
+ * time when a jump runs out of lines; jauth fails at load, taken or not.
+ */
+static void check_jumps(struct parser *ps, const struct stack *st)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		const char *key = NULL;
+		const struct line *ln = st->lines[i];
+		unsigned jump = control_max_jump(&ln->ctl, &key);
+		size_t after = st->n - 1 - i;
+		if (jump <= after)
+			continue;
+		struct buf fix = { 0 };
+		if (after)
+			buf_printf(&fix, "jump at most %zu", after);
+		else
+			buf_puts(&fix, "use done or ignore instead");
+		problem(ps->p,
+			"%s: the jump %s=%u goes past the end of the %s: "
+			"%zu line%s follow%s it (included lines count, a "
+			"substack counts as one): %s",
+			ln->source, key, jump,
+			st == ps->top ? "stack" : "substack", after,
+			after == 1 ? "" : "s", after == 1 ? "s" : "", fix.s);
+		buf_wipe(&fix);
 	}
 }
 
@@ -297,6 +335,7 @@ struct stack *stack_load(struct jauth *h, const char *service,
 	st->service = xstrdup(service);
 	ps.top = st;
 	parse_service(&ps, st, service, NULL);
+	check_jumps(&ps, st);
 	if (p->n > before) {
 		stack_free(st);
 		return NULL;

@@ -17,8 +17,9 @@ have_pc check || want check
 [ -e /usr/include/subunit/child.h ] || want libsubunit-dev
 have_cmd openssl || want openssl
 [ -x /usr/bin/python3 ] || want python3
+# Linux-PAM: the differential test of make check, and make bench.
+[ -e /usr/include/security/pam_appl.h ] || want libpam0g-dev
 case "${1:-}" in
-bench) [ -e /usr/include/security/pam_appl.h ] || want libpam0g-dev ;;
 valgrind) have_cmd valgrind || want valgrind ;;
 fuzz) have_cmd clang || want clang
       ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a \

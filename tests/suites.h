@@ -15,5 +15,6 @@ Suite *suite_oauth(void);
 Suite *suite_procs(void);
 Suite *suite_cli(void);
 Suite *suite_hostile(void);
+Suite *suite_pam(void);
 
 #endif
