@@ -65,6 +65,7 @@ struct gen {
 	enum flavour fl;
 	struct gfile f[24];
 	int nf, ids;
+	int overjump; /* a jump past the end of its level was written */
 };
 
 static int gen_file(struct gen *g, int depth)
@@ -87,8 +88,8 @@ static int gen_file(struct gen *g, int depth)
 	return me;
 }
 
-/* An action for a bracket: jumps (at most MAXJ) and reset only in the
- * JUMPS flavour. */
+/* An action for a bracket: jumps (at most MAXJ, or now and then one more)
+ * and reset only in the JUMPS flavour. */
 static void action(struct gen *g, int maxj, char *out, size_t n)
 {
 	static const char *const acts[] = { "ok", "done", "bad", "die",
@@ -96,6 +97,8 @@ static void action(struct gen *g, int maxj, char *out, size_t n)
 	unsigned k = pick(g->fl == JUMPS ? 8 : 5);
 	if (k < 5)
 		snprintf(out, n, "%s", acts[k]);
+	else if (pick(60) == 0)
+		g->overjump = snprintf(out, n, "%d", maxj + 1);
 	else if (k == 5 || maxj == 0)
 		snprintf(out, n, "reset");
 	else
@@ -255,17 +258,21 @@ static int run_pam(const char *dir, char *ran, size_t n)
 }
 
 /* Runs the jauth stack; the ids of the lines run (from testmod's log=)
- * go to RAN, the error text to ERR. */
-static jauth_result run_jauth(char *ran, size_t n, char *err, size_t en)
+ * go to RAN, the error text to ERR. A stack with an out-of-range jump must
+ * be refused at load (the deviation "a jump past the end is refused"):
+ * then JAUTH_CONFIG is returned. */
+static jauth_result run_jauth(int overjump, char *ran, size_t n, char *err,
+			      size_t en)
 {
 	pthread_mutex_lock(&FX.log_mu);
 	FX.log_len = 0;
 	if (FX.log)
 		FX.log[0] = 0;
 	pthread_mutex_unlock(&FX.log_mu);
-	jauth *h = fx_open("svc");
-	jauth_result rc;
-	fx_auth(h, &rc);
+	jauth_result rc = JAUTH_CONFIG;
+	jauth *h = fx_open_want("svc", overjump ? JAUTH_CONFIG : JAUTH_SUCCESS);
+	if (!overjump)
+		fx_auth(h, &rc);
 	snprintf(err, en, "%s", jauth_error(h));
 	jauth_close(h);
 	size_t len = 0;
@@ -278,7 +285,8 @@ static jauth_result run_jauth(char *ran, size_t n, char *err, size_t en)
 /*
  * The deviations of jauth.conf(5), by name: where Linux-PAM answers
  * PAM_PERM_DENIED (its own verdict, never a module's here), jauth says
- * why. Everything else must be equal.
+ * why. The third, "a jump past the end is refused at load", is checked in
+ * run_jauth. Everything else must be equal.
  */
 static const struct deviation {
 	const char *name;
@@ -312,7 +320,7 @@ static void differential(enum flavour fl, int run)
 	char other[PATH_MAX + 32];
 	snprintf(other, sizeof other, "%s/other", pamdir);
 	fx_write(other, 0644, "");
-	int seen[NDEV] = { 0 }, agreed = 0;
+	int seen[NDEV] = { 0 }, agreed = 0, refused = 0;
 	for (int s = 0; s < STACKS_PER_RUN; s++) {
 		uint64_t seed =
 			(uint64_t)fl << 32 | (uint64_t)run << 16 | (uint64_t)s;
@@ -328,8 +336,16 @@ static void differential(enum flavour fl, int run)
 		fclose(show);
 		char pran[1024], jran[1024], err[4096];
 		int prc = run_pam(pamdir, pran, sizeof pran);
-		jauth_result jrc =
-			run_jauth(jran, sizeof jran, err, sizeof err);
+		jauth_result jrc = run_jauth(g.overjump, jran, sizeof jran, err,
+					     sizeof err);
+		if (g.overjump) {
+			ck_assert_msg(strstr(err, "goes past the end"),
+				      "seed %#llx: %s\n%s",
+				      (unsigned long long)seed, err, shown);
+			refused++;
+			free(shown);
+			continue;
+		}
 		const struct deviation *d = NULL;
 		if (prc != pam_codes[jrc])
 			d = tolerated(prc, jrc, err);
@@ -353,6 +369,7 @@ static void differential(enum flavour fl, int run)
 	}
 	/* The run must have exercised both agreement and the deviations. */
 	ck_assert_int_gt(agreed, STACKS_PER_RUN / 2);
+	ck_assert(fl != JUMPS || refused > 0);
 	for (size_t i = 0; i < NDEV && fl != FLAT; i++)
 		ck_assert_msg(seen[i] > 0, "no stack showed \"%s\"",
 			      deviations[i].name);
