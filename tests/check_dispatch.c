@@ -501,10 +501,10 @@ static const struct pam_case pam_cases[] = {
 	  "optional @success 0\n[success=reset] @success 1\nrequired "
 	  "@success 2\n",
 	  NULL, S, "0 1 2", "t2", NULL },
-	{ "6 Debian's pam_unix idiom",
-	  "[success=1 default=ignore] @success 0\nrequisite @denied "
+	{ "6 Debian's idiom, when the first line fails",
+	  "[success=1 default=ignore] @denied 0\nrequisite @denied "
 	  "1\nrequired @success 2\n",
-	  NULL, S, "0 2", "t2", NULL },
+	  NULL, D, "0 1", NULL, "svc:2:" },
 	/* the credential: the first one kept by ok/done */
 	{ "credential of the first ok",
 	  "optional @success 0\nrequired @success 1\n", NULL, S, "0 1", "t0",
