@@ -57,7 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct control c;
 		if (control_parse(src, t.v[0], &c, &p) == 0) {
 			for (int i = 0; i < JAUTH_NRESULTS; i++)
-				if (c.act[i] > ACT_IGNORE)
+				if (c.act[i] > ACT_JUMP ||
+				    (c.act[i] == ACT_JUMP &&
+				     (c.jump[i] == 0 ||
+				      c.jump[i] > JAUTH_MAX_LINES + 1)))
 					fuzz_fail("control %s: result %d has "
 						  "action %d",
 						  t.v[0], i, c.act[i]);
