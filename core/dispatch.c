@@ -62,7 +62,7 @@ static void take(struct verdict *v, enum impression imp, jauth_result rc,
 	r->msg = NULL;
 }
 
-static int run_level(struct stack *st, struct run *r, struct verdict *v);
+static void run_level(struct stack *st, struct run *r, struct verdict *v);
 
 /* Runs LN, a module or a substack with a control. Returns its result, or
  * -1 for a substack that decided nothing (which counts as ignored). */
@@ -130,8 +130,8 @@ static void note(struct line *ln, int rc, struct run *r)
 		     ln->modname);
 }
 
-/* Runs the lines of one level on V; returns 1 when the level stopped. */
-static int run_level(struct stack *st, struct run *r, struct verdict *v)
+/* Runs the lines of one level on V, until its end or a stop. */
+static void run_level(struct stack *st, struct run *r, struct verdict *v)
 {
 	struct verdict start;
 	snapshot(v, &start);
@@ -157,7 +157,6 @@ static int run_level(struct stack *st, struct run *r, struct verdict *v)
 			i += (size_t)skip;
 	}
 	wipe_free(start.msg);
-	return stopped;
 }
 
 jauth_result dispatch(struct stack *st, struct run *r)
