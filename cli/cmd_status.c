@@ -84,6 +84,57 @@ static int print_lines(const cJSON *lines, time_t now, int depth)
 	return warnings;
 }
 
+/* The note of a connector that runs on and refused the file as it is now
+ * (reload.c keeps it honest: an exited connector or a changed file makes
+ * no note). */
+static void print_refusal(const cJSON *other, time_t now)
+{
+	if (!cJSON_IsObject(other) || !str(other, "error"))
+		return;
+	const cJSON *in = cJSON_GetObjectItem(other, "in_force"), *ln;
+	printf("          a running connector (pid %.0f) refused this file "
+	       "%s and keeps its previous stack in force:\n          %s\n",
+	       cJSON_GetObjectItem(other, "pid")->valuedouble,
+	       when((time_t)cJSON_GetObjectItem(other, "at")->valuedouble, now),
+	       str(other, "error"));
+	if (str(in, "file"))
+		printf("in force  %s, as it was before the edit:\n",
+		       str(in, "file"));
+	cJSON_ArrayForEach (ln, cJSON_GetObjectItem(in, "lines"))
+		printf("  %s  %s  %s\n", str(ln, "source"), str(ln, "control"),
+		       str(ln, "module") ? str(ln, "module")
+					 : str(ln, "substack"));
+}
+
+/* A stack that cannot be loaded: its error (stderr, as for every
+ * command), and what a running connector still does with the previous
+ * version, if one refused this very file. */
+static int status_unloadable(jauth *h, jauth_result r, int json)
+{
+	char *text = NULL;
+	if (h)
+		jauth_status(h, &text);
+	cJSON *doc = text ? cJSON_Parse(text) : NULL;
+	jauth_free(text);
+	int status = fail(exit_of(r), "%s", jauth_error(h));
+	if (doc && json) {
+		char *out = cJSON_Print(doc);
+		printf("%s\n", out);
+		cJSON_free(out);
+	} else if (doc) {
+		time_t now =
+			(time_t)cJSON_GetObjectItem(doc, "now")->valuedouble;
+		printf("service   %s: the stack cannot be loaded\n",
+		       str(doc, "service"));
+		printf("reload    %s\n", str(doc, "error"));
+		print_refusal(cJSON_GetObjectItem(doc, "reload_error_reported"),
+			      now);
+	}
+	cJSON_Delete(doc);
+	jauth_close(h);
+	return status;
+}
+
 static void print_human(cJSON *doc, jauth_result r, const char *err)
 {
 	time_t now = (time_t)cJSON_GetObjectItem(doc, "now")->valuedouble;
@@ -102,19 +153,8 @@ static void print_human(cJSON *doc, jauth_result r, const char *err)
 	printf("state     %s\n\n", str(doc, "state_dir"));
 	int warnings = print_lines(cJSON_GetObjectItem(doc, "lines"), now, 0);
 	const char *reload = str(doc, "reload_error");
-	const cJSON *other = cJSON_GetObjectItem(doc, "reload_error_reported");
 	printf("\nreload    %s\n", reload ? reload : "ok");
-	if (other && str(other, "error"))
-		printf("          a connector (pid %.0f%s) refused an edit %s and "
-		       "keeps its previous stack:\n          %s\n",
-		       cJSON_GetObjectItem(other, "pid")->valuedouble,
-		       cJSON_IsTrue(cJSON_GetObjectItem(other, "running"))
-			       ? ""
-			       : ", since exited",
-		       when((time_t)cJSON_GetObjectItem(other, "at")
-				    ->valuedouble,
-			    now),
-		       str(other, "error"));
+	print_refusal(cJSON_GetObjectItem(doc, "reload_error_reported"), now);
 	if (warnings)
 		printf("%d warning%s above\n", warnings,
 		       warnings == 1 ? "" : "s");
@@ -138,11 +178,12 @@ static int run(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage(&cmd_status);
-	jauth *h = open_service(cli, argv[optind], &status);
-	if (!h)
-		return status;
+	jauth *h = NULL;
+	jauth_result r = jauth_open(argv[optind], &cli->opt, &h);
+	if (r != JAUTH_SUCCESS)
+		return status_unloadable(h, r, json);
 	const jauth_cred *c;
-	jauth_result r = jauth_acquire(h, &c);
+	r = jauth_acquire(h, &c);
 	char *text = NULL;
 	if (jauth_status(h, &text) != JAUTH_SUCCESS) {
 		status = fail_handle(h, JAUTH_ERROR);
@@ -176,6 +217,10 @@ const struct command cmd_status = {
 		"the grant and how long its refresh token has been\nidle, and "
 		"warnings. --json prints the same as a JSON document for "
 		"scripts. The\nexit status is the stack's result (0 when a "
-		"credential is in force).\n",
+		"credential is in force).\nWhen the stack file cannot be "
+		"loaded, the error goes to stderr (exit 2) and,\nif a running "
+		"connector refused this very file and keeps its previous "
+		"stack,\nthat stack and the refusal are printed (--json: "
+		"\"reload_error_reported\").\n",
 	.run = run,
 };

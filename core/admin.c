@@ -3,25 +3,21 @@
  * consent, status. Each holds run_mu (modules are called one at a time) and
  * a reference on the stack in force.
  */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-/* Takes run_mu and a reference on the live stack. */
+/* Takes a reference on the live stack and its run_mu. */
 static struct stack *admin_begin(struct jauth *h)
 {
-	pthread_mutex_lock(&h->run_mu);
-	pthread_mutex_lock(&h->mu);
-	struct stack *st = h->stack;
-	st->refs++;
-	pthread_mutex_unlock(&h->mu);
+	struct stack *st = stack_get(h);
+	pthread_mutex_lock(&st->run_mu);
 	return st;
 }
 
-/* Drops the reference and run_mu; DROP_CRED makes the next acquire run the
- * stack again (the grant changed). */
+/* Drops run_mu and the reference; DROP_CRED makes the next acquire run the
+ * stack again at once (the grant changed). */
 static void admin_end(struct jauth *h, struct stack *st, int drop_cred)
 {
 	pthread_mutex_lock(&h->mu);
@@ -30,10 +26,11 @@ static void admin_end(struct jauth *h, struct stack *st, int drop_cred)
 		h->cur = NULL;
 		atomic_fetch_add_explicit(&h->gen, 1, memory_order_release);
 	}
-	struct stack *dead = stack_unref(st);
+	if (drop_cred)
+		backoff_reset(h);
 	pthread_mutex_unlock(&h->mu);
-	pthread_mutex_unlock(&h->run_mu);
-	stack_free(dead);
+	pthread_mutex_unlock(&st->run_mu);
+	stack_put(h, st);
 }
 
 /* Revokes every line of ST, substacks included; the first failure is the
@@ -169,9 +166,11 @@ static cJSON *args_json(struct line *ln)
 	return o;
 }
 
-static cJSON *lines_json(struct stack *st);
+static cJSON *lines_json(struct stack *st, int busy);
 
-static cJSON *line_json(struct line *ln)
+/* LN with its module's status, unless BUSY: a call into the stack is
+ * running (a slow refresh) and status does not wait for it. */
+static cJSON *line_json(struct line *ln, int busy)
 {
 	char abi[16];
 	cJSON *o = cJSON_CreateObject();
@@ -179,7 +178,7 @@ static cJSON *line_json(struct line *ln)
 	cJSON_AddStringToObject(o, "control", ln->ctl.text);
 	if (ln->sub) {
 		cJSON_AddStringToObject(o, "substack", ln->modname);
-		cJSON_AddItemToObject(o, "lines", lines_json(ln->sub));
+		cJSON_AddItemToObject(o, "lines", lines_json(ln->sub, busy));
 		return o;
 	}
 	cJSON_AddStringToObject(o, "module", ln->modname);
@@ -189,16 +188,34 @@ static cJSON *line_json(struct line *ln)
 				abi_text(ln->mod.ops->abi, abi, sizeof abi));
 	cJSON_AddItemToObject(o, "args", args_json(ln));
 	cJSON *status = cJSON_AddObjectToObject(o, "status");
-	m_status(ln->m, status);
+	if (busy)
+		cJSON_AddStringToObject(status, "note",
+					"a refresh is running; run status "
+					"again for the module's own fields");
+	else
+		m_status(ln->m, status);
 	return o;
 }
 
-static cJSON *lines_json(struct stack *st)
+static cJSON *lines_json(struct stack *st, int busy)
 {
 	cJSON *a = cJSON_CreateArray();
 	for (size_t i = 0; i < st->n; i++)
-		cJSON_AddItemToArray(a, line_json(st->lines[i]));
+		cJSON_AddItemToArray(a, line_json(st->lines[i], busy));
 	return a;
+}
+
+/* The backoff after failed rounds (acquire.c): how many in a row, and
+ * when the next may run. Under h->mu. */
+static void backoff_json(struct jauth *h, cJSON *o)
+{
+	cJSON_AddNumberToObject(o, "failures", h->failures);
+	if (h->failures)
+		cJSON_AddNumberToObject(o, "retry_at", (double)h->retry_at);
+	else
+		cJSON_AddNullToObject(o, "retry_at");
+	if (h->failures && h->round_msg)
+		cJSON_AddStringToObject(o, "last_failure", h->round_msg);
 }
 
 /* The credential in force, or null. Under h->mu. */
@@ -216,51 +233,61 @@ static cJSON *active_json(struct jauth *h)
 	return o;
 }
 
-/* A refused edit reported by another process's handle (reload.c), with
- * whether that process still runs. */
-static cJSON *reported_refusal(struct jauth *h)
+/* What status says of a handle whose stack could not be loaded: the
+ * reason, and what a running connector keeps in force if it refused the
+ * same file (reload.c). */
+static cJSON *dead_json(struct jauth *h)
 {
-	char *name = xasprintf("%s.reload-error.json", h->service);
-	char *text = state_file_read(h->state_dir, name);
-	free(name);
-	cJSON *o = text ? cJSON_Parse(text) : NULL;
-	free(text);
-	cJSON *pid = cJSON_GetObjectItemCaseSensitive(o, "pid");
-	if (!cJSON_IsNumber(pid)) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	cJSON_AddBoolToObject(o, "running",
-			      kill((pid_t)pid->valuedouble, 0) == 0);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "service", h->service);
+	cJSON_AddStringToObject(o, "state_dir", h->state_dir);
+	cJSON_AddNumberToObject(o, "now", (double)handle_now(h));
+	cJSON_AddStringToObject(o, "error", jauth_error(h));
+	cJSON *other = reload_note_read(h);
+	if (other)
+		cJSON_AddItemToObject(o, "reload_error_reported", other);
+	else
+		cJSON_AddNullToObject(o, "reload_error_reported");
 	return o;
 }
 
-jauth_result jauth_status(jauth *h, char **json)
+static jauth_result status_text(struct jauth *h, cJSON *o, char **json)
 {
-	*json = NULL;
-	if (h->dead)
-		return JAUTH_CONFIG;
-	struct stack *st = admin_begin(h);
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "service", h->service);
-	cJSON_AddStringToObject(o, "file", st->file);
-	cJSON_AddStringToObject(o, "state_dir", h->state_dir);
-	cJSON_AddNumberToObject(o, "now", (double)handle_now(h));
-	cJSON_AddItemToObject(o, "lines", lines_json(st));
-	pthread_mutex_lock(&h->mu);
-	cJSON_AddItemToObject(o, "active", active_json(h));
-	if (h->reload_error)
-		cJSON_AddStringToObject(o, "reload_error", h->reload_error);
-	else
-		cJSON_AddNullToObject(o, "reload_error");
-	pthread_mutex_unlock(&h->mu);
-	cJSON *other = reported_refusal(h);
-	if (other)
-		cJSON_AddItemToObject(o, "reload_error_reported", other);
-	admin_end(h, st, 0);
 	char *text = cJSON_Print(o);
 	cJSON_Delete(o);
 	*json = text ? redact(&h->red, text) : NULL;
 	free(text);
 	return *json ? JAUTH_SUCCESS : JAUTH_ERROR;
+}
+
+jauth_result jauth_status(jauth *h, char **json)
+{
+	*json = NULL;
+	if (h->dead) {
+		status_text(h, dead_json(h), json);
+		return JAUTH_CONFIG;
+	}
+	struct stack *st = stack_get(h);
+	int busy = pthread_mutex_trylock(&st->run_mu) != 0;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "service", h->service);
+	cJSON_AddStringToObject(o, "file", st->file);
+	cJSON_AddStringToObject(o, "state_dir", h->state_dir);
+	cJSON_AddNumberToObject(o, "now", (double)handle_now(h));
+	cJSON_AddItemToObject(o, "lines", lines_json(st, busy));
+	if (!busy)
+		pthread_mutex_unlock(&st->run_mu);
+	stack_put(h, st);
+	pthread_mutex_lock(&h->mu);
+	cJSON_AddItemToObject(o, "active", active_json(h));
+	backoff_json(h, o);
+	if (h->reload_error)
+		cJSON_AddStringToObject(o, "reload_error", h->reload_error);
+	else
+		cJSON_AddNullToObject(o, "reload_error");
+	pthread_mutex_unlock(&h->mu);
+	cJSON *other = reload_note_read(h);
+	if (other)
+		cJSON_AddItemToObject(o, "reload_error_reported", other);
+	return status_text(h, o, json);
 }

@@ -14,42 +14,117 @@ time_t handle_now(const struct jauth *h)
 	return h->clock ? h->clock(h->clock_ctx) : coarse_now();
 }
 
-/* Runs when a thread that used the handle exits. */
-static void tc_thread_exit(void *p)
+/*
+ * The registry: one thread key for the whole process (handles are not
+ * limited by PTHREAD_KEYS_MAX), whose value is the thread's table of
+ * records indexed by handle slot. Slots of closed handles are reused. Every
+ * link between a record, its thread's table and its handle changes under
+ * reg_mu, so the thread-exit destructor and jauth_close never free the same
+ * record; reg_mu is taken before any handle's mu.
+ */
+pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static int tls_ok;
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t *free_slots, next_slot;
+static size_t nfree;
+
+/* Frees record TC of a thread that exited or a handle that closes, after
+ * unlinking it from both. Under reg_mu. */
+static void tc_drop(struct tc *tc)
 {
-	struct tc *tc = p;
 	struct jauth *h = tc->h;
-	pthread_mutex_lock(&h->mu);
 	if (tc->prev)
 		tc->prev->next = tc->next;
 	else
 		h->tcs = tc->next;
 	if (tc->next)
 		tc->next->prev = tc->prev;
+	tc->tls->v[h->slot] = NULL;
+	pthread_mutex_lock(&h->mu);
 	cred_unref(tc->cred);
 	pthread_mutex_unlock(&h->mu);
 	free(tc->err);
 	free(tc);
 }
 
+/* Runs when a thread that used a handle exits. */
+static void tls_thread_exit(void *p)
+{
+	struct tls *t = p;
+	pthread_mutex_lock(&reg_mu);
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i])
+			tc_drop(t->v[i]);
+	pthread_mutex_unlock(&reg_mu);
+	free(t->v);
+	free(t);
+}
+
+static void tls_make_key(void)
+{
+	tls_ok = pthread_key_create(&tls_key, tls_thread_exit) == 0;
+}
+
+/* A free slot for a new handle. Under reg_mu. */
+static uint32_t slot_take(void)
+{
+	return nfree ? free_slots[--nfree] : next_slot++;
+}
+
+static void slot_give(uint32_t slot)
+{
+	free_slots = realloc(free_slots, (nfree + 1) * sizeof *free_slots);
+	if (!free_slots)
+		abort();
+	free_slots[nfree++] = slot;
+}
+
+/* This thread's table, with room for SLOT; NULL when out of memory. Under
+ * reg_mu (jauth_close writes into other threads' tables). */
+static struct tls *tls_room(uint32_t slot)
+{
+	struct tls *t = pthread_getspecific(tls_key);
+	if (!t) {
+		t = calloc(1, sizeof *t);
+		if (!t || pthread_setspecific(tls_key, t) != 0) {
+			free(t);
+			return NULL;
+		}
+	}
+	if (slot < t->n)
+		return t;
+	size_t n = t->n ? t->n : 8;
+	while (n <= slot)
+		n *= 2;
+	struct tc **v = realloc(t->v, n * sizeof *v);
+	if (!v)
+		return NULL;
+	memset(v + t->n, 0, (n - t->n) * sizeof *v);
+	t->v = v;
+	t->n = n;
+	return t;
+}
+
 struct tc *tc_get(struct jauth *h)
 {
-	struct tc *tc = pthread_getspecific(h->key);
+	struct tc *tc = tc_find(h->slot);
 	if (tc)
 		return tc;
-	tc = xcalloc(1, sizeof *tc);
-	tc->h = h;
-	tc->gen = UINT64_MAX; /* never equal to h->gen: first call goes slow */
-	if (pthread_setspecific(h->key, tc) != 0) {
-		free(tc);
-		return NULL;
+	pthread_mutex_lock(&reg_mu);
+	struct tls *t = tls_room(h->slot);
+	if (t) {
+		tc = xcalloc(1, sizeof *tc);
+		tc->h = h;
+		tc->gen = UINT64_MAX; /* never h->gen: the first call is slow */
+		tc->tls = t;
+		tc->next = h->tcs;
+		if (h->tcs)
+			h->tcs->prev = tc;
+		h->tcs = tc;
+		t->v[h->slot] = tc;
 	}
-	pthread_mutex_lock(&h->mu);
-	tc->next = h->tcs;
-	if (h->tcs)
-		h->tcs->prev = tc;
-	h->tcs = tc;
-	pthread_mutex_unlock(&h->mu);
+	pthread_mutex_unlock(&reg_mu);
 	return tc;
 }
 
@@ -85,8 +160,10 @@ void handle_set_errorf(struct jauth *h, const char *fmt, ...)
 const char *jauth_error(const jauth *h)
 {
 	if (!h)
-		return "no handle: jauth_open ran out of memory";
-	struct tc *tc = pthread_getspecific(h->key);
+		return "no handle: jauth_open ran out of memory, or the process "
+		       "has no thread key left for libjauth (it needs one, of "
+		       "PTHREAD_KEYS_MAX per process)";
+	struct tc *tc = tc_find(h->slot);
 	return tc && tc->err ? tc->err : "";
 }
 
@@ -111,16 +188,14 @@ static void handle_settings(struct jauth *h, const char *service,
 
 struct jauth *handle_new(const char *service, const struct jauth_options *opt)
 {
-	struct jauth *h = calloc(1, sizeof *h);
+	pthread_once(&tls_once, tls_make_key);
+	struct jauth *h = tls_ok ? calloc(1, sizeof *h) : NULL;
 	if (!h)
 		return NULL;
-	if (pthread_key_create(&h->key, tc_thread_exit) != 0) {
-		free(h);
-		return NULL;
-	}
-	h->key_ok = 1;
+	pthread_mutex_lock(&reg_mu);
+	h->slot = slot_take();
+	pthread_mutex_unlock(&reg_mu);
 	pthread_mutex_init(&h->mu, NULL);
-	pthread_mutex_init(&h->run_mu, NULL);
 	redactor_init(&h->red);
 	handle_settings(h, service, opt);
 	atomic_store(&h->next_check, coarse_now() + JAUTH_RELOAD_EVERY);
@@ -153,8 +228,7 @@ jauth_result jauth_open(const char *service, const struct jauth_options *opt,
 		problems_free(&p);
 		return JAUTH_CONFIG;
 	}
-	h->stack->refs = 1;
-	h->stack->id = ++h->next_stack_id;
+	stack_adopt(h, h->stack);
 	return JAUTH_SUCCESS;
 }
 
@@ -162,16 +236,13 @@ void jauth_close(jauth *h)
 {
 	if (!h)
 		return;
-	if (h->key_ok)
-		pthread_key_delete(h->key);
-	for (struct tc *tc = h->tcs, *next; tc; tc = next) {
-		next = tc->next;
-		cred_unref(tc->cred);
-		free(tc->err);
-		free(tc);
-	}
+	pthread_mutex_lock(&reg_mu);
+	while (h->tcs)
+		tc_drop(h->tcs);
+	slot_give(h->slot);
+	pthread_mutex_unlock(&reg_mu);
 	cred_unref(h->cur);
-	stack_free(h->stack);
+	stack_put(h, h->stack);
 	free(h->round_msg);
 	free(h->reload_error);
 	free(h->service);
@@ -179,7 +250,7 @@ void jauth_close(jauth *h)
 	free(h->module_path);
 	free(h->state_dir);
 	redactor_fini(&h->red);
+	free(h->refused.path);
 	pthread_mutex_destroy(&h->mu);
-	pthread_mutex_destroy(&h->run_mu);
 	free(h);
 }

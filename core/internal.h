@@ -196,6 +196,7 @@ struct stack {
 	size_t nstamps;
 	int refs; /* under the handle's mu */
 	uint64_t id;
+	pthread_mutex_t run_mu; /* one call into its modules at a time */
 };
 
 struct jauth;
@@ -281,6 +282,14 @@ struct jauth_m {
 	char *store_prefix; /* "SERVICE.MODULE" */
 };
 
+/* ---- m_args.c, m_secret.c ---- */
+
+/* The accepted key KEY of M's argument table, or NULL. */
+const struct jauth_arg_spec *arg_spec(jauth_m *m, const char *key);
+/* The trust rules a JAUTH_ARG_FILE argument's file is held to. */
+#define arg_file_kind(s)                                                       \
+	((s)->flags & JAUTH_ARG_PRIVATE ? TRUST_SECRET : TRUST_CONFIG)
+
 /* Frees what a run collected (message, admin text), wiping it. */
 void run_clear(struct run *r);
 /* Makes the instance of LN and runs the module's open. Problems go to P. */
@@ -318,36 +327,61 @@ jauth_result dispatch(struct stack *st, struct run *r);
 
 /* ---- the handle ---- */
 
-/* A thread's view of a handle: its credential reference and error text. */
+/* A thread's view of a handle: its credential reference and error text.
+ * Owned by the handle (h->tcs) and found by its thread at slot h->slot of
+ * the thread's table; both links change only under the registry's lock
+ * (handle.c), so a thread exiting and jauth_close never both free one. */
 struct tc {
 	struct jauth *h;
 	uint64_t gen;
 	struct jauth_cred *cred;
 	time_t fresh_until;
 	char *err;
+	struct tls *tls; /* the table of the thread it belongs to */
 	struct tc *next, *prev;
 };
+
+/* One thread's records, indexed by handle slot: the value of the one
+ * process-wide thread key. */
+struct tls {
+	size_t n;
+	struct tc **v;
+};
+
+extern pthread_key_t tls_key;
+
+/* This thread's record for the handle in SLOT, or NULL; no lock, no
+ * system call. */
+static inline struct tc *tc_find(uint32_t slot)
+{
+	struct tls *t = pthread_getspecific(tls_key);
+	return t && slot < t->n ? t->v[slot] : NULL;
+}
+
+#define JAUTH_BACKOFF_MAX 30 /* seconds: the longest wait after failures */
+#define JAUTH_RERUN_MIN 10   /* seconds: the soonest a refresh_at counts */
 
 struct jauth {
 	/* Read by every acquire; written rarely. */
 	_Atomic uint64_t gen;
 	_Atomic time_t next_check;
-	pthread_key_t key;
+	uint32_t slot; /* index into each thread's table */
 	jauth_clock_fn *clock;
 	void *clock_ctx;
 	int dead;
 
-	pthread_mutex_t mu;	/* cur, stack, round, tcs, reload_error */
-	pthread_mutex_t run_mu; /* one call into the modules at a time */
+	pthread_mutex_t mu; /* cur, stack, round, backoff, reload notes */
 	struct jauth_cred *cur;
 	struct stack *stack;
 	uint64_t round;
 	jauth_result round_rc;
 	char *round_msg;
-	struct tc *tcs;
+	unsigned failures; /* failed rounds in a row */
+	time_t retry_at;   /* after a failure: no new round before this */
+	struct tc *tcs;	   /* under the registry's lock */
 	char *reload_error;
+	struct stamp refused; /* the file of the refused edit */
 	uint64_t next_stack_id;
-	int key_ok;
 
 	char *service;
 	char *conf_path;
@@ -360,7 +394,7 @@ struct jauth {
 	struct redactor red;
 };
 
-/* A handle with its locks, thread key and settings, but no stack; NULL when
+/* A handle with its lock, slot and settings, but no stack; NULL when
  * out of resources. */
 struct jauth *handle_new(const char *service, const struct jauth_options *opt);
 /* The handle's clock. */
@@ -375,11 +409,23 @@ void handle_set_errorf(struct jauth *h, const char *fmt, ...)
 void tc_take(struct tc *tc, struct jauth_cred *c, uint64_t gen);
 /* Drops a credential reference; under h->mu. */
 void cred_unref(struct jauth_cred *c);
-/* Drops a stack reference; under h->mu. Returns the stack to free (outside
- * the lock) when it was the last one, else NULL. */
-struct stack *stack_unref(struct stack *st);
+/* Makes ST the handle's stack-to-be: one reference, a fresh id, its run
+ * lock. Under h->mu (or before the handle is shared). */
+void stack_adopt(struct jauth *h, struct stack *st);
+/* Takes a reference on the live stack. */
+struct stack *stack_get(struct jauth *h);
+/* Drops a reference taken by stack_get (or adopt), freeing the stack with
+ * the last one. Not under h->mu. NULL is accepted. */
+void stack_put(struct jauth *h, struct stack *st);
+/* Forgets the failures of past rounds (a success, an edit, a consent);
+ * under h->mu. */
+void backoff_reset(struct jauth *h);
 /* Swaps in a new stack if the files changed; called at most once a second. */
 void reload_check(struct jauth *h);
+/* The note of a refused edit left by a running process's handle (another
+ * one, or this), or NULL when there is none or it no longer holds: that
+ * process exited, or the file changed since. */
+cJSON *reload_note_read(struct jauth *h);
 
 /* ---- log.c ---- */
 

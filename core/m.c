@@ -181,6 +181,45 @@ jauth_result jauth_m_fail(jauth_m *m, jauth_result r, const char *fmt, ...)
 	return r;
 }
 
+jauth_result jauth_m_fail_append(jauth_m *m, jauth_result r, const char *fmt,
+				 ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *text = masked(m, fmt, ap);
+	va_end(ap);
+	const char *msg = m->run ? m->run->msg : NULL;
+	if (!msg || !*msg) {
+		jauth_m_fail(m, r, "%s", text);
+		free(text);
+		return r;
+	}
+	char *both = xasprintf("%s: %s", msg, text);
+	free(text);
+	wipe_free(m->run->msg);
+	m->run->msg = both;
+	return r;
+}
+
+jauth_result jauth_m_status_warn(cJSON *out, const char *fmt, ...)
+{
+	cJSON *w = cJSON_GetObjectItemCaseSensitive(out, "warnings");
+	if (!cJSON_IsObject(out) || (w && !cJSON_IsArray(w)))
+		return JAUTH_ERROR;
+	if (!w && !(w = cJSON_AddArrayToObject(out, "warnings")))
+		return JAUTH_ERROR;
+	va_list ap;
+	va_start(ap, fmt);
+	char *text = xvasprintf(fmt, ap);
+	va_end(ap);
+	cJSON *s = cJSON_CreateString(text);
+	free(text);
+	if (!s)
+		return JAUTH_ERROR;
+	cJSON_AddItemToArray(w, s);
+	return JAUTH_SUCCESS;
+}
+
 void jauth_m_say(jauth_m *m, const char *fmt, ...)
 {
 	va_list ap;

@@ -11,7 +11,7 @@
 
 #include "internal.h"
 
-static const struct jauth_arg_spec *spec_of(jauth_m *m, const char *key)
+const struct jauth_arg_spec *arg_spec(jauth_m *m, const char *key)
 {
 	for (const struct jauth_arg_spec *s = m->spec; s && s->key; s++)
 		if (strcmp(s->key, key) == 0)
@@ -143,6 +143,25 @@ static char *secret_problem(jauth_m *m, const char *v)
 	return NULL;
 }
 
+/* Why the file argument V is refused (malloc'd), or NULL: not an absolute
+ * path, or a file that exists but fails the trust rules of S's flags. A
+ * missing file is reported when it is read (unavailable). */
+static char *file_problem(const struct jauth_arg_spec *s, const char *v)
+{
+	char *why = NULL;
+	struct stat st;
+	if (v[0] != '/')
+		return xstrdup("needs an absolute path");
+	int fd = trust_open(v, arg_file_kind(s), &st, &why);
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0 && errno == ENOENT) {
+		free(why);
+		why = NULL;
+	}
+	return why;
+}
+
 /* Why V is refused for S (malloc'd), or NULL. */
 static char *value_problem(jauth_m *m, const struct jauth_arg_spec *s,
 			   const char *v)
@@ -174,6 +193,8 @@ static char *value_problem(jauth_m *m, const struct jauth_arg_spec *s,
 		break;
 	case JAUTH_ARG_SECRET:
 		return secret_problem(m, v);
+	case JAUTH_ARG_FILE:
+		return file_problem(s, v);
 	}
 	return why ? xstrdup(why) : NULL;
 }
@@ -195,7 +216,7 @@ jauth_result jauth_m_args(jauth_m *m, const struct jauth_arg_spec *spec)
 	m->spec = spec;
 	for (size_t i = 0; i < m->line->nargs; i++) {
 		const struct arg *a = &m->line->args[i];
-		const struct jauth_arg_spec *s = spec_of(m, a->key);
+		const struct jauth_arg_spec *s = arg_spec(m, a->key);
 		char *why, *keys;
 		if (!s) {
 			keys = valid_keys(spec);
@@ -223,7 +244,7 @@ jauth_result jauth_m_args(jauth_m *m, const struct jauth_arg_spec *spec)
 const char *jauth_m_arg(jauth_m *m, const char *key)
 {
 	const struct arg *a = arg_of(m, key);
-	const struct jauth_arg_spec *s = spec_of(m, key);
+	const struct jauth_arg_spec *s = arg_spec(m, key);
 	return a ? a->value : s ? s->def : NULL;
 }
 

@@ -8,9 +8,14 @@
 jauth_result jauth_m_json_parse(jauth_m *m, const char *what, const char *text,
 				cJSON **out)
 {
-	*out = text ? cJSON_Parse(text) : NULL;
+	/* require_null_terminated: "{…} junk" and "{…}{…}" are not one
+	 * document. */
+	*out = text ? cJSON_ParseWithOpts(text, NULL, 1) : NULL;
 	if (!*out)
-		return jauth_m_fail(m, JAUTH_ERROR, "%s is not JSON", what);
+		return jauth_m_fail(m, JAUTH_ERROR,
+				    "%s is not JSON (one object or array, "
+				    "nothing after it)",
+				    what);
 	if (!cJSON_IsObject(*out) && !cJSON_IsArray(*out)) {
 		jauth_m_json_free(*out);
 		*out = NULL;

@@ -1,4 +1,4 @@
-/* m_misc.c — base64 and random hex for modules. */
+/* m_misc.c — base64, base64url and random hex for modules. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +32,48 @@ char *jauth_m_base64(const void *data, size_t len)
 		*o++ = '=';
 	}
 	*o = '\0';
+	return out;
+}
+
+/* The value of base64url digit C, or -1. */
+static int b64url_digit(char c)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	const char *p = c ? strchr(tab, c) : NULL;
+	return p ? (int)(p - tab) : -1;
+}
+
+void *jauth_m_base64url_decode(const char *text, size_t *len)
+{
+	size_t all = strlen(text), n = all;
+	while (n > 0 && text[n - 1] == '=' && all - n < 2)
+		n--;
+	/* Unpadded, or padded to whole groups of four; never one digit
+	 * alone. */
+	if (n % 4 == 1 || (n != all && all % 4 != 0))
+		return NULL;
+	unsigned char *out = malloc(n / 4 * 3 + 3), *o = out;
+	if (!out)
+		return NULL;
+	unsigned acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		int d = b64url_digit(text[i]);
+		if (d < 0) {
+			free(out);
+			return NULL;
+		}
+		acc = (acc << 6 | (unsigned)d) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			*o++ = (unsigned char)(acc >> bits);
+		}
+	}
+	*o = '\0';
+	if (len)
+		*len = (size_t)(o - out);
 	return out;
 }
 

@@ -25,51 +25,92 @@ static jauth_m_secret *secret_new(jauth_m *m, const char *s, size_t len)
 	return sec;
 }
 
-/* Reads secret file PATH for argument KEY. */
-static jauth_result secret_file(jauth_m *m, const char *key, const char *path,
-				jauth_m_secret **out)
+/* Reads PATH (argument KEY) under the trust rules KIND into B: at most
+ * SECRET_MAX bytes. A missing or empty file is unavailable, an untrusted
+ * one an error, each with its message; B is the caller's to wipe. */
+static jauth_result read_trusted(jauth_m *m, const char *key, const char *path,
+				 enum trust_kind kind, struct buf *b)
 {
 	char *why = NULL;
 	struct stat st;
-	int fd = trust_open(path, TRUST_SECRET, &st, &why);
+	const char *what = kind == TRUST_SECRET ? "secret file" : "file";
+	int fd = trust_open(path, kind, &st, &why);
 	if (fd < 0 && errno == ENOENT) {
 		free(why);
 		return jauth_m_fail(m, JAUTH_UNAVAILABLE,
-				    "secret file %s (%s=) does not exist: "
-				    "create it, mode 0600",
-				    path, key);
+				    "%s %s (%s=) does not exist: create it%s",
+				    what, path, key,
+				    kind == TRUST_SECRET ? ", mode 0600" : "");
 	}
 	if (fd < 0) {
 		jauth_m_fail(m, JAUTH_ERROR, "%s= %s", key, why);
 		free(why);
 		return JAUTH_ERROR;
 	}
-	struct buf b = { 0 };
-	int rc = read_capped(fd, SECRET_MAX, &b);
+	int rc = read_capped(fd, SECRET_MAX, b);
 	close(fd);
-	size_t len = b.len;
-	if (rc < 0) {
-		buf_wipe(&b);
-		return jauth_m_fail(m, JAUTH_ERROR, "secret file %s (%s=): %s",
+	if (rc < 0)
+		return jauth_m_fail(m, JAUTH_ERROR, "%s %s (%s=): %s", what,
 				    path, key,
 				    errno == EFBIG ? "larger than 64 KiB: it "
 						     "holds something else"
 						   : strerror(errno));
-	}
+	if (b->len == 0)
+		return jauth_m_fail(m, JAUTH_UNAVAILABLE,
+				    "%s %s (%s=) is empty: put %s in it", what,
+				    path, key,
+				    kind == TRUST_SECRET ? "the secret"
+							 : "its contents");
+	return JAUTH_SUCCESS;
+}
+
+/* Reads secret file PATH for argument KEY. */
+static jauth_result secret_file(jauth_m *m, const char *key, const char *path,
+				jauth_m_secret **out)
+{
+	struct buf b = { 0 };
+	jauth_result rc = read_trusted(m, key, path, TRUST_SECRET, &b);
+	size_t len = b.len;
 	if (len > 0 && b.s[len - 1] == '\n')
 		len--;
 	if (len > 0 && b.s[len - 1] == '\r')
 		len--;
-	if (len == 0 || memchr(b.s, '\0', len)) {
-		buf_wipe(&b);
-		return jauth_m_fail(m, JAUTH_UNAVAILABLE,
-				    "secret file %s (%s=) is %s: put the "
-				    "secret in it",
-				    path, key, len ? "binary" : "empty");
-	}
-	*out = secret_new(m, b.s, len);
+	if (rc == JAUTH_SUCCESS && (len == 0 || memchr(b.s, '\0', len)))
+		rc = jauth_m_fail(m, JAUTH_UNAVAILABLE,
+				  "secret file %s (%s=) is %s: put the "
+				  "secret in it",
+				  path, key, len ? "binary" : "empty");
+	if (rc == JAUTH_SUCCESS)
+		*out = secret_new(m, b.s, len);
 	buf_wipe(&b);
-	return JAUTH_SUCCESS;
+	return rc;
+}
+
+jauth_result jauth_m_file_read(jauth_m *m, const char *key,
+			       jauth_m_secret **out)
+{
+	const struct jauth_arg_spec *s = arg_spec(m, key);
+	const char *path = jauth_m_arg(m, key);
+	*out = NULL;
+	if (!s || s->type != JAUTH_ARG_FILE || !path)
+		return jauth_m_fail(m, JAUTH_ERROR,
+				    "%s= is not a file argument given on the "
+				    "line (the module asked for it)",
+				    key);
+	struct buf b = { 0 };
+	jauth_result rc = read_trusted(m, key, path, arg_file_kind(s), &b);
+	if (rc == JAUTH_SUCCESS) {
+		jauth_m_secret *sec = xmalloc(sizeof *sec);
+		sec->s = xmalloc(b.len + 1);
+		memcpy(sec->s, b.s, b.len);
+		sec->s[b.len] = '\0';
+		sec->len = b.len;
+		if (s->flags & JAUTH_ARG_PRIVATE)
+			redactor_add(&m->h->red, sec->s);
+		*out = sec;
+	}
+	buf_wipe(&b);
+	return rc;
 }
 
 jauth_result jauth_m_secret_get(jauth_m *m, const char *key,

@@ -3,10 +3,13 @@
  * (DESIGN §3 "Loading fails closed", §5): files, owners and modes, module
  * lookup, the entry symbol, ABI versions, service names; and hot reload.
  */
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -326,30 +329,111 @@ START_TEST(test_reload_keeps_old_stack_on_broken_edit)
 	jauth_close(h);
 }
 
-/* jauth status from another process shows what a running connector
- * refused. */
-START_TEST(test_status_shows_a_refusal_reported_by_another_process)
+/* A handle (a connector) whose stack was good, then edited into a broken
+ * one, which it refused. */
+static jauth *refusing_connector(void)
 {
 	fx_stack("svc", "required testmod.so token=good\n");
-	jauth *h = fx_open("svc");
+	jauth *h = NULL;
+	ck_assert_int_eq(jauth_open("svc", &FX.opt, &h), JAUTH_SUCCESS);
 	jauth_result rc;
 	fx_auth(h, &rc);
 	fx_stack("svc", "required testmod.so \"broken\n");
 	wait_reload();
 	fx_auth(h, &rc);
-	/* the admin fixes the file, but the connector has not looked yet */
-	fx_stack("svc", "required testmod.so token=fixed\n");
+	return h;
+}
+
+/* jauth status from another process shows what a running connector
+ * refused, and the stack it keeps in force, though the file itself cannot
+ * be loaded. */
+START_TEST(test_status_shows_a_refusal_reported_by_another_process)
+{
+	jauth *h = refusing_connector();
 	char *out = NULL, *err = NULL;
 	ck_assert_int_eq(fx_cli(NULL, &out, &err, "status", "svc",
 				(char *)NULL),
-			 0);
-	ck_assert_msg(strstr(out, "a connector (pid "), "%s", out);
-	ck_assert_ptr_nonnull(strstr(out, "unterminated quote"));
+			 2);
+	ck_assert_msg(strstr(err, "unterminated quote"), "%s", err);
+	ck_assert_msg(strstr(out, "a running connector (pid "), "%s", out);
+	ck_assert_msg(strstr(out, "unterminated quote"), "%s", out);
+	ck_assert_msg(strstr(out, "svc:1  required  testmod.so"), "%s", out);
+	free(out);
+	free(err);
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "status", "svc", "--json",
+				(char *)NULL),
+			 2);
+	ck_assert_msg(strstr(out, "\"reload_error_reported\":\t{"), "%s", out);
+	ck_assert_msg(strstr(out, "\"in_force\""), "%s", out);
 	free(out);
 	free(err);
 	jauth_close(h);
 }
 END_TEST
+
+/* The note holds only while it is true: once the file is edited again, or
+ * the connector that refused it exits, status no longer reports it. */
+START_TEST(test_refusal_note_ends_with_the_edit_or_the_connector)
+{
+	jauth *h = refusing_connector();
+	/* the admin fixes the file; the connector has not looked yet */
+	fx_stack("svc", "required testmod.so token=fixed\n");
+	char *out = NULL, *err = NULL;
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "status", "svc",
+				(char *)NULL),
+			 0);
+	ck_assert_msg(!strstr(out, "refused"), "%s", out);
+	free(out);
+	free(err);
+	jauth_close(h);
+
+	/* A connector in another process refuses an edit, then exits. */
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		refusing_connector();
+		_exit(fx_read(fx_path("state/svc.reload-error.json")) ? 0 : 1);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "status", "svc",
+				(char *)NULL),
+			 2);
+	ck_assert_msg(!strstr(out, "refused"), "%s", out);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* An in-place edit written in two steps is never loaded half-written:
+ * the handle waits until the file has been left alone for a second. */
+START_TEST(test_in_place_edit_in_two_steps_is_not_loaded_half_done)
+{
+	fx_stack("svc", "required testmod.so token=before\n");
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), "Test before");
+	char path[PATH_MAX + 8];
+	snprintf(path, sizeof path, "%s/svc", FX.conf);
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert_int_ge(fd, 0);
+	const char *half = "required testmod.so token=wh";
+	ck_assert_int_eq(write(fd, half, strlen(half)), (ssize_t)strlen(half));
+	/* the handle looks at the file between the two writes */
+	while (!fx_log_has("waiting for the edit to settle")) {
+		ck_assert_str_ne(fx_auth(h, &rc), "Test wh");
+		usleep(20 * 1000);
+	}
+	ck_assert_int_eq(write(fd, "ole\n", 4), 4);
+	close(fd);
+	const char *got;
+	while (strcmp(got = fx_auth(h, &rc), "Test whole") != 0) {
+		ck_assert_str_eq(got, "Test before");
+		usleep(20 * 1000);
+	}
+	jauth_close(h);
+}
 END_TEST
 
 START_TEST(test_reload_off_when_asked)
@@ -423,6 +507,10 @@ Suite *suite_load(void)
 	tcase_add_test(tc, test_reload_off_when_asked);
 	tcase_add_test(tc,
 		       test_status_shows_a_refusal_reported_by_another_process);
+	tcase_add_test(tc,
+		       test_refusal_note_ends_with_the_edit_or_the_connector);
+	tcase_add_test(tc,
+		       test_in_place_edit_in_two_steps_is_not_loaded_half_done);
 	suite_add_tcase(s, tc);
 	return s;
 }

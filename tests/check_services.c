@@ -547,6 +547,173 @@ START_TEST(test_store_lock_one_worker_per_round)
 }
 END_TEST
 
+/* ---- the module kit: JSON, arguments, base64url, messages, files ---- */
+
+/* What show= makes of input= (testmod), or "" with the result in *rc. */
+static const char *shown(const char *show, const char *input, jauth_result *rc)
+{
+	static char got[256];
+	fx_write(fx_path("input"), 0600, input);
+	fx_stack("svc", "required testmod.so show=%s input=%s\n", show,
+		 fx_path("input"));
+	jauth *h = fx_open("svc");
+	snprintf(got, sizeof got, "%s", fx_auth(h, rc));
+	jauth_close(h);
+	return got;
+}
+
+static const struct {
+	const char *text;
+	jauth_result want;
+} json_rows[] = {
+	{ "{\"exp\":1}", JAUTH_SUCCESS },
+	{ "[1,2]\n", JAUTH_SUCCESS },
+	{ "{\"exp\":1} junk", JAUTH_ERROR },
+	{ "{\"a\":1}{\"b\":2}", JAUTH_ERROR },
+	{ "\"just a string\"", JAUTH_ERROR },
+	{ "{\"exp\":", JAUTH_ERROR },
+};
+
+/* jauth_m_json_parse takes one object or array and nothing after it. */
+START_TEST(test_json_parse_takes_one_document_only)
+{
+	jauth_result rc;
+	const char *got = shown("json", json_rows[_i].text, &rc);
+	ck_assert_msg(rc == json_rows[_i].want, "%s: %s", json_rows[_i].text,
+		      jauth_result_name(rc));
+	if (rc == JAUTH_SUCCESS)
+		ck_assert_str_eq(got, "Test ok");
+}
+END_TEST
+
+static const struct {
+	const char *line; /* after "required testmod.so " */
+	const char *want;
+} int_rows[] = {
+	{ "show=int:dflt", "Test 7" },	      /* absent: the default */
+	{ "show=int:dflt dflt=3", "Test 3" }, /* given */
+	{ "show=int:num", "Test 0" },	      /* absent, no default */
+	{ "show=int:num num=4", "Test 4" },   /* given */
+	{ "show=int:nokey", "Test 0" },	      /* not an argument at all */
+};
+
+/* jauth_m_arg_int: the value given, else the declared default, else 0. */
+START_TEST(test_arg_int_is_given_else_default_else_zero)
+{
+	fx_stack("svc", "required testmod.so %s\n", int_rows[_i].line);
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), int_rows[_i].want);
+	jauth_close(h);
+}
+END_TEST
+
+static const struct {
+	const char *text, *want; /* want NULL: refused */
+} b64_rows[] = {
+	{ "aGVsbG8", "hello" }, { "aGVsbG8=", "hello" },
+	{ "aGVsbA==", "hell" }, { "PDw_Pz4-", "<<?\?>>" },
+	{ "PDw/Pz4+", NULL },  /* the standard alphabet */
+	{ "a", NULL },	       /* one digit alone */
+	{ "aGVsbG8==", NULL }, /* padding past a group */
+	{ "aG=VsbG8", NULL },  /* padding inside */
+};
+
+START_TEST(test_base64url_decoder)
+{
+	jauth_result rc;
+	const char *got = shown("b64url", b64_rows[_i].text, &rc);
+	if (!b64_rows[_i].want) {
+		ck_assert_msg(rc == JAUTH_ERROR, "%s: %s", b64_rows[_i].text,
+			      got);
+		return;
+	}
+	ck_assert_int_eq(rc, JAUTH_SUCCESS);
+	ck_assert_str_eq(got + strlen("Test "), b64_rows[_i].want);
+}
+END_TEST
+
+/* jauth_m_fail_append adds the what-to-do to the message set before. */
+START_TEST(test_fail_append_adds_to_the_message)
+{
+	fx_stack("svc", "required testmod.so acquire=denied "
+			"message=\"token refused\" hint=\"make a new one\"\n");
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_DENIED);
+	ck_assert_msg(strstr(jauth_error(h),
+			     "svc:1: token refused: make a new one"),
+		      "%s", jauth_error(h));
+	jauth_close(h);
+}
+END_TEST
+
+/* jauth_m_status_warn fills the "warnings" array status shows. */
+START_TEST(test_status_warn_fills_warnings)
+{
+	fx_stack("svc", "required testmod.so warn=careful\n");
+	jauth *h = fx_open("svc");
+	char *json = NULL;
+	ck_assert_int_eq(jauth_status(h, &json), JAUTH_SUCCESS);
+	cJSON *doc = cJSON_Parse(json);
+	cJSON *st = cJSON_GetObjectItem(
+		cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "lines"), 0),
+		"status");
+	cJSON *w = cJSON_GetObjectItem(st, "warnings");
+	ck_assert_int_eq(cJSON_GetArraySize(w), 1);
+	ck_assert_ptr_nonnull(
+		strstr(cJSON_GetArrayItem(w, 0)->valuestring, "careful ("));
+	cJSON_Delete(doc);
+	jauth_free(json);
+	jauth_close(h);
+}
+END_TEST
+
+static const struct {
+	const char *key;
+	int mode;	   /* of the file; 0: no file */
+	int relative;	   /* give a relative path */
+	jauth_result open; /* of jauth_open */
+	jauth_result acq;  /* of the acquire, when open succeeded */
+} file_rows[] = {
+	{ "keyfile", 0600, 0, JAUTH_SUCCESS, JAUTH_SUCCESS },
+	{ "keyfile", 0640, 0, JAUTH_CONFIG, 0 }, /* a secret others read */
+	{ "pubfile", 0644, 0, JAUTH_SUCCESS, JAUTH_SUCCESS },
+	{ "pubfile", 0666, 0, JAUTH_CONFIG, 0 }, /* others may write it */
+	{ "keyfile", 0, 0, JAUTH_SUCCESS, JAUTH_UNAVAILABLE },
+	{ "pubfile", 0644, 1, JAUTH_CONFIG, 0 },
+};
+
+/* A JAUTH_ARG_FILE argument: a path the admin gives, a file the core
+ * reads under its trust rules. */
+START_TEST(test_file_argument_read_under_trust_rules)
+{
+	const char *key = file_rows[_i].key;
+	if (file_rows[_i].mode) {
+		fx_write(fx_path("f"), 0600, "contents-1\n");
+		chmod(fx_path("f"), (mode_t)file_rows[_i].mode);
+	}
+	fx_stack("svc", "required testmod.so show=file:%s %s=%s\n", key, key,
+		 file_rows[_i].relative ? "f" : fx_path("f"));
+	jauth *h = fx_open_want("svc", file_rows[_i].open);
+	if (file_rows[_i].open != JAUTH_SUCCESS) {
+		ck_assert_msg(strstr(jauth_error(h), key), "%s",
+			      jauth_error(h));
+		jauth_close(h);
+		return;
+	}
+	jauth_result rc;
+	const char *got = fx_auth(h, &rc);
+	ck_assert_msg(rc == file_rows[_i].acq, "%s", jauth_error(h));
+	if (rc == JAUTH_SUCCESS)
+		ck_assert_str_eq(got, "Test contents-1");
+	else
+		ck_assert_ptr_nonnull(strstr(jauth_error(h), "does not exist"));
+	jauth_close(h);
+}
+END_TEST
+
 Suite *suite_services(void)
 {
 	Suite *s = suite_create("services");
@@ -581,6 +748,20 @@ Suite *suite_services(void)
 	tcase_add_test(tc, test_canary_never_leaves_in_clear);
 	tcase_add_test(tc, test_default_log_is_stderr_at_warn);
 	tcase_add_test(tc, test_jauth_debug_turns_on_debug);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("module kit");
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_add_loop_test(tc, test_json_parse_takes_one_document_only, 0,
+			    sizeof json_rows / sizeof *json_rows);
+	tcase_add_loop_test(tc, test_arg_int_is_given_else_default_else_zero, 0,
+			    sizeof int_rows / sizeof *int_rows);
+	tcase_add_loop_test(tc, test_base64url_decoder, 0,
+			    sizeof b64_rows / sizeof *b64_rows);
+	tcase_add_test(tc, test_fail_append_adds_to_the_message);
+	tcase_add_test(tc, test_status_warn_fills_warnings);
+	tcase_add_loop_test(tc, test_file_argument_read_under_trust_rules, 0,
+			    sizeof file_rows / sizeof *file_rows);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("store");

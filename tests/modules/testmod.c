@@ -41,6 +41,16 @@ static const struct jauth_arg_spec spec[] = {
 	{ "flag", JAUTH_ARG_BOOL, 0, NULL, 0, 0 },
 	{ "num", JAUTH_ARG_INT, 0, NULL, 1, 10 },
 	{ "open", JAUTH_ARG_STRING, 0, "success", 0, 0 },
+	{ "result_file", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "show", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "input", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "dflt", JAUTH_ARG_INT, 0, "7", 0, 0 },
+	{ "hint", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "warn", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+#ifndef TESTMOD_ABI_OLD
+	{ "keyfile", JAUTH_ARG_FILE, JAUTH_ARG_PRIVATE, NULL, 0, 0 },
+	{ "pubfile", JAUTH_ARG_FILE, 0, NULL, 0, 0 },
+#endif
 	{ NULL, 0, 0, NULL, 0, 0 },
 };
 
@@ -151,13 +161,69 @@ static jauth_result fetch(jauth_m *m, char **token)
 	return rc;
 }
 
-/* The token this call publishes: secret=, the HTTP answer, the once=
- * round, the store's counter, token=, or the line itself. */
+/* input= as the module reads it (plain stdio: the file is the test's). */
+static char *input_text(jauth_m *m)
+{
+	FILE *f = fopen(jauth_m_arg(m, "input"), "r");
+	char *text = NULL;
+	size_t n = 0;
+	if (f && getdelim(&text, &n, '\0', f) < 0) {
+		free(text);
+		text = NULL;
+	}
+	if (f)
+		fclose(f);
+	return text;
+}
+
+/*
+ * show= makes the token show what a service gave: "int:KEY" the value of
+ * jauth_m_arg_int, "json" whether input= parses ("ok"), "b64url" the
+ * decoded input=, "file:KEY" the contents of file argument KEY.
+ */
+static jauth_result show(jauth_m *m, const char *what, char **token)
+{
+	jauth_result rc = JAUTH_SUCCESS;
+	char *in = strncmp(what, "int:", 4) && strncmp(what, "file:", 5)
+			   ? input_text(m)
+			   : NULL;
+	if (strncmp(what, "int:", 4) == 0) {
+		rc = asprintf(token, "%lld", jauth_m_arg_int(m, what + 4)) < 0
+			     ? JAUTH_ERROR
+			     : JAUTH_SUCCESS;
+	} else if (strcmp(what, "json") == 0) {
+		cJSON *j;
+		rc = jauth_m_json_parse(m, "input", in, &j);
+		jauth_m_json_free(j);
+		*token = rc == JAUTH_SUCCESS ? strdup("ok") : NULL;
+	} else if (strcmp(what, "b64url") == 0) {
+		*token = in ? jauth_m_base64url_decode(in, NULL) : NULL;
+		if (!*token)
+			rc = jauth_m_fail(m, JAUTH_ERROR, "not base64url");
+#ifndef TESTMOD_ABI_OLD
+	} else if (strncmp(what, "file:", 5) == 0) {
+		jauth_m_secret *s;
+		rc = jauth_m_file_read(m, what + 5, &s);
+		if (rc == JAUTH_SUCCESS) {
+			*token = strdup(jauth_m_secret_str(s));
+			(*token)[strcspn(*token, "\r\n")] = '\0';
+			jauth_m_secret_free(s);
+		}
+#endif
+	}
+	free(in);
+	return rc;
+}
+
+/* The token this call publishes: show=, secret=, the HTTP answer, the
+ * once= round, the store's counter, token=, or the line itself. */
 static jauth_result make_token(jauth_m *m, char **token)
 {
 	jauth_m_secret *s;
 	long n;
 	jauth_result rc;
+	if (jauth_m_arg(m, "show"))
+		return show(m, jauth_m_arg(m, "show"), token);
 	if (jauth_m_arg(m, "secret")) {
 		if ((rc = jauth_m_secret_get(m, "secret", &s)) != JAUTH_SUCCESS)
 			return rc;
@@ -184,18 +250,39 @@ static jauth_result make_token(jauth_m *m, char **token)
 	return JAUTH_SUCCESS;
 }
 
+/* The result KEY= names, or the word in result_file= (read on every
+ * call, so that a test changes it under a running handle). */
+static jauth_result wanted(jauth_m *m, const char *key)
+{
+	const char *path = jauth_m_arg(m, "result_file");
+	char word[32] = "";
+	FILE *f = path ? fopen(path, "r") : NULL;
+	if (!f)
+		return result_of(jauth_m_arg(m, key));
+	if (!fgets(word, sizeof word, f))
+		word[0] = '\0';
+	fclose(f);
+	word[strcspn(word, "\n")] = '\0';
+	return result_of(word);
+}
+
 /* acquire and refresh: the result KEY= names, with a credential. */
 static jauth_result answer(jauth_m *m, const char *key)
 {
-	jauth_result want = result_of(jauth_m_arg(m, key));
+	jauth_result want = wanted(m, key);
 	const char *msg = jauth_m_arg(m, "message");
 	const char *log = jauth_m_arg(m, "log");
 	char *token = NULL;
 	pause_a_little(m);
 	if (log)
 		jauth_m_log(m, JAUTH_LOG_DEBUG, "%s", log);
-	if (want != JAUTH_SUCCESS)
-		return jauth_m_fail(m, want, "%s", msg ? msg : "as told");
+	if (want != JAUTH_SUCCESS) {
+		jauth_m_fail(m, want, "%s", msg ? msg : "as told");
+		return jauth_m_arg(m, "hint")
+			       ? jauth_m_fail_append(m, want, "%s",
+						     jauth_m_arg(m, "hint"))
+			       : want;
+	}
 	jauth_result rc = make_token(m, &token);
 	if (rc != JAUTH_SUCCESS)
 		return rc;
@@ -284,9 +371,12 @@ static jauth_result tm_finish(jauth_m *m, void *state, const char *cb)
 #ifndef TESTMOD_ABI_OLD
 static jauth_result tm_status(jauth_m *m, void *state, cJSON *out)
 {
-	(void)m;
 	(void)state;
 	cJSON_AddStringToObject(out, "method", "test");
+	if (jauth_m_arg(m, "warn"))
+		return jauth_m_status_warn(out, "%s (%s)",
+					   jauth_m_arg(m, "warn"),
+					   jauth_m_source(m));
 	return JAUTH_SUCCESS;
 }
 

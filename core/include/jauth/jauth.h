@@ -143,8 +143,13 @@ JAUTH_EXPORT jauth_result jauth_authorize_finish(jauth *h, const char *callback,
 						 char **report);
 
 /* The stack's state as a JSON document (free with jauth_free): every line
- * with its module's status, the line in force, warnings and the last reload
- * error. Does no network I/O. */
+ * with its module's status, the line in force, warnings, the failure
+ * backoff ("failures", "retry_at") and the last reload error. Does no
+ * network I/O and never waits for a refresh in progress (the modules' own
+ * fields are then left out). On a handle that failed to open it returns
+ * JAUTH_CONFIG with a shorter document: "error", and the
+ * "reload_error_reported" note of a connector that runs on and refused
+ * the same file. */
 JAUTH_EXPORT jauth_result jauth_status(jauth *h, char **json);
 
 /* Every problem of SERVICE's stack, one "FILE:LINE: …" per line, in *report

@@ -28,6 +28,12 @@ extern "C" {
  * the core's and its minor is not newer; the core reads only the members
  * that exist in the module's minor. Members are only ever appended.
  * Minor 1 added status and rejected.
+ *
+ * New service functions (jauth_m_…) and argument types need no ABI bump:
+ * they change no struct the core reads. A module that calls one needs a
+ * libjauth that has it; an older one refuses to load the module (dlopen:
+ * "undefined symbol"), which names the function. JAUTH_M_SERVICES says
+ * which set the headers offer.
  */
 #define JAUTH_ABI_MAJOR 1
 #define JAUTH_ABI_MINOR 1
@@ -35,6 +41,10 @@ extern "C" {
 #define JAUTH_ABI_GET_MAJOR(v) ((uint32_t)(v) >> 16)
 #define JAUTH_ABI_GET_MINOR(v) ((uint32_t)(v)&0xffffu)
 #define JAUTH_MODULE_SYMBOL "jauth_module_entry"
+/* The module services these headers declare: 2 adds JAUTH_ARG_FILE,
+ * jauth_m_file_read, jauth_m_base64url_decode, jauth_m_fail_append and
+ * jauth_m_status_warn. */
+#define JAUTH_M_SERVICES 2
 
 /* One module instance as the core sees it: its stack line, arguments, log,
  * error slot, HTTP connection and store. Opaque. */
@@ -54,7 +64,11 @@ struct jauth_module {
 	/* Publishes a credential with jauth_m_credential, refreshing it only if
 	 * it is missing, near expiry or was rejected. acquire, refresh and
 	 * revoke return one of the five line results (success … error);
-	 * anything else, JAUTH_CONFIG included, becomes JAUTH_ERROR. */
+	 * anything else, JAUTH_CONFIG included, becomes JAUTH_ERROR. When a
+	 * re-run fails, the core keeps serving a credential that has not
+	 * expired unless the result says it is bad (denied; unavailable
+	 * twice in a row) and backs off (jauth-module(3), WHEN A ROUND
+	 * FAILS). */
 	jauth_result (*acquire)(jauth_m *m, void *state);
 	/* Like acquire, but gets a new credential now (re-reads a token, runs
 	 * the refresh grant). */
@@ -86,6 +100,9 @@ struct jauth_module {
 
 /* ---- Arguments ------------------------------------------------------- */
 
+/* Secret bytes: wiped when freed, registered for redaction when made. */
+typedef struct jauth_m_secret jauth_m_secret;
+
 enum jauth_arg_type {
 	JAUTH_ARG_STRING = 1, /* any text */
 	JAUTH_ARG_URL,	/* an https:// URL without userinfo, ?query or #fragment
@@ -94,15 +111,23 @@ enum jauth_arg_type {
 	JAUTH_ARG_BOOL, /* yes/no, true/false, 1/0, on/off */
 	JAUTH_ARG_DATE, /* YYYY-MM-DD, a real calendar day */
 	JAUTH_ARG_SECRET, /* @env:NAME, @file:PATH, or inline text */
+	JAUTH_ARG_FILE,	  /* the absolute path of a file the core reads for
+			     the module (jauth_m_file_read) under its trust
+			     rules */
 };
 
 #define JAUTH_ARG_REQUIRED 0x1u
+/* JAUTH_ARG_FILE only: the file holds a secret. It must then have no
+ * group/other access at all (like @file: secrets), and its contents are
+ * masked in every log line. Without it the file must not be writable by
+ * group or others (like stack files). */
+#define JAUTH_ARG_PRIVATE 0x2u
 
 /* One accepted key. A table of these ends with a zeroed entry. */
 struct jauth_arg_spec {
 	const char *key;
 	int type;	    /* enum jauth_arg_type */
-	unsigned flags;	    /* JAUTH_ARG_REQUIRED */
+	unsigned flags;	    /* JAUTH_ARG_REQUIRED, JAUTH_ARG_PRIVATE */
 	const char *def;    /* default text, or NULL */
 	long long min, max; /* JAUTH_ARG_INT only; both 0 means any */
 };
@@ -110,9 +135,11 @@ struct jauth_arg_spec {
 /*
  * Checks the line's arguments against SPEC: unknown keys (the message lists
  * the valid ones), missing required keys, malformed values, inline secrets
- * in a file group or others can read, and @file: secrets that exist but are
- * not safely owned. Returns JAUTH_SUCCESS or JAUTH_CONFIG. Call it once,
- * from open; the getters below read what it accepted.
+ * in a file group or others can read, and @file: secrets and
+ * JAUTH_ARG_FILE files that exist but are not safely owned (a file missing
+ * now is JAUTH_UNAVAILABLE when read). Returns JAUTH_SUCCESS or
+ * JAUTH_CONFIG. Call it once, from open; the getters below read what it
+ * accepted.
  */
 JAUTH_EXPORT jauth_result jauth_m_args(jauth_m *m,
 				       const struct jauth_arg_spec *spec);
@@ -120,17 +147,29 @@ JAUTH_EXPORT jauth_result jauth_m_args(jauth_m *m,
 JAUTH_EXPORT const char *jauth_m_arg(jauth_m *m, const char *key);
 /* 1 if KEY was written on the line, else 0. */
 JAUTH_EXPORT int jauth_m_arg_given(jauth_m *m, const char *key);
-/* KEY as an integer; 0 when absent. */
+/* KEY as an integer: the value written on the line, else the spec's
+ * default (def), else 0 when the key has no default. */
 JAUTH_EXPORT long long jauth_m_arg_int(jauth_m *m, const char *key);
-/* KEY as a boolean; 0 when absent. */
+/* KEY as a boolean: the value on the line, else the default, else 0. */
 JAUTH_EXPORT int jauth_m_arg_bool(jauth_m *m, const char *key);
-/* KEY as the UTC midnight starting that day; -1 when absent. */
+/* KEY as the UTC midnight starting that day: the value on the line, else
+ * the default, else -1. */
 JAUTH_EXPORT time_t jauth_m_arg_date(jauth_m *m, const char *key);
+/*
+ * Reads the file named by the JAUTH_ARG_FILE argument KEY now, holding it
+ * to the trust rules of its flags on the opened descriptor (regular file,
+ * owned by root or the caller, every directory on the path checked, no
+ * symlink followed), into *out: its exact bytes (at most 64 KiB; no
+ * newline stripped; jauth_m_secret_len counts NUL bytes too), wiped when
+ * freed with jauth_m_secret_free. A missing or empty file is
+ * JAUTH_UNAVAILABLE, an untrusted one JAUTH_ERROR, a key that is not a
+ * JAUTH_ARG_FILE argument or not given (and no default) JAUTH_ERROR — each
+ * with a message naming the file and the key.
+ */
+JAUTH_EXPORT jauth_result jauth_m_file_read(jauth_m *m, const char *key,
+					    jauth_m_secret **out);
 
 /* ---- Secrets --------------------------------------------------------- */
-
-/* Secret bytes: wiped when freed, registered for redaction when made. */
-typedef struct jauth_m_secret jauth_m_secret;
 
 /*
  * Resolves the secret argument KEY now: @env:NAME, @file:PATH (trailing
@@ -166,7 +205,10 @@ struct jauth_m_cred {
 	time_t expires_at;    /* 0: unknown */
 	time_t refresh_at;    /* when the core should call acquire again; 0: at
 				 expires_at. The core calls it at least once a
-				 minute anyway. */
+				 minute anyway, and no sooner than 10 s after
+				 this call: a refresh_at in the past (or
+				 within 10 s) counts as now + 10 s, but never
+				 past expires_at. */
 };
 
 /* Publishes the credential of this acquire/refresh call; the core copies it
@@ -299,6 +341,21 @@ JAUTH_EXPORT void jauth_m_log(jauth_m *m, int level, const char *fmt, ...)
 JAUTH_EXPORT jauth_result jauth_m_fail(jauth_m *m, jauth_result r,
 				       const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Adds ": TEXT" to the failure message set so far (by jauth_m_fail or a
+ * service such as jauth_m_http_fail), or sets TEXT when there is none;
+ * masked like the log; returns R. For the "what to do" half:
+ *   rc = jauth_m_http_fail(m, "refresh", &rq, &rs);
+ *   return jauth_m_fail_append(m, rc, "run jauth authorize %s again",
+ *                              jauth_m_service(m)); */
+JAUTH_EXPORT jauth_result jauth_m_fail_append(jauth_m *m, jauth_result r,
+					      const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Appends a line to the "warnings" array of OUT, the object a status
+ * member fills (made when missing). Returns JAUTH_ERROR when OUT is not an
+ * object or its "warnings" is not an array. jauth_status masks known
+ * secrets in the whole document. */
+JAUTH_EXPORT jauth_result jauth_m_status_warn(cJSON *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Appends a line for the admin to the text revoke or authorize_finish hands
  * back (jauth_revoke's steps, jauth_authorize_finish's report). */
 JAUTH_EXPORT void jauth_m_say(jauth_m *m, const char *fmt, ...)
@@ -315,6 +372,11 @@ JAUTH_EXPORT const char *jauth_m_source(jauth_m *m);
 
 /* Standard base64 of DATA, malloc'd; NULL when out of memory. */
 JAUTH_EXPORT char *jauth_m_base64(const void *data, size_t len);
+/* Decodes base64url TEXT (RFC 4648 §5: '-' and '_', '=' padding optional,
+ * as in a JWT's parts) into malloc'd bytes with a NUL after them, *len (may
+ * be NULL) their count. NULL when TEXT is not base64url, or out of memory.
+ * Wipe what held a secret before free. */
+JAUTH_EXPORT void *jauth_m_base64url_decode(const char *text, size_t *len);
 /* Fills OUT with 2*NBYTES hex digits of getrandom() bytes and a NUL.
  * Returns JAUTH_SUCCESS or JAUTH_ERROR. */
 JAUTH_EXPORT jauth_result jauth_m_random_hex(char *out, size_t nbytes);
