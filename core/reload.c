@@ -52,11 +52,12 @@ static int file_stamp(struct jauth *h, struct stamp *out)
 	return 0;
 }
 
+/* 1 when A and B are the same file, unchanged. The paths may be spelt
+ * differently (another process's conf path): the identity decides. */
 static int stamp_same(const struct stamp *a, const struct stamp *b)
 {
-	return a->path && b->path && strcmp(a->path, b->path) == 0 &&
-	       a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-	       a->mtime.tv_sec == b->mtime.tv_sec &&
+	return a->path && b->path && a->dev == b->dev && a->ino == b->ino &&
+	       a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
 	       a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
