@@ -222,13 +222,15 @@ static jauth_result publish(jauth_m *m, struct oauth *o, time_t now)
 	return grant_publish(m, o, &o->g, at > now ? at : now + 1);
 }
 
-/* A failed refresh while the old token still works: serve it, try again
- * in a little while. */
+/* A failed refresh (transient, or an error such as a full state disk)
+ * while the old token still works: serve it, try again in a little while.
+ * A denial is never papered over. */
 static jauth_result serve_stale(jauth_m *m, struct oauth *o, jauth_result rc,
 				time_t now)
 {
-	if (rc != JAUTH_TRANSIENT || !o->have || !o->g.access_token ||
-	    now >= o->g.expires_at || is_rejected(o, &o->g))
+	if ((rc != JAUTH_TRANSIENT && rc != JAUTH_ERROR) || !o->have ||
+	    !o->g.access_token || now >= o->g.expires_at ||
+	    is_rejected(o, &o->g))
 		return rc;
 	jauth_m_log(m, JAUTH_LOG_WARN,
 		    "refresh failed for now; the access token is still valid "
