@@ -121,7 +121,8 @@ static int status_unloadable(jauth *h, jauth_result r, int json)
 		char *out = cJSON_Print(doc);
 		printf("%s\n", out);
 		cJSON_free(out);
-	} else if (doc) {
+	} else if (cJSON_IsObject(
+			   cJSON_GetObjectItem(doc, "reload_error_reported"))) {
 		time_t now =
 			(time_t)cJSON_GetObjectItem(doc, "now")->valuedouble;
 		printf("service   %s: the stack cannot be loaded\n",
@@ -150,7 +151,19 @@ static void print_human(cJSON *doc, jauth_result r, const char *err)
 	else
 		printf("in force  nothing: %s: %s\n", jauth_result_name(r),
 		       err);
-	printf("state     %s\n\n", str(doc, "state_dir"));
+	printf("state     %s\n", str(doc, "state_dir"));
+	const cJSON *failures = cJSON_GetObjectItem(doc, "failures");
+	if (cJSON_IsNumber(failures) && failures->valuedouble > 0)
+		printf("backoff   %.0f failed round%s in a row, next try %s: "
+		       "%s\n",
+		       failures->valuedouble,
+		       failures->valuedouble == 1 ? "" : "s",
+		       when((time_t)cJSON_GetObjectItem(doc, "retry_at")
+				    ->valuedouble,
+			    now),
+		       str(doc, "last_failure") ? str(doc, "last_failure")
+						: "-");
+	printf("\n");
 	int warnings = print_lines(cJSON_GetObjectItem(doc, "lines"), now, 0);
 	const char *reload = str(doc, "reload_error");
 	printf("\nreload    %s\n", reload ? reload : "ok");
