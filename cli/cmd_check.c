@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <jauth/module.h>
 
 #include "cli.h"
 
@@ -100,15 +101,18 @@ static void print_account(const struct body *b, const jauth_cred *c)
 {
 	cJSON *j = b->s ? cJSON_Parse(b->s) : NULL;
 	const char *keys[] = { "accountId", "displayName", "emailAddress" };
-	const char *v[3];
+	char *v[3]; /* Jira's text, escaped for the terminal */
 	for (int i = 0; i < 3; i++) {
 		cJSON *f = cJSON_GetObjectItem(j, keys[i]);
-		v[i] = cJSON_IsString(f) ? f->valuestring : "-";
+		v[i] = jauth_m_clean(NULL,
+				     cJSON_IsString(f) ? f->valuestring : "-");
 	}
 	printf("ok: Jira accepts the credential of %s (%s)\n"
 	       "  account  %s\n  name     %s\n  email    %s\n  base     %s\n",
 	       jauth_cred_source(c), jauth_cred_module(c), v[0], v[1], v[2],
 	       jauth_cred_base_url(c));
+	for (int i = 0; i < 3; i++)
+		free(v[i]);
 	cJSON_Delete(j);
 }
 

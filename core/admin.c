@@ -253,9 +253,10 @@ static cJSON *dead_json(struct jauth *h)
 
 static jauth_result status_text(struct jauth *h, cJSON *o, char **json)
 {
+	json_clean(o);
 	char *text = cJSON_Print(o);
 	cJSON_Delete(o);
-	*json = text ? redact(&h->red, text) : NULL;
+	*json = text ? redact_doc(&h->red, text) : NULL;
 	free(text);
 	return *json ? JAUTH_SUCCESS : JAUTH_ERROR;
 }

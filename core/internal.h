@@ -52,6 +52,19 @@ void wipe_free(char *s);
 /* 1 when the N bytes of S (1 <= N <= MAX) all belong to SET. */
 int chars_ok(const char *s, size_t n, size_t max, const char *set);
 
+/* Length of the UTF-8 sequence at S (at most N bytes, N >= 1), or 0 if
+ * it is not valid UTF-8 (overlong forms and surrogates included). */
+size_t utf8_len(const unsigned char *s, size_t n);
+
+/* S with what a terminal would act on made visible (malloc'd): newline,
+ * return and tab as \n \r \t, other C0 controls, DEL and bytes that are
+ * not UTF-8 as \xHH, C1 controls as \u0080…\u009f. Text a server or a
+ * callback supplied then prints as one line that cannot move the cursor,
+ * retitle the window or pass for a line of jauth's own. */
+char *text_clean(const char *s);
+/* text_clean on every string value of the JSON tree ITEM, in place. */
+void json_clean(cJSON *item);
+
 /* A growable string. */
 struct buf {
 	char *s;
@@ -129,8 +142,17 @@ void redactor_init(struct redactor *r);
 void redactor_fini(struct redactor *r);
 /* Remembers S (strings under 4 bytes are not worth masking). */
 void redactor_add(struct redactor *r, const char *s);
-/* Returns a masked copy of S (malloc'd). R may be NULL: patterns only. */
+/* Returns a masked copy of S (malloc'd), cleaned with text_clean so that
+ * it prints as one line. R may be NULL: patterns only. */
 char *redact(struct redactor *r, const char *s);
+/* The same without the cleaning, for a JSON document (whose strings the
+ * caller cleans with json_clean). */
+char *redact_doc(struct redactor *r, const char *s);
+/* Registers what of TOK, a stack token the parser refused, may be a
+ * secret (see redact.c). */
+void redactor_add_token(struct redactor *r, const char *tok);
+/* redact() on the problems of P from index FROM on, in place. */
+void problems_redact(struct redactor *r, struct problems *p, size_t from);
 
 /* ---- the stack ---- */
 

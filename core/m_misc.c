@@ -1,4 +1,5 @@
-/* m_misc.c — base64, base64url and random hex for modules. */
+/* m_misc.c — base64, base64url, random hex, text cleaning and the cloud id
+ * check for modules. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,4 +100,14 @@ jauth_result jauth_m_random_hex(char *out, size_t nbytes)
 	out[2 * nbytes] = '\0';
 	explicit_bzero(b, sizeof b);
 	return JAUTH_SUCCESS;
+}
+
+char *jauth_m_clean(jauth_m *m, const char *s)
+{
+	return redact(m ? &m->h->red : NULL, s ? s : "");
+}
+
+int jauth_m_cloud_id_ok(const char *s)
+{
+	return s && chars_ok(s, strlen(s), 64, ALNUM "-");
 }

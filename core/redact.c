@@ -163,7 +163,8 @@ static const char *const fields[] = {
 	"token",	"password",	 "secret",	  "api_token", NULL,
 };
 
-char *redact(struct redactor *r, const char *s)
+/* S with every secret masked, as a buffer. */
+static struct buf masked(struct redactor *r, const char *s)
 {
 	struct buf b = { 0 };
 	buf_puts(&b, s);
@@ -178,5 +179,52 @@ char *redact(struct redactor *r, const char *s)
 	mask_after_scheme(&b, "Basic");
 	for (size_t i = 0; fields[i]; i++)
 		mask_field(&b, fields[i]);
+	return b;
+}
+
+/* Masked first, then cleaned: a secret is caught as it was sent, and
+ * what a server wrapped around it cannot break the line. */
+char *redact(struct redactor *r, const char *s)
+{
+	struct buf b = masked(r, s);
+	char *line = text_clean(b.s);
+	buf_wipe(&b);
+	return line;
+}
+
+char *redact_doc(struct redactor *r, const char *s)
+{
+	struct buf b = masked(r, s);
 	return buf_take(&b);
+}
+
+/* 1 when [S, S+N) is a module name as written: a path or "x.so". */
+static int module_name(const char *s, size_t n)
+{
+	return *s == '/' || (n > 3 && strncmp(s + n - 3, ".so", 3) == 0);
+}
+
+/* A token of a stack line that the parser could not place (a forgotten
+ * continuation backslash puts "token=ATATT…" where a control belongs) may
+ * be a secret: the value of a key=value, or a bare token that looks like
+ * one (API tokens have '=' in them too), joins the ring. Words
+ * ("sometimes"), module names and bracket controls stay readable. */
+void redactor_add_token(struct redactor *r, const char *tok)
+{
+	size_t kn = strspn(tok, "abcdefghijklmnopqrstuvwxyz0123456789_");
+	const char *v = kn > 0 && tok[kn] == '=' ? tok + kn + 1 : tok;
+	size_t n = strlen(v);
+	if (*tok == '[' || *v == '@' || !looks_like_token(v, n) ||
+	    (v == tok && module_name(v, n)))
+		return;
+	redactor_add(r, v);
+}
+
+void problems_redact(struct redactor *r, struct problems *p, size_t from)
+{
+	for (size_t i = from; i < p->n; i++) {
+		char *s = redact(r, p->v[i]);
+		free(p->v[i]);
+		p->v[i] = s;
+	}
 }

@@ -190,6 +190,7 @@ static void load_module(struct parser *ps, struct line *ln)
 {
 	char *why = NULL;
 	if (module_load(ps->h->module_path, ln->modname, &ln->mod, &why) < 0) {
+		redactor_add_token(&ps->h->red, ln->modname);
 		problem(ps->p, "%s: %s", ln->source, why);
 		free(why);
 		return;
@@ -221,6 +222,8 @@ static void add_line(struct parser *ps, struct stack *st, char *src, int mode,
 	else
 		ln->ctl = (struct control){ .bare = 1,
 					    .text = xstrdup("substack") };
+	if (bad)
+		redactor_add_token(&ps->h->red, ctl);
 	if (strcmp(tok[0], "substack") == 0) {
 		if (n != 2)
 			problem(ps->p, "%s: write \"[CONTROL] substack NAME\"",
@@ -336,6 +339,7 @@ struct stack *stack_load(struct jauth *h, const char *service,
 	ps.top = st;
 	parse_service(&ps, st, service, NULL);
 	check_jumps(&ps, st);
+	problems_redact(&h->red, p, before);
 	if (p->n > before) {
 		stack_free(st);
 		return NULL;

@@ -86,6 +86,33 @@ int chars_ok(const char *s, size_t n, size_t max, const char *set)
 	return 1;
 }
 
+size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned min;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, min = 0x80;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, min = 0x800;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, min = 0x10000;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	unsigned cp = s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
 /* Grows B to hold N more bytes and a NUL. Old storage is wiped, since a
  * buffer may hold a secret. */
 static void buf_grow(struct buf *b, size_t n)
@@ -153,6 +180,50 @@ int read_capped(int fd, size_t max, struct buf *out)
 			errno = EFBIG;
 			return -1;
 		}
+	}
+}
+
+/* One byte of text that a terminal would act on, made visible. */
+static void clean_byte(struct buf *b, unsigned char c)
+{
+	if (c == '\n')
+		buf_puts(b, "\\n");
+	else if (c == '\r')
+		buf_puts(b, "\\r");
+	else if (c == '\t')
+		buf_puts(b, "\\t");
+	else
+		buf_printf(b, "\\x%02x", c);
+}
+
+char *text_clean(const char *s)
+{
+	struct buf b = { 0 };
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		const unsigned char *u = (const unsigned char *)s + i;
+		size_t len = utf8_len(u, n - i);
+		if (len == 2 && u[0] == 0xc2 && u[1] < 0xa0)
+			buf_printf(&b, "\\u%04x", u[1]); /* C1 control */
+		else if (len == 0 || (len == 1 && (*u < 0x20 || *u == 0x7f)))
+			clean_byte(&b, *u);
+		else
+			buf_add(&b, s + i, len);
+		i += len ? len : 1;
+	}
+	return buf_take(&b);
+}
+
+void json_clean(cJSON *item)
+{
+	for (cJSON *c = item; c; c = c->next) {
+		if (cJSON_IsString(c) && c->valuestring) {
+			char *s = text_clean(c->valuestring);
+			if (strcmp(s, c->valuestring) != 0)
+				cJSON_SetValuestring(c, s);
+			free(s);
+		}
+		json_clean(c->child);
 	}
 }
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <jauth/module.h>
 
 #include "fixture.h"
 #include "suites.h"
@@ -100,7 +101,71 @@ static const struct stack_case stack_cases[] = {
 	  "argument 1 is not key=value" },
 	{ "path in a module name", "required ../../etc/passwd\n", NULL, 0,
 	  "must be a bare file name" },
+	{ "cloud_id= of dots",
+	  "required oauth3lo.so client_id=cid client_secret=@env:S "
+	  "region=us cloud_id=..\n",
+	  NULL, 0, "cloud_id= must be the id from admin.atlassian.com" },
+	{ "cloud_id= with a dot",
+	  "required oauth3lo.so client_id=cid client_secret=@env:S "
+	  "region=us cloud_id=a.b\n",
+	  NULL, 0, "cloud_id= must be the id from admin.atlassian.com" },
+	{ "redirect_uri= on localhost",
+	  "required oauth3lo.so client_id=cid client_secret=@env:S "
+	  "redirect_uri=http://localhost:8080/cb\n",
+	  NULL, 0, "write http://127.0.0.1:PORT/" },
 };
+
+/* Secrets a stack line holds where the parser did not expect them (a
+ * forgotten continuation backslash): lint and open name the problem but
+ * not the secret. */
+static const struct {
+	const char *name, *text, *secret, *error;
+} misplaced_cases[] = {
+	{ "token= where a control belongs",
+	  "required apitoken.so email=a@b.c site=https://x.example\n"
+	  "    token=ATATT3xFfGF0T5Jp8PlLmqN9v expires=2027-01-01\n",
+	  "ATATT3xFfGF0T5Jp8PlLmqN9v", "unknown control \"token=" },
+	{ "a module's own secret key",
+	  "required apitoken.so email=a@b.c site=https://x.example\n"
+	  "    pat=dcpat-Xy7Qw3Er5Ty8Ui9Op0 x.so\n",
+	  "dcpat-Xy7Qw3Er5Ty8Ui9Op0", "unknown control \"pat=" },
+	{ "a bare token with = in it",
+	  "required apitoken.so email=a@b.c site=https://x.example\n"
+	  "    ATATT3xFfGF0T5Jp8PlLmqN9v=0A1B2C3D expires=2027-01-01\n",
+	  "T5Jp8PlLmqN9v", "unknown control" },
+	{ "a secret in the module's place",
+	  "required client_secret=Zq8Wx7Ec6Rv5Tb4Yn3\n", "Zq8Wx7Ec6Rv5Tb4Yn3",
+	  "module" },
+};
+
+START_TEST(test_misplaced_secret_not_shown)
+{
+	char *report = NULL;
+	fx_stack_bytes("svc", misplaced_cases[_i].text,
+		       strlen(misplaced_cases[_i].text));
+	ck_assert_int_eq(jauth_lint("svc", &FX.opt, &report), JAUTH_CONFIG);
+	ck_assert_msg(strstr(report, misplaced_cases[_i].error), "%s: [%s]",
+		      misplaced_cases[_i].name, report);
+	ck_assert_msg(!strstr(report, misplaced_cases[_i].secret),
+		      "%s: lint shows it: [%s]", misplaced_cases[_i].name,
+		      report);
+	jauth_free(report);
+	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
+	ck_assert_msg(!strstr(jauth_error(h), misplaced_cases[_i].secret),
+		      "%s: open shows it: [%s]", misplaced_cases[_i].name,
+		      jauth_error(h));
+	jauth_close(h);
+	char *out = NULL, *err = NULL;
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "lint", "svc", (char *)NULL),
+			 2);
+	ck_assert_msg(!strstr(out, misplaced_cases[_i].secret) &&
+			      !strstr(err, misplaced_cases[_i].secret),
+		      "%s: jauth lint shows it: [%s%s]",
+		      misplaced_cases[_i].name, out, err);
+	free(out);
+	free(err);
+}
+END_TEST
 
 START_TEST(test_hostile_stack_table)
 {
@@ -133,17 +198,26 @@ static void setup_oauth(void)
 		SI.url, SI.url, SI.ca);
 }
 
-/* Adds a one-shot fault answering PATH with STATUS and BODY. */
-static void answer_once(const char *path, int status, const char *body)
+/* Adds a one-shot fault answering PATH with STATUS and BODY; with ECHO,
+ * {{FIELD}} in BODY is what the request sent as FIELD. */
+static void answer_fault(const char *path, int status, const char *body,
+			 int echo)
 {
 	cJSON *f = cJSON_CreateObject();
 	cJSON_AddStringToObject(f, "path", path);
 	cJSON_AddNumberToObject(f, "status", status);
 	cJSON_AddStringToObject(f, "body", body);
+	if (echo)
+		cJSON_AddTrueToObject(f, "echo");
 	char *json = cJSON_PrintUnformatted(f);
 	ck_assert_int_eq(standin_fault(&SI, json), 0);
 	free(json);
 	cJSON_Delete(f);
+}
+
+static void answer_once(const char *path, int status, const char *body)
+{
+	answer_fault(path, status, body, 0);
 }
 
 static char *consent_callback(jauth *h)
@@ -203,6 +277,30 @@ static const struct answer_case token_cases[] = {
 	  "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
 	  "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
 	  JAUTH_ERROR, "\"access_token\" is missing or not a string" },
+	{ "refresh_token empty",
+	  "{\"access_token\": \"a1\", \"expires_in\": 3600, "
+	  "\"refresh_token\": \"\"}",
+	  JAUTH_ERROR,
+	  "refresh_token is empty. The refresh token in force "
+	  "is kept" },
+	{ "refresh_token a number",
+	  "{\"access_token\": \"a1\", \"expires_in\": 3600, "
+	  "\"refresh_token\": 42}",
+	  JAUTH_ERROR,
+	  "refresh_token is not a string. The refresh token in "
+	  "force is kept" },
+	{ "refresh_token null",
+	  "{\"access_token\": \"a1\", \"expires_in\": 3600, "
+	  "\"refresh_token\": null}",
+	  JAUTH_ERROR, "refresh_token is not a string" },
+	{ "refresh_token twice",
+	  "{\"access_token\": \"a1\", \"expires_in\": 3600, "
+	  "\"refresh_token\": \"r1\", \"refresh_token\": \"r2\"}",
+	  JAUTH_ERROR, "refresh_token is given more than once" },
+	{ "refresh_token with a newline",
+	  "{\"access_token\": \"a1\", \"expires_in\": 3600, "
+	  "\"refresh_token\": \"r1\\nX: y\"}",
+	  JAUTH_ERROR, "refresh_token holds characters no token has" },
 };
 
 static const char *record_path(void)
@@ -257,6 +355,30 @@ static const struct answer_case site_cases[] = {
 	{ "not a list", "{\"id\": \"x\"}", JAUTH_ERROR, "not a JSON array" },
 	{ "empty list", "[]", JAUTH_ERROR, "granted no Jira site" },
 	{ "not JSON", "sites!", JAUTH_ERROR, "is not JSON" },
+	{ "id climbing out of the REST base",
+	  "[{\"id\": \"../../../oauth/token?x=\", \"url\": \"https://a\", "
+	  "\"name\": \"a\"}]",
+	  JAUTH_ERROR, "an id that is not a cloud id" },
+	{ "id with CR/LF and a header",
+	  "[{\"id\": \"x\\r\\nX-Injected: yes\", \"url\": \"https://a\", "
+	  "\"name\": \"a\"}]",
+	  JAUTH_ERROR, "an id that is not a cloud id" },
+	{ "id ..",
+	  "[{\"id\": \"..\", \"url\": \"https://a\", \"name\": \"a\"}]",
+	  JAUTH_ERROR, "an id that is not a cloud id" },
+	{ "id with a slash",
+	  "[{\"id\": \"a/b\", \"url\": \"https://a\", \"name\": \"a\"}]",
+	  JAUTH_ERROR, "an id that is not a cloud id" },
+	{ "id with a fragment",
+	  "[{\"id\": \"a#b\", \"url\": \"https://a\", \"name\": \"a\"}]",
+	  JAUTH_ERROR, "an id that is not a cloud id" },
+	{ "id with ESC",
+	  "[{\"id\": \"a\\u001b[2J\", \"url\": \"https://a\", "
+	  "\"name\": \"a\"}]",
+	  JAUTH_ERROR, "an id that is not a cloud id" },
+	{ "id empty",
+	  "[{\"id\": \"\", \"url\": \"https://a\", \"name\": \"a\"}]",
+	  JAUTH_ERROR, "an id that is not a cloud id" },
 };
 
 START_TEST(test_hostile_sites_answer_table)
@@ -318,6 +440,265 @@ START_TEST(test_callback_without_code_or_state)
 }
 END_TEST
 
+/* ---- secrets a server echoes, text it injects ---- */
+
+/* 1 when S holds something a terminal acts on: a C0 control other than
+ * newline and tab, DEL, or a C1 control (UTF-8 or raw), or a
+ * newline followed by a line forged to look like jauth's own. */
+static int unsafe(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f ||
+		    (*p >= 0x80 && *p < 0xa0 &&
+		     (p == (const unsigned char *)s || p[-1] == 0xc2 ||
+		      p[-1] < 0x80)))
+			return 1;
+	}
+	return strstr(s, "\njauth: ok") != NULL;
+}
+
+/* The string field KEY of the grant record (malloc'd), or NULL. */
+static char *record_str(const char *key)
+{
+	char *text = fx_read(record_path());
+	cJSON *j = text ? cJSON_Parse(text) : NULL;
+	cJSON *v = cJSON_GetObjectItem(j, key);
+	char *out = cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+	cJSON_Delete(j);
+	free(text);
+	return out;
+}
+
+/* Runs the CLI with ARGS; fails the test if its output holds any of the
+ * NULL-terminated SECRETS or text a terminal would act on. */
+static void cli_clean(const char *const *args, const char *const *secrets)
+{
+	char *out = NULL, *err = NULL;
+	char *argv[8] = { 0 };
+	for (int i = 0; args[i] && i < 7; i++)
+		argv[i] = (char *)args[i];
+	fx_cli_argv(NULL, &out, &err, argv);
+	for (int i = 0; secrets[i]; i++)
+		ck_assert_msg(!strstr(out, secrets[i]) &&
+				      !strstr(err, secrets[i]),
+			      "jauth %s %s shows a secret: [%s] [%s]", args[0],
+			      args[1] ? args[1] : "", out, err);
+	ck_assert_msg(!unsafe(out) && !unsafe(err),
+		      "jauth %s %s prints raw control text: [%s] [%s]", args[0],
+		      args[1] ? args[1] : "", out, err);
+	free(out);
+	free(err);
+}
+
+/* The first refresh of a process (every `jauth refresh` from cron) sends
+ * the refresh token loaded from the store: a server quoting it back must
+ * not get it printed. */
+START_TEST(test_echoed_refresh_token_masked_in_a_new_process)
+{
+	jauth_close(consented());
+	char *rt = stored_rt();
+	jauth *h = fx_open("svc");
+	answer_fault("/oauth/token", 400,
+		     "{\"error\": \"invalid_request\", \"error_description\": "
+		     "\"\\u001b]0;pwned\\u0007refresh token {{refresh_token}} "
+		     "of client {{client_secret}} is odd\\njauth: ok\"}",
+		     1);
+	const jauth_cred *cr;
+	ck_assert_int_eq(jauth_refresh(h, &cr), JAUTH_ERROR);
+	const char *e = jauth_error(h);
+	ck_assert_msg(strstr(e, "is odd"), "%s", e); /* the echo came back */
+	ck_assert_msg(!strstr(e, rt) && !strstr(e, "csecret"), "%s", e);
+	ck_assert_msg(!unsafe(e), "%s", e);
+	ck_assert(!fx_log_has(rt));
+	jauth_close(h);
+	answer_fault("/oauth/token", 400,
+		     "{\"error\": \"invalid_request\", \"error_description\": "
+		     "\"refresh token {{refresh_token}} is odd\"}",
+		     1);
+	const char *refresh[] = { "refresh", "svc", NULL };
+	const char *secrets[] = { rt, "csecret", NULL };
+	cli_clean(refresh, secrets);
+	free(rt);
+}
+END_TEST
+
+/* invalid_grant's description becomes the grant's dead reason, which every
+ * later status and token shows: it is stored masked and cleaned. */
+START_TEST(test_echoed_secrets_in_a_dead_reason_not_kept)
+{
+	jauth_close(consented());
+	char *rt = stored_rt();
+	answer_fault("/oauth/token", 403,
+		     "{\"error\": \"invalid_grant\", \"error_description\": "
+		     "\"\\u001b[2J{{refresh_token}} of {{client_secret}} is "
+		     "unknown\\njauth: ok\"}",
+		     1);
+	const char *refresh[] = { "refresh", "svc", NULL };
+	const char *secrets[] = { rt, "csecret", NULL };
+	cli_clean(refresh, secrets);
+	char *reason = record_str("dead_reason");
+	ck_assert_ptr_nonnull(reason);
+	ck_assert_msg(strstr(reason, "is unknown"), "%s", reason);
+	ck_assert_msg(!strstr(reason, rt) && !strstr(reason, "csecret") &&
+			      !strchr(reason, '\n') && !strchr(reason, 0x1b),
+		      "%s", reason);
+	const char *status[] = { "status", "svc", NULL };
+	const char *status_json[] = { "status", "svc", "--json", NULL };
+	const char *token[] = { "token", "svc", NULL };
+	cli_clean(status, secrets);
+	cli_clean(status_json, secrets);
+	cli_clean(token, secrets);
+	free(reason);
+	free(rt);
+}
+END_TEST
+
+START_TEST(test_echoed_code_masked)
+{
+	jauth *h = fx_open("svc");
+	char *cb = consent_callback(h), *code = NULL;
+	ck_assert_int_eq(jauth_m_url_param(cb, "code", &code), JAUTH_SUCCESS);
+	answer_fault("/oauth/token", 400,
+		     "{\"error\": \"invalid_request\", \"error_description\": "
+		     "\"code {{code}} is odd\"}",
+		     1);
+	ck_assert_int_eq(jauth_authorize_finish(h, cb, NULL), JAUTH_ERROR);
+	ck_assert_msg(strstr(jauth_error(h), "is odd"), "%s", jauth_error(h));
+	ck_assert_msg(!strstr(jauth_error(h), code), "%s", jauth_error(h));
+	ck_assert(!fx_log_has(code));
+	free(code);
+	free(cb);
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_callback_error_text_escaped)
+{
+	jauth *h = fx_open("svc");
+	char *url = NULL, *st = NULL, cb[1024];
+	ck_assert_int_eq(jauth_authorize_begin(h, &url), JAUTH_SUCCESS);
+	ck_assert_int_eq(jauth_m_url_param(url, "state", &st), JAUTH_SUCCESS);
+	snprintf(cb, sizeof cb,
+		 "https://app.example/cb?error=access_denied%%1b%%5b2J&"
+		 "error_description=%%1b%%5d0%%3bpwned%%07%%c2%%9b%%0ajauth%%3a"
+		 "%%20ok&state=%s",
+		 st);
+	ck_assert_int_eq(jauth_authorize_finish(h, cb, NULL), JAUTH_DENIED);
+	ck_assert_msg(strstr(jauth_error(h), "pwned"), "%s", jauth_error(h));
+	ck_assert_msg(!unsafe(jauth_error(h)), "%s", jauth_error(h));
+	jauth_free(url);
+	free(st);
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_site_text_escaped)
+{
+	jauth *h = fx_open("svc");
+	char *cb = consent_callback(h), *report = NULL, *status = NULL;
+	answer_once("/oauth/token/accessible-resources", 200,
+		    "[{\"id\": \"11111111-2222-3333-4444-555555555555\", "
+		    "\"url\": \"https://acme.atlassian.net\\u001b[2J\", "
+		    "\"name\": \"acme\\u001b]0;pwned\\u0007\\njauth: ok\"}]");
+	ck_assert_msg(jauth_authorize_finish(h, cb, &report) == JAUTH_SUCCESS,
+		      "%s", jauth_error(h));
+	ck_assert_msg(strstr(report, "pwned") && !unsafe(report), "%s", report);
+	char *name = record_str("site_name");
+	ck_assert_msg(name && !unsafe(name) && !strchr(name, '\n'), "%s", name);
+	ck_assert_int_eq(jauth_status(h, &status), JAUTH_SUCCESS);
+	cJSON *doc = cJSON_Parse(status);
+	cJSON *st = cJSON_GetObjectItem(
+		cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "lines"), 0),
+		"status");
+	const char *site =
+		cJSON_GetStringValue(cJSON_GetObjectItem(st, "site"));
+	ck_assert_msg(site && !unsafe(site) && !strchr(site, '\n'), "%s",
+		      status);
+	const char *args[] = { "status", "svc", NULL };
+	const char *none[] = { NULL };
+	cli_clean(args, none);
+	cJSON_Delete(doc);
+	jauth_free(status);
+	jauth_free(report);
+	free(name);
+	free(cb);
+	jauth_close(h);
+}
+END_TEST
+
+START_TEST(test_myself_fields_escaped_by_check)
+{
+	ck_assert_int_eq(
+		standin_config(
+			&SI, "{\"user\": {\"account_id\": \"acc-1\", \"name\": "
+			     "\"Sync\\u001b[2J\\njauth: ok\", \"email\": "
+			     "\"svc@acme.com\\u009b31m\"}}"),
+		0);
+	jauth_close(consented());
+	const char *args[] = { "check", "svc", NULL };
+	const char *none[] = { NULL };
+	cli_clean(args, none);
+}
+END_TEST
+
+/* A consent to thousands of sites and no cloud_id=: the error names a few
+ * and says how many more, not all of them on one line. */
+START_TEST(test_thousands_of_sites_listed_briefly)
+{
+	jauth *h = fx_open("svc");
+	char *cb = consent_callback(h);
+	size_t cap = 9000 * 80 + 16, len = 0;
+	char *body = malloc(cap);
+	len += (size_t)snprintf(body, cap, "[");
+	for (int i = 0; i < 9000; i++)
+		len += (size_t)snprintf(body + len, cap - len,
+					"%s{\"id\": \"s%04d\", \"url\": "
+					"\"https://s%04d.example\", "
+					"\"name\": \"s%04d\"}",
+					i ? ", " : "", i, i, i);
+	snprintf(body + len, cap - len, "]");
+	answer_once("/oauth/token/accessible-resources", 200, body);
+	ck_assert_int_eq(jauth_authorize_finish(h, cb, NULL), JAUTH_ERROR);
+	const char *e = jauth_error(h);
+	ck_assert_msg(strstr(e,
+			     "the consent granted 9000 sites: add cloud_id="),
+		      "%.300s", e);
+	ck_assert_msg(strstr(e,
+			     "s0004 (https://s0004.example, cloud_id=s0004)"),
+		      "%.600s", e);
+	ck_assert_msg(!strstr(e, "s0005") && strstr(e, "and 8995 more"),
+		      "%.600s", e);
+	ck_assert_msg(strlen(e) < 1024, "%zu bytes", strlen(e));
+	free(body);
+	free(cb);
+	jauth_close(h);
+}
+END_TEST
+
+/* A record that holds a cloud id no consent could have stored (an older
+ * version's, or an edit) is not made into a REST base. */
+START_TEST(test_stored_cloud_id_checked)
+{
+	jauth_close(consented());
+	char *text = fx_read(record_path());
+	cJSON *j = cJSON_Parse(text);
+	cJSON_ReplaceItemInObject(j, "cloud_id",
+				  cJSON_CreateString(
+					  "../../../oauth/token?x="));
+	char *edited = cJSON_PrintUnformatted(j);
+	fx_write(record_path(), 0600, edited);
+	jauth *h = fx_open("svc");
+	const jauth_cred *cr;
+	ck_assert_int_eq(jauth_acquire(h, &cr), JAUTH_ERROR);
+	ck_assert_msg(strstr(jauth_error(h), "cloud id is not one"), "%s",
+		      jauth_error(h));
+	jauth_close(h);
+	free(edited);
+	cJSON_Delete(j);
+	free(text);
+}
+END_TEST
+
 Suite *suite_hostile(void)
 {
 	Suite *s = suite_create("hostile input");
@@ -325,6 +706,9 @@ Suite *suite_hostile(void)
 	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
 	tcase_add_loop_test(tc, test_hostile_stack_table, 0,
 			    (int)(sizeof stack_cases / sizeof *stack_cases));
+	tcase_add_loop_test(tc, test_misplaced_secret_not_shown, 0,
+			    (int)(sizeof misplaced_cases /
+				  sizeof *misplaced_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("server answers");
@@ -339,6 +723,14 @@ Suite *suite_hostile(void)
 			    (int)(sizeof callback_cases /
 				  sizeof *callback_cases));
 	tcase_add_test(tc, test_callback_without_code_or_state);
+	tcase_add_test(tc, test_echoed_refresh_token_masked_in_a_new_process);
+	tcase_add_test(tc, test_echoed_secrets_in_a_dead_reason_not_kept);
+	tcase_add_test(tc, test_echoed_code_masked);
+	tcase_add_test(tc, test_callback_error_text_escaped);
+	tcase_add_test(tc, test_site_text_escaped);
+	tcase_add_test(tc, test_myself_fields_escaped_by_check);
+	tcase_add_test(tc, test_thousands_of_sites_listed_briefly);
+	tcase_add_test(tc, test_stored_cloud_id_checked);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -39,14 +39,6 @@ struct apitoken {
 	time_t warned_day; /* last day the expiry warning was logged */
 };
 
-static int cloud_id_ok(const char *s)
-{
-	size_t n = strlen(s);
-	return n > 0 && n <= 64 &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789-") == n;
-}
-
 /* The REST base: the site for an unscoped token, the gateway for a scoped
  * one. (The core drops a trailing slash from every published base.) */
 static char *base_url_of(jauth_m *m)
@@ -76,7 +68,7 @@ static jauth_result check_args(jauth_m *m)
 				    "site= is required for an unscoped token "
 				    "(e.g. site=https://acme.atlassian.net); "
 				    "for a scoped token give cloud_id=");
-	if (cloud && !cloud_id_ok(cloud))
+	if (cloud && !jauth_m_cloud_id_ok(cloud))
 		return jauth_m_fail(
 			m, JAUTH_CONFIG,
 			"cloud_id= must be the id from "

@@ -14,8 +14,10 @@ static jauth_result forget(jauth_m *m, const char *key, struct grant *g)
 	jauth_result rc = jauth_m_store_lock(m, key, &lk, &rec);
 	if (rc != JAUTH_SUCCESS)
 		return rc;
-	if (g)
+	if (g) {
 		grant_from_json(g, rec);
+		grant_redact(m, g);
+	}
 	if (rec)
 		rc = jauth_m_store_remove(lk);
 	jauth_m_json_free(rec);
@@ -161,6 +163,7 @@ jauth_result oa_status(jauth_m *m, void *state, cJSON *out)
 		return JAUTH_SUCCESS;
 	}
 	grant_from_json(&g, rec);
+	grant_redact(m, &g);
 	jauth_m_json_free(rec);
 	grant_status(m, o, &g, jauth_m_now(m), out);
 	grant_clear(&g);

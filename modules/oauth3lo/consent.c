@@ -185,11 +185,24 @@ static jauth_result exchange_code(jauth_m *m, struct oauth *o, const char *code,
 	return rc;
 }
 
-/* Every site has a string id, url and name. */
-static jauth_result sites_ok(jauth_m *m, const cJSON *arr)
+/* Replaces the string FIELD of SITE with its cleaned text. */
+static void clean_field(jauth_m *m, cJSON *site, const char *field)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(site, field);
+	char *s = jauth_m_clean(m, v->valuestring);
+	if (strcmp(s, v->valuestring) != 0)
+		cJSON_SetValuestring(v, s);
+	jauth_m_wipe_free(s);
+}
+
+/* Every site has a string id, url and name; the id goes into the REST
+ * base, so it must have a cloud id's form (a server's "../" or CR/LF
+ * would change the path or the request); name and url are cleaned before
+ * they are stored or shown. */
+static jauth_result sites_ok(jauth_m *m, cJSON *arr)
 {
 	static const char *const keys[] = { "id", "url", "name" };
-	const cJSON *site;
+	cJSON *site;
 	const char *v;
 	cJSON_ArrayForEach (site, arr) {
 		for (int i = 0; i < 3; i++) {
@@ -199,6 +212,15 @@ static jauth_result sites_ok(jauth_m *m, const cJSON *arr)
 			if (rc != JAUTH_SUCCESS)
 				return rc;
 		}
+		jauth_m_json_str(m, "the list of sites", site, "id", &v);
+		if (!jauth_m_cloud_id_ok(v))
+			return jauth_m_fail(
+				m, JAUTH_ERROR,
+				"the list of sites has an id that is not a "
+				"cloud id (letters, digits, '-'): refused; "
+				"check that api_url= is Atlassian's");
+		clean_field(m, site, "url");
+		clean_field(m, site, "name");
 	}
 	return JAUTH_SUCCESS;
 }
@@ -283,6 +305,8 @@ jauth_result oa_authorize_finish(jauth_m *m, void *state, const char *cb)
 		rc = param(m, cb, "state", &st);
 	if (rc == JAUTH_SUCCESS)
 		rc = param(m, cb, "code", &code);
+	if (rc == JAUTH_SUCCESS)
+		jauth_m_redact(m, code);
 	if (rc == JAUTH_SUCCESS)
 		rc = take_state(m, o, st, &redirect);
 	if (rc == JAUTH_SUCCESS)

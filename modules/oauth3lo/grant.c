@@ -8,6 +8,7 @@
 
 #define EXPIRES_IN_MIN 60
 #define EXPIRES_IN_MAX (2 * DAY)
+#define SITES_LISTED 5 /* sites named in a message */
 
 void grant_clear(struct grant *g)
 {
@@ -108,6 +109,15 @@ void grant_copy(struct grant *dst, const struct grant *src)
 	jauth_m_json_free(j);
 }
 
+void grant_redact(jauth_m *m, const struct grant *g)
+{
+	jauth_m_redact(m, g->access_token);
+	jauth_m_redact(m, g->refresh_token);
+	jauth_m_redact(m, g->prev_refresh_token);
+	if (g->dead_reason)
+		client_secret_redact(m);
+}
+
 static const char *site_str(const cJSON *site, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(site, key);
@@ -144,16 +154,28 @@ int grant_site_matches(jauth_m *m, const struct grant *g)
 	       site_wanted(m, g->cloud_id, g->site_url ? g->site_url : "");
 }
 
-/* "acme (https://acme.atlassian.net, cloud_id=…); …" */
+/* "acme (https://acme.atlassian.net, cloud_id=…); …": the first
+ * SITES_LISTED, then how many more (a consent may grant thousands). */
 static char *site_list(const cJSON *sites)
 {
 	char *out = strdup(""), *next;
 	const cJSON *s;
+	int i = 0, n = cJSON_GetArraySize(sites);
 	cJSON_ArrayForEach (s, sites) {
+		if (i++ == SITES_LISTED)
+			break;
 		if (!out || asprintf(&next, "%s%s%s (%s, cloud_id=%s)", out,
 				     *out ? "; " : "", site_str(s, "name"),
 				     site_str(s, "url"), site_str(s, "id")) < 0)
 			next = NULL;
+		free(out);
+		out = next;
+	}
+	if (out && n > SITES_LISTED &&
+	    asprintf(&next,
+		     "%s; and %d more (admin.atlassian.com shows each site's "
+		     "cloud id)",
+		     out, n - SITES_LISTED) >= 0) {
 		free(out);
 		out = next;
 	}
@@ -244,6 +266,12 @@ char *grant_base_url(const struct oauth *o, const struct grant *g)
 jauth_result grant_publish(jauth_m *m, struct oauth *o, const struct grant *g,
 			   time_t refresh_at)
 {
+	if (!jauth_m_cloud_id_ok(g->cloud_id))
+		return jauth_m_fail(m, JAUTH_ERROR,
+				    "the stored grant's cloud id is not one "
+				    "(letters, digits, '-'): run `jauth "
+				    "authorize %s`",
+				    jauth_m_service(m));
 	char *base = grant_base_url(o, g);
 	if (!base)
 		return jauth_m_fail(m, JAUTH_ERROR, "out of memory");
@@ -266,28 +294,70 @@ static void set_str(char **dst, const char *src)
 	*dst = src ? strdup(src) : NULL;
 }
 
+/* Why the answer's refresh_token cannot be used (NULL when it can, or
+ * when there is none: an answer without one keeps the token in force). */
+static const char *refresh_problem(const cJSON *j)
+{
+	const cJSON *v;
+	int n = 0;
+	cJSON_ArrayForEach (v, j)
+		n += v->string && strcmp(v->string, "refresh_token") == 0;
+	v = cJSON_GetObjectItemCaseSensitive(j, "refresh_token");
+	if (n == 0)
+		return NULL;
+	if (n > 1)
+		return "is given more than once";
+	if (!cJSON_IsString(v) || !v->valuestring)
+		return "is not a string";
+	if (!*v->valuestring)
+		return "is empty";
+	for (const char *p = v->valuestring; *p; p++)
+		if (*p <= ' ' || *p > '~')
+			return "holds characters no token has";
+	return NULL;
+}
+
+/* Takes the answer's refresh token into G, the one in force becoming the
+ * previous one. An unusable one is an error that keeps the token in force
+ * (Atlassian still accepts it for its reuse interval). */
+static jauth_result take_refresh(jauth_m *m, struct grant *g, const cJSON *j,
+				 time_t now)
+{
+	const char *why = refresh_problem(j);
+	const cJSON *rt = cJSON_GetObjectItemCaseSensitive(j, "refresh_token");
+	if (why)
+		return jauth_m_fail(
+			m, JAUTH_ERROR,
+			"the token endpoint's answer is unusable: its "
+			"refresh_token %s. The refresh token in force is "
+			"kept; run `jauth refresh %s` within 10 minutes, or "
+			"`jauth authorize %s` if this keeps happening",
+			why, jauth_m_service(m), jauth_m_service(m));
+	if (!rt)
+		return JAUTH_SUCCESS;
+	set_str(&g->prev_refresh_token, g->refresh_token);
+	g->prev_rotated_at = g->refresh_token ? now : 0;
+	set_str(&g->refresh_token, rt->valuestring);
+	jauth_m_redact(m, rt->valuestring);
+	return JAUTH_SUCCESS;
+}
+
 /*
- * The refresh token is taken first and whatever else the answer lacks:
- * once Atlassian has rotated it, the new one must reach the store even if
- * the rest of the answer is unusable.
+ * The refresh token is taken whatever else the answer lacks: once
+ * Atlassian has rotated it, the new one must reach the store even if the
+ * rest of the answer is unusable. It is taken last, so that its failure
+ * is the one reported.
  */
 jauth_result grant_take_tokens(jauth_m *m, struct grant *g, const char *body,
 			       time_t now)
 {
 	static const char what[] = "the token endpoint's answer";
 	cJSON *j = NULL;
-	const char *at, *rt, *scope;
+	const char *at, *scope;
 	double expires_in;
 	jauth_result rc = jauth_m_json_parse(m, what, body, &j);
 	if (rc != JAUTH_SUCCESS)
 		return rc;
-	if (jauth_m_json_str(m, what, j, "refresh_token", &rt) ==
-	    JAUTH_SUCCESS) {
-		set_str(&g->prev_refresh_token, g->refresh_token);
-		g->prev_rotated_at = g->refresh_token ? now : 0;
-		set_str(&g->refresh_token, rt);
-		jauth_m_redact(m, rt);
-	}
 	if (jauth_m_json_str(m, what, j, "scope", &scope) == JAUTH_SUCCESS)
 		set_str(&g->scopes, scope);
 	if ((rc = jauth_m_json_str(m, what, j, "access_token", &at)) ==
@@ -309,7 +379,8 @@ jauth_result grant_take_tokens(jauth_m *m, struct grant *g, const char *body,
 		jauth_m_redact(m, at);
 		g->expires_at = now + (time_t)expires_in;
 	}
+	jauth_result rt_rc = take_refresh(m, g, j, now);
 	g->refresh_sent_at = 0;
 	jauth_m_json_free(j);
-	return rc;
+	return rt_rc != JAUTH_SUCCESS ? rt_rc : rc;
 }

@@ -30,16 +30,18 @@ static int id_ok(const char *s)
 			 "0123456789-_.") == n;
 }
 
-/* https anywhere, or plain http on the loopback, where `jauth authorize`
- * catches the redirect itself. */
+/* https anywhere, or plain http on a loopback address, where `jauth
+ * authorize` catches the redirect itself. Not http://localhost: the name
+ * may resolve to ::1 while jauth listens on 127.0.0.1 (or the reverse),
+ * and another local user listening on the other address would get the
+ * code (RFC 8252 §8.3). */
 static int redirect_ok(const char *u)
 {
-	static const char *const loopback[] = {
-		"http://127.0.0.1:", "http://localhost:", "http://[::1]:"
-	};
+	static const char *const loopback[] = { "http://127.0.0.1:",
+						"http://[::1]:" };
 	if (strncmp(u, "https://", 8) == 0)
 		return u[8] != '\0' && !strchr(u, '#');
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 2; i++)
 		if (strncmp(u, loopback[i], strlen(loopback[i])) == 0)
 			return !strchr(u, '#');
 	return 0;
@@ -53,6 +55,15 @@ static char *redirect_of(jauth_m *m)
 	if (uri && region) {
 		jauth_m_fail(m, JAUTH_CONFIG,
 			     "give redirect_uri= or region=, not both");
+		return NULL;
+	}
+	if (uri && strncmp(uri, "http://localhost", 16) == 0) {
+		jauth_m_fail(m, JAUTH_CONFIG,
+			     "redirect_uri= must not name localhost, which "
+			     "may resolve to another address than the one "
+			     "jauth listens on: write http://127.0.0.1:PORT/… "
+			     "(RFC 8252 §8.3), here and in the developer "
+			     "console");
 		return NULL;
 	}
 	if (uri && !redirect_ok(uri)) {
@@ -116,10 +127,11 @@ static jauth_result oauth_new(jauth_m *m, struct oauth **out)
 		return jauth_m_fail(m, JAUTH_CONFIG,
 				    "client_id= must be the app's client ID "
 				    "from the developer console (Settings)");
-	if (cloud && !id_ok(cloud))
+	if (cloud && !jauth_m_cloud_id_ok(cloud))
 		return jauth_m_fail(m, JAUTH_CONFIG,
 				    "cloud_id= must be the id from "
-				    "admin.atlassian.com");
+				    "admin.atlassian.com (letters, digits, "
+				    "'-')");
 	if (!(o->redirect_uri = redirect_of(m)) ||
 	    !(o->scopes = scopes_requested(m, jauth_m_arg(m, "scopes"))))
 		return JAUTH_CONFIG;

@@ -67,6 +67,9 @@ void grant_from_json(struct grant *g, const cJSON *rec);
 cJSON *grant_to_json(const struct grant *g);
 /* Copies SRC into DST (cleared first). */
 void grant_copy(struct grant *dst, const struct grant *src);
+/* Registers G's tokens for masking as soon as they are read (and, when it
+ * holds text a server wrote, the client secret too). */
+void grant_redact(jauth_m *m, const struct grant *g);
 /* 1 when G's access token can be handed out at NOW without a refresh. */
 int grant_fresh(jauth_m *m, const struct grant *g, time_t now);
 /* Publishes G's access token. */
@@ -103,6 +106,9 @@ void oa_rejected(jauth_m *m, void *state, int status);
 /* A token request body: GRANT_TYPE, client_id and the client's secret
  * (read from its source now). */
 jauth_result client_body(jauth_m *m, const char *grant_type, cJSON **out);
+/* Registers the client secret for masking without sending it (best
+ * effort: one that cannot be read now is not this caller's problem). */
+void client_secret_redact(jauth_m *m);
 /* GET accessible-resources with the access token TOKEN; RQ is filled for
  * jauth_m_http_fail (without the Authorization value). */
 jauth_result resources_get(jauth_m *m, struct oauth *o, const char *token,

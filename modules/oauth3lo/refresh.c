@@ -49,6 +49,13 @@ jauth_result client_body(jauth_m *m, const char *grant_type, cJSON **out)
 	return JAUTH_SUCCESS;
 }
 
+void client_secret_redact(jauth_m *m)
+{
+	jauth_m_secret *secret;
+	if (jauth_m_secret_get(m, "client_secret", &secret) == JAUTH_SUCCESS)
+		jauth_m_secret_free(secret);
+}
+
 jauth_result resources_get(jauth_m *m, struct oauth *o, const char *token,
 			   struct jauth_m_http_req *rq,
 			   struct jauth_m_http_resp *rs)
@@ -111,10 +118,11 @@ static jauth_result refresh_refused(jauth_m *m, struct oauth *o,
 	cJSON_Delete(j);
 	jauth_result rc;
 	if (invalid_grant) {
+		/* Kept for every later status and token: masked and
+		 * cleaned before it is stored, not each time it is shown. */
 		g->dead_at = now;
 		free(g->dead_reason);
-		g->dead_reason = detail;
-		detail = NULL;
+		g->dead_reason = detail ? jauth_m_clean(m, detail) : NULL;
 		g->refresh_sent_at = 0;
 		grant_commit(lk, g);
 		rc = grant_gone(m, g->dead_reason);
@@ -253,6 +261,7 @@ static jauth_result refresh_locked(jauth_m *m, struct oauth *o, enum why why,
 		return why == WHY_FORCED ? rc : serve_stale(m, o, rc, now);
 	int exists = rec != NULL;
 	grant_from_json(&g, rec);
+	grant_redact(m, &g);
 	jauth_m_json_free(rec);
 	if (!exists || !g.refresh_token) {
 		rc = no_grant(m);
@@ -296,6 +305,7 @@ static jauth_result load(jauth_m *m, struct oauth *o)
 	if (rc != JAUTH_SUCCESS)
 		return rc;
 	grant_from_json(&o->g, rec);
+	grant_redact(m, &o->g);
 	o->have = rec != NULL;
 	jauth_m_json_free(rec);
 	return JAUTH_SUCCESS;
@@ -359,6 +369,7 @@ static jauth_result fix_site(jauth_m *m, struct oauth *o)
 	if (rc != JAUTH_SUCCESS)
 		return rc;
 	grant_from_json(&g, rec);
+	grant_redact(m, &g);
 	jauth_m_json_free(rec);
 	if (!grant_site_matches(m, &g) &&
 	    (rc = grant_choose_site(m, &g)) == JAUTH_SUCCESS)

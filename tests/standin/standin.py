@@ -267,7 +267,7 @@ def validate_fault(fault):
     if not isinstance(fault, dict):
         raise ConfigError("fault must be a JSON object")
     known = {"path", "method", "status", "retry_after", "delay", "drop",
-             "body", "oversize", "count", "content_type"}
+             "body", "oversize", "count", "content_type", "echo"}
     for key in fault:
         if key not in known:
             raise ConfigError("unknown fault key %r" % key)
@@ -278,10 +278,11 @@ def validate_fault(fault):
         raise ConfigError("faults cannot target /_standin/ paths")
     typed = {"method": str, "status": int, "retry_after": str,
              "delay": (int, float), "drop": bool, "body": str,
-             "oversize": int, "count": int, "content_type": str}
+             "oversize": int, "count": int, "content_type": str,
+             "echo": bool}
     for key, types in typed.items():
         if key in fault and (not isinstance(fault[key], types) or
-                             key != "drop" and
+                             types is not bool and
                              isinstance(fault[key], bool)):
             raise ConfigError("fault key %r has the wrong type" % key)
     count = fault.get("count", 1)
@@ -480,11 +481,30 @@ class Handler(BaseHTTPRequestHandler):
             headers["Retry-After"] = fault["retry_after"]
         return headers
 
+    def echoed(self, text):
+        """text with {{FIELD}} replaced by FIELD of the JSON request body
+        (JSON-escaped): a server quoting what it was sent (a refresh
+        token, the client secret, the code) in its answer."""
+        try:
+            req = json.loads(self.body.decode("utf-8") or "{}")
+        except (UnicodeDecodeError, ValueError):
+            req = {}
+        if not isinstance(req, dict):
+            req = {}
+
+        def value(match):
+            got = req.get(match.group(1))
+            return json.dumps(got if isinstance(got, str) else "")[1:-1]
+        return re.sub(r"\{\{([a-z_]+)\}\}", value, text)
+
     def send_fault(self, fault):
         status = fault.get("status", 200)
         if "body" in fault:
             ctype = fault.get("content_type", "text/plain; charset=utf-8")
-            self.send(status, fault["body"].encode("utf-8"),
+            body = fault["body"]
+            if fault.get("echo"):
+                body = self.echoed(body)
+            self.send(status, body.encode("utf-8"),
                       self.fault_headers(fault), ctype)
             return
         try:

@@ -381,6 +381,19 @@ JAUTH_EXPORT void *jauth_m_base64url_decode(const char *text, size_t *len);
  * Returns JAUTH_SUCCESS or JAUTH_ERROR. */
 JAUTH_EXPORT jauth_result jauth_m_random_hex(char *out, size_t nbytes);
 
+/* Text a server or a callback supplied, made safe to keep or show
+ * (malloc'd, never NULL; NULL gives ""): every secret the instance knows
+ * masked as in its log, then newline, return and tab written \n \r \t
+ * and the other control characters (C0, DEL, C1, so ESC too) and bytes
+ * that are not UTF-8 written \xHH or \u00HH, so one line stays one line
+ * and nothing reaches a terminal that it would act on. M may be NULL (a
+ * program that has no instance): then only the patterns of secrets are
+ * masked. */
+JAUTH_EXPORT char *jauth_m_clean(jauth_m *m, const char *s);
+/* 1 when S has the form of an Atlassian cloud id: 1 to 64 letters, digits
+ * and '-' (a UUID), so that it is safe in a URL path; else 0. */
+JAUTH_EXPORT int jauth_m_cloud_id_ok(const char *s);
+
 #ifdef __cplusplus
 }
 #endif
