@@ -3,10 +3,15 @@
  * server answer that tries to break jauth, and the clear refusal it gets.
  * Nothing may crash, hang, or lose the stored grant.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <jauth/module.h>
@@ -699,6 +704,264 @@ START_TEST(test_stored_cloud_id_checked)
 }
 END_TEST
 
+/* ---- hostile local users: the loopback listener, the process list ---- */
+
+/* A free loopback port (bound and released). */
+static int loopback_port(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t n = sizeof a;
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+	getsockname(s, (struct sockaddr *)&a, &n);
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+static int dial(int port)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	ck_assert_int_eq(connect(s, (struct sockaddr *)&a, sizeof a), 0);
+	return s;
+}
+
+/* GET TARGET on a new connection: the answer's status code, or -1. */
+static int get_status(int port, const char *target)
+{
+	char req[4096], resp[512] = { 0 };
+	int s = dial(port), code = -1;
+	int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
+			 target);
+	(void)!write(s, req, (size_t)n);
+	(void)!read(s, resp, sizeof resp - 1);
+	close(s);
+	sscanf(resp, "HTTP/1.1 %d", &code);
+	return code;
+}
+
+/* An interactive `jauth authorize svc` on a loopback redirect_uri. */
+struct authorizing {
+	pid_t pid;
+	int port;
+	FILE *out, *err;
+	char *url, *state;
+};
+
+/* The parent's end of a child's output pipe. */
+static FILE *child_pipe(int pfd[2])
+{
+	close(pfd[1]);
+	return fdopen(pfd[0], "r");
+}
+
+/* Starts it and returns once it listens, with the consent address. */
+static void authorize_start(struct authorizing *a)
+{
+	char line[8192];
+	int o[2], e[2];
+	a->port = loopback_port();
+	fx_stack("svc",
+		 "required oauth3lo.so client_id=cid "
+		 "client_secret=@env:CLIENT_SECRET auth_url=%s api_url=%s "
+		 "ca_file=%s redirect_uri=http://127.0.0.1:%d/callback\n",
+		 SI.url, SI.url, SI.ca, a->port);
+	ck_assert(pipe(o) == 0 && pipe(e) == 0);
+	if ((a->pid = fork()) == 0) {
+		dup2(o[1], 1);
+		dup2(e[1], 2);
+		close(o[0]);
+		close(e[0]);
+		execl(JAUTH_TEST_BUILDDIR "/bin/jauth", "jauth", "-c", FX.conf,
+		      "-m", FX.mods, "-s", FX.state, "authorize", "svc",
+		      (char *)NULL);
+		_exit(127);
+	}
+	a->out = child_pipe(o);
+	a->err = child_pipe(e);
+	a->url = NULL;
+	while (fgets(line, sizeof line, a->out) &&
+	       !strstr(line, "Waiting for the browser"))
+		if (!a->url && strstr(line, "https://"))
+			a->url = strdup(line + strspn(line, " "));
+	ck_assert_ptr_nonnull(a->url);
+	a->url[strcspn(a->url, "\n")] = '\0';
+	ck_assert_int_eq(jauth_m_url_param(a->url, "state", &a->state),
+			 JAUTH_SUCCESS);
+}
+
+/* The admin's browser: consents at the stand-in and comes back. Returns
+ * the status code the listener answered. */
+static int browser_returns(struct authorizing *a)
+{
+	char *cb = standin_consent(&SI, a->url, NULL);
+	ck_assert_ptr_nonnull(cb);
+	int code = get_status(a->port, strchr(cb + 7, '/'));
+	free(cb);
+	return code;
+}
+
+/* Waits for it; its exit status (-signal when killed), stdout and stderr
+ * (malloc'd). */
+static int authorize_end(struct authorizing *a, char **out, char **err)
+{
+	int st;
+	size_t n;
+	*out = calloc(1, 65536);
+	*err = calloc(1, 65536);
+	n = fread(*out, 1, 65535, a->out);
+	(*out)[n] = '\0';
+	n = fread(*err, 1, 65535, a->err);
+	(*err)[n] = '\0';
+	waitpid(a->pid, &st, 0);
+	fclose(a->out);
+	fclose(a->err);
+	free(a->url);
+	free(a->state);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+}
+
+/* Another local user answers the callback address first, with a forged
+ * error (escape sequences and a fake line) and with a code of their own:
+ * both are refused without ending the consent, and nothing of theirs
+ * reaches the admin's terminal. */
+START_TEST(test_listener_ignores_wrong_state)
+{
+	struct authorizing a;
+	char *out, *err;
+	authorize_start(&a);
+	ck_assert_int_eq(get_status(a.port,
+				    "/callback?error=access_denied&"
+				    "error_description=%1b%5b2J%1b%5d0%3bpwned"
+				    "%07%0ajauth%3a%20ok&state=guess"),
+			 400);
+	ck_assert_int_eq(get_status(a.port, "/callback?code=evil&state=guess"),
+			 400);
+	ck_assert_int_eq(get_status(a.port, "/callback?code=evil"), 400);
+	ck_assert_int_eq(get_status(a.port, "/favicon.ico"), 404);
+	ck_assert_int_eq(browser_returns(&a), 200);
+	int st = authorize_end(&a, &out, &err);
+	ck_assert_msg(st == 0, "exit %d: %s", st, err);
+	ck_assert_msg(strstr(out, "authorized site acme"), "%s", out);
+	ck_assert_msg(strstr(err, "ignored a request"), "%s", err);
+	ck_assert_msg(!unsafe(out) && !unsafe(err) && !strstr(err, "pwned"),
+		      "%s%s", out, err);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* Connections that hang up before the answer (a local user, or a browser
+ * tab closed) must not kill the listener with SIGPIPE. */
+START_TEST(test_listener_survives_hangups)
+{
+	struct authorizing a;
+	char *out, *err, req[256];
+	authorize_start(&a);
+	for (int i = 0; i < 20; i++) {
+		int s = dial(a.port);
+		struct linger reset = { 1, 0 };
+		int n = snprintf(req, sizeof req,
+				 "GET /callback?code=x&state=%s HTTP/1.1\r\n"
+				 "\r\n",
+				 i % 2 ? a.state : "guess");
+		(void)!write(s, req, (size_t)(i % 2 ? n / 2 : n));
+		setsockopt(s, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+		close(s); /* RST: the answer's writes hit a dead peer */
+	}
+	ck_assert_int_eq(browser_returns(&a), 200);
+	int st = authorize_end(&a, &out, &err);
+	ck_assert_msg(st == 0, "exit %d: %s", st, err);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* Idle connections (one byte and then nothing, more of them than the
+ * listener serves at once) do not hold the browser up: it is answered
+ * before any of them is (one at a time, each would wait its turn). */
+START_TEST(test_listener_not_held_by_slow_connections)
+{
+	struct authorizing a;
+	char *out, *err, buf[16];
+	int idle[24];
+	authorize_start(&a);
+	char *cb = standin_consent(&SI, a.url, NULL);
+	ck_assert_ptr_nonnull(cb);
+	for (int i = 0; i < 24; i++) {
+		idle[i] = dial(a.port);
+		(void)!write(idle[i], "G", 1);
+	}
+	ck_assert_int_eq(get_status(a.port, strchr(cb + 7, '/')), 200);
+	int answered = 0;
+	for (int i = 0; i < 24; i++) {
+		answered += recv(idle[i], buf, sizeof buf, MSG_DONTWAIT) > 0;
+		close(idle[i]);
+	}
+	ck_assert_msg(answered == 0, "%d idle connections were served first",
+		      answered);
+	int st = authorize_end(&a, &out, &err);
+	ck_assert_msg(st == 0, "exit %d: %s", st, err);
+	free(cb);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* `authorize --callback URL`: the code and state stop showing in
+ * /proc/PID/cmdline once jauth has read them, while it exchanges the
+ * code (the stand-in holds the token request for a while). */
+START_TEST(test_callback_argument_hidden_from_process_list)
+{
+	jauth *h = fx_open("svc");
+	char *cb = consent_callback(h), *state = NULL, path[64], cmd[8192];
+	jauth_close(h);
+	ck_assert_int_eq(jauth_m_url_param(cb, "state", &state), JAUTH_SUCCESS);
+	ck_assert_int_eq(
+		standin_fault(&SI,
+			      "{\"path\": \"/oauth/token\", \"delay\": 3}"),
+		0);
+	int e[2];
+	ck_assert_int_eq(pipe(e), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(e[1], 2);
+		close(e[0]);
+		execl(JAUTH_TEST_BUILDDIR "/bin/jauth", "jauth", "-c", FX.conf,
+		      "-m", FX.mods, "-s", FX.state, "authorize", "svc",
+		      "--callback", cb, (char *)NULL);
+		_exit(127);
+	}
+	close(e[1]);
+	for (int i = 0; i < 3000 && standin_counter(&SI, "token_requests") < 1;
+	     i++)
+		usleep(10 * 1000);
+	ck_assert_int_ge(standin_counter(&SI, "token_requests"), 1);
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(cmd, 1, sizeof cmd - 1, f);
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		cmd[i] = cmd[i] ? cmd[i] : ' ';
+	cmd[n] = '\0';
+	ck_assert_msg(strstr(cmd, "authorize svc --callback"), "%s", cmd);
+	ck_assert_msg(!strstr(cmd, "code=") && !strstr(cmd, state), "%s", cmd);
+	int st;
+	char err[4096] = { 0 };
+	(void)!read(e[0], err, sizeof err - 1);
+	close(e[0]);
+	waitpid(pid, &st, 0);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", err);
+	ck_assert_msg(strstr(err, "use --callback -"), "%s", err);
+	free(state);
+	free(cb);
+}
+END_TEST
+
 Suite *suite_hostile(void)
 {
 	Suite *s = suite_create("hostile input");
@@ -731,6 +994,16 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, test_myself_fields_escaped_by_check);
 	tcase_add_test(tc, test_thousands_of_sites_listed_briefly);
 	tcase_add_test(tc, test_stored_cloud_id_checked);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("local users");
+	tcase_add_unchecked_fixture(tc, fx_standin_up, fx_standin_down);
+	tcase_add_checked_fixture(tc, setup_oauth, fx_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_listener_ignores_wrong_state);
+	tcase_add_test(tc, test_listener_survives_hangups);
+	tcase_add_test(tc, test_listener_not_held_by_slow_connections);
+	tcase_add_test(tc, test_callback_argument_hidden_from_process_list);
 	suite_add_tcase(s, tc);
 	return s;
 }
