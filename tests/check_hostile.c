@@ -302,6 +302,12 @@ static const struct answer_case token_cases[] = {
 	  "{\"access_token\": \"a1\", \"expires_in\": 3600, "
 	  "\"refresh_token\": \"r1\", \"refresh_token\": \"r2\"}",
 	  JAUTH_ERROR, "refresh_token is given more than once" },
+	{ "access_token with ESC",
+	  "{\"access_token\": \"a1\\u001b[2J\", \"expires_in\": 3600}",
+	  JAUTH_ERROR, "its access_token is empty or holds characters" },
+	{ "access_token empty",
+	  "{\"access_token\": \"\", \"expires_in\": 3600}", JAUTH_ERROR,
+	  "its access_token is empty or holds characters" },
 	{ "refresh_token with a newline",
 	  "{\"access_token\": \"a1\", \"expires_in\": 3600, "
 	  "\"refresh_token\": \"r1\\nX: y\"}",

@@ -294,6 +294,16 @@ static void set_str(char **dst, const char *src)
 	*dst = src ? strdup(src) : NULL;
 }
 
+/* 1 when T can be a token: it goes into an HTTP header and `jauth token`
+ * prints it, so visible ASCII only, and something of it. */
+static int token_ok(const char *t)
+{
+	for (const char *p = t; *p; p++)
+		if (*p <= ' ' || *p > '~')
+			return 0;
+	return *t != '\0';
+}
+
 /* Why the answer's refresh_token cannot be used (NULL when it can, or
  * when there is none: an answer without one keeps the token in force). */
 static const char *refresh_problem(const cJSON *j)
@@ -311,10 +321,8 @@ static const char *refresh_problem(const cJSON *j)
 		return "is not a string";
 	if (!*v->valuestring)
 		return "is empty";
-	for (const char *p = v->valuestring; *p; p++)
-		if (*p <= ' ' || *p > '~')
-			return "holds characters no token has";
-	return NULL;
+	return token_ok(v->valuestring) ? NULL
+					: "holds characters no token has";
 }
 
 /* Takes the answer's refresh token into G, the one in force becoming the
@@ -362,6 +370,12 @@ jauth_result grant_take_tokens(jauth_m *m, struct grant *g, const char *body,
 		set_str(&g->scopes, scope);
 	if ((rc = jauth_m_json_str(m, what, j, "access_token", &at)) ==
 		    JAUTH_SUCCESS &&
+	    !token_ok(at))
+		rc = jauth_m_fail(m, JAUTH_ERROR,
+				  "%s: its access_token is empty or holds "
+				  "characters no token has",
+				  what);
+	if (rc == JAUTH_SUCCESS &&
 	    (rc = jauth_m_json_num(m, what, j, "expires_in", &expires_in)) ==
 		    JAUTH_SUCCESS) {
 		if (expires_in < EXPIRES_IN_MIN || expires_in > EXPIRES_IN_MAX)
