@@ -22,6 +22,7 @@ jauth_result jauth_lint(const char *service, const struct jauth_options *opt,
 	} else {
 		stack_free(stack_load(h, service, &p));
 	}
+	problems_redact(&h->red, &p, 0); /* as jauth_open's message is */
 	*report = problems_join(&p);
 	jauth_result rc = p.n ? JAUTH_CONFIG : JAUTH_SUCCESS;
 	problems_free(&p);

@@ -564,6 +564,35 @@ START_TEST(test_echoed_secrets_in_a_dead_reason_not_kept)
 }
 END_TEST
 
+/* A dead reason stored unmasked (by an older jauth) is shown masked by
+ * processes that never send the client secret or the refresh token. */
+START_TEST(test_stored_dead_reason_masked_when_shown)
+{
+	jauth_close(consented());
+	char *rt = stored_rt(), reason[512];
+	char *text = fx_read(record_path());
+	cJSON *j = cJSON_Parse(text);
+	snprintf(reason, sizeof reason,
+		 "Atlassian: invalid_grant: %s of client csecret is unknown",
+		 rt);
+	cJSON_AddNumberToObject(j, "dead_at", (double)T0);
+	cJSON_AddStringToObject(j, "dead_reason", reason);
+	char *edited = cJSON_PrintUnformatted(j);
+	fx_write(record_path(), 0600, edited);
+	const char *status[] = { "status", "svc", NULL };
+	const char *status_json[] = { "status", "svc", "--json", NULL };
+	const char *token[] = { "token", "svc", NULL };
+	const char *secrets[] = { rt, "csecret", NULL };
+	cli_clean(status, secrets);
+	cli_clean(status_json, secrets);
+	cli_clean(token, secrets);
+	free(edited);
+	cJSON_Delete(j);
+	free(text);
+	free(rt);
+}
+END_TEST
+
 START_TEST(test_echoed_code_masked)
 {
 	jauth *h = fx_open("svc");
@@ -994,6 +1023,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, test_callback_without_code_or_state);
 	tcase_add_test(tc, test_echoed_refresh_token_masked_in_a_new_process);
 	tcase_add_test(tc, test_echoed_secrets_in_a_dead_reason_not_kept);
+	tcase_add_test(tc, test_stored_dead_reason_masked_when_shown);
 	tcase_add_test(tc, test_echoed_code_masked);
 	tcase_add_test(tc, test_callback_error_text_escaped);
 	tcase_add_test(tc, test_site_text_escaped);

@@ -212,8 +212,8 @@ static jauth_result sites_ok(jauth_m *m, cJSON *arr)
 			if (rc != JAUTH_SUCCESS)
 				return rc;
 		}
-		jauth_m_json_str(m, "the list of sites", site, "id", &v);
-		if (!jauth_m_cloud_id_ok(v))
+		if (!jauth_m_cloud_id_ok(cJSON_GetStringValue(
+			    cJSON_GetObjectItemCaseSensitive(site, "id"))))
 			return jauth_m_fail(
 				m, JAUTH_ERROR,
 				"the list of sites has an id that is not a "
