@@ -946,6 +946,31 @@ START_TEST(test_listener_not_held_by_slow_connections)
 }
 END_TEST
 
+/* A connection trickling its request a byte at a time is cut off by its
+ * own deadline (10 s), however often it sends; the consent goes on. */
+START_TEST(test_listener_cuts_off_a_trickling_connection)
+{
+	struct authorizing a;
+	char *out, *err, c;
+	authorize_start(&a);
+	int s = dial(a.port), sent = 0;
+	static const char req[] = "GET /callback?code=x&state=y HTTP/1.1\r\n";
+	/* up to a minute of trickling; the listener hangs up long before */
+	while (sent < 240 && send(s, req + sent % 20, 1, MSG_NOSIGNAL) == 1) {
+		sent++;
+		usleep(250 * 1000);
+	}
+	ck_assert_msg(sent < 240, "still reading after %d bytes", sent);
+	ck_assert_int_le(recv(s, &c, 1, 0), 0); /* closed, not answered */
+	close(s);
+	ck_assert_int_eq(browser_returns(&a), 200);
+	int st = authorize_end(&a, &out, &err);
+	ck_assert_msg(st == 0, "exit %d: %s", st, err);
+	free(out);
+	free(err);
+}
+END_TEST
+
 /* `authorize --callback URL`: the code and state stop showing in
  * /proc/PID/cmdline once jauth has read them, while it exchanges the
  * code (the stand-in holds the token request for a while). */
@@ -1035,10 +1060,11 @@ Suite *suite_hostile(void)
 	tc = tcase_create("local users");
 	tcase_add_unchecked_fixture(tc, fx_standin_up, fx_standin_down);
 	tcase_add_checked_fixture(tc, setup_oauth, fx_teardown);
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_listener_ignores_wrong_state);
 	tcase_add_test(tc, test_listener_survives_hangups);
 	tcase_add_test(tc, test_listener_not_held_by_slow_connections);
+	tcase_add_test(tc, test_listener_cuts_off_a_trickling_connection);
 	tcase_add_test(tc, test_callback_argument_hidden_from_process_list);
 	suite_add_tcase(s, tc);
 	return s;
