@@ -78,10 +78,11 @@ static void check_same(const struct grant *a, const struct grant *b,
 		fuzz_fail("%s changed %s: %lld -> %lld", how, #f,              \
 			  (long long)a->f, (long long)b->f);
 	S(access_token)
-	S(refresh_token) S(prev_refresh_token) S(cloud_id) S(site_url) S(
-		site_name) S(scopes) S(dead_reason) T(expires_at)
-		T(refresh_sent_at) T(prev_rotated_at) T(created_at) T(
-			last_refresh) T(last_used) T(refreshes) T(dead_at)
+	S(refresh_token)
+	S(prev_refresh_token) S(cloud_id) S(site_url) S(site_name) S(scopes) S(
+		dead_reason) T(expires_at) T(refresh_sent_at) T(prev_rotated_at)
+		T(created_at) T(last_refresh) T(last_used) T(refreshes) T(
+			dead_at)
 #undef S
 #undef T
 			if (!same_json(a->sites, b->sites))
@@ -126,6 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g.refresh_token = strdup("old-refresh-token");
 	g.created_at = NOW - 86400;
 	grant_take_tokens(m, &g, body, NOW);
+	if (!g.refresh_token || !*g.refresh_token)
+		fuzz_fail("the answer lost the refresh token in force");
 	g.last_refresh = g.last_used = NOW;
 	g.refreshes = 1;
 
@@ -140,6 +143,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (jauth_m_http_fail(m, "refresh", &rq, &rs) != JAUTH_ERROR ||
 	    !inst[0].run.msg)
 		fuzz_fail("jauth_m_http_fail: no error for HTTP 400");
+	for (const char *p = inst[0].run.msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			fuzz_fail("the server's words reach the message raw");
 
 	if (sites_body) {
 		cJSON *arr = NULL;

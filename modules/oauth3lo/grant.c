@@ -109,6 +109,15 @@ void grant_copy(struct grant *dst, const struct grant *src)
 	jauth_m_json_free(j);
 }
 
+/* Registers the client secret for masking without sending it (best
+ * effort: one that cannot be read now is not this caller's problem). */
+static void client_secret_redact(jauth_m *m)
+{
+	jauth_m_secret *secret;
+	if (jauth_m_secret_get(m, "client_secret", &secret) == JAUTH_SUCCESS)
+		jauth_m_secret_free(secret);
+}
+
 void grant_redact(jauth_m *m, const struct grant *g)
 {
 	jauth_m_redact(m, g->access_token);

@@ -106,9 +106,6 @@ void oa_rejected(jauth_m *m, void *state, int status);
 /* A token request body: GRANT_TYPE, client_id and the client's secret
  * (read from its source now). */
 jauth_result client_body(jauth_m *m, const char *grant_type, cJSON **out);
-/* Registers the client secret for masking without sending it (best
- * effort: one that cannot be read now is not this caller's problem). */
-void client_secret_redact(jauth_m *m);
 /* GET accessible-resources with the access token TOKEN; RQ is filled for
  * jauth_m_http_fail (without the Authorization value). */
 jauth_result resources_get(jauth_m *m, struct oauth *o, const char *token,

@@ -49,13 +49,6 @@ jauth_result client_body(jauth_m *m, const char *grant_type, cJSON **out)
 	return JAUTH_SUCCESS;
 }
 
-void client_secret_redact(jauth_m *m)
-{
-	jauth_m_secret *secret;
-	if (jauth_m_secret_get(m, "client_secret", &secret) == JAUTH_SUCCESS)
-		jauth_m_secret_free(secret);
-}
-
 jauth_result resources_get(jauth_m *m, struct oauth *o, const char *token,
 			   struct jauth_m_http_req *rq,
 			   struct jauth_m_http_resp *rs)
