@@ -186,6 +186,41 @@ START_TEST(test_hostile_stack_table)
 }
 END_TEST
 
+/* ---- the terminal escape: jauth_m_clean, the core's one helper ---- */
+
+static const struct {
+	const char *name, *in, *out;
+} clean_cases[] = {
+	{ "plain text stays", "acme (https://acme.atlassian.net)",
+	  "acme (https://acme.atlassian.net)" },
+	{ "UTF-8 stays", "Z\xc3\xbcrich \xe2\x80\x94 \xf0\x9f\x9a\x80",
+	  "Z\xc3\xbcrich \xe2\x80\x94 \xf0\x9f\x9a\x80" },
+	{ "newline, return, tab", "a\nb\rc\td", "a\\nb\\rc\\td" },
+	{ "ESC sequences", "\x1b[2J\x1b]0;pwned\x07",
+	  "\\x1b[2J\\x1b]0;pwned\\x07" },
+	{ "DEL", "a\x7f", "a\\x7f" },
+	{ "C1 CSI as UTF-8", "a\xc2\x9b[31m", "a\\u009b[31m" },
+	{ "C1 CSI as a raw byte", "a\x9b[31m", "a\\x9b[31m" },
+	{ "NBSP is not C1", "a\xc2\xa0z", "a\xc2\xa0z" },
+	{ "invalid UTF-8", "\xc3(", "\\xc3(" },
+	{ "overlong slash", "\xc0\xaf", "\\xc0\\xaf" },
+	{ "surrogate", "\xed\xa0\x80", "\\xed\\xa0\\x80" },
+	{ "cut-off sequence", "ab\xe2\x80", "ab\\xe2\\x80" },
+	{ "a forged line stays on this one", "ok\njauth: done",
+	  "ok\\njauth: done" },
+	{ "secrets masked too", "Authorization: Bearer abc123def456",
+	  "Authorization: Bearer [redacted]" },
+};
+
+START_TEST(test_clean_table)
+{
+	char *got = jauth_m_clean(NULL, clean_cases[_i].in);
+	ck_assert_msg(strcmp(got, clean_cases[_i].out) == 0, "%s: [%s]",
+		      clean_cases[_i].name, got);
+	free(got);
+}
+END_TEST
+
 /* ---- answers of the server ---- */
 
 static time_t T0;
@@ -1032,6 +1067,11 @@ Suite *suite_hostile(void)
 	tcase_add_loop_test(tc, test_misplaced_secret_not_shown, 0,
 			    (int)(sizeof misplaced_cases /
 				  sizeof *misplaced_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("terminal escape");
+	tcase_add_loop_test(tc, test_clean_table, 0,
+			    (int)(sizeof clean_cases / sizeof *clean_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("server answers");
