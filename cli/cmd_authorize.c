@@ -203,10 +203,53 @@ static char *conn_read(struct conn *c)
 	return strndup(c->buf + 4, strcspn(c->buf + 4, " \r\n"));
 }
 
+/* Answers C's request once it is complete and closes C. Returns the
+ * callback URL when it was the browser's; *WARNED is the count of foreign
+ * ones, noted on stderr once (nothing of theirs is printed). */
+static char *conn_serve(struct conn *c, const char *host, const char *port,
+			const char *state, int *warned)
+{
+	char *target = conn_read(c), *cb = NULL;
+	if (!target)
+		return NULL;
+	enum verdict v = judge(target, state);
+	reply(c->fd, v);
+	conn_close(c);
+	if (v == WRONG_STATE && !(*warned)++)
+		fprintf(stderr, "jauth: ignored a request to the callback "
+				"address with another state (another program "
+				"or user); still waiting\n");
+	if (v == OURS &&
+	    asprintf(&cb, "http://%s:%s%s", host, port, target) < 0)
+		cb = NULL;
+	explicit_bzero(target, strlen(target));
+	free(target);
+	return cb;
+}
+
+/* Fills P with the listening socket S and the open connections, closing
+ * those past their deadline. Returns the poll timeout: until the nearest
+ * deadline or END. */
+static int poll_set(int s, struct conn *cs, struct pollfd *p, long long now,
+		    long long end)
+{
+	long long wake = end;
+	p[0] = (struct pollfd){ .fd = s, .events = POLLIN };
+	for (int i = 0; i < CONNS; i++) {
+		if (cs[i].fd >= 0 && cs[i].deadline <= now)
+			conn_close(&cs[i]);
+		if (cs[i].fd >= 0 && cs[i].deadline < wake)
+			wake = cs[i].deadline;
+		p[i + 1] = (struct pollfd){ .fd = cs[i].fd, .events = POLLIN };
+	}
+	return (int)(wake - now);
+}
+
 /* Serves connections on S until the browser comes back with the consent
  * whose state is STATE, or END (CLOCK_MONOTONIC ms) passes: the callback
  * URL, or NULL. Each connection has CONN_MS to send its request line, and
- * up to CONNS are served at once, so a slow or idle one holds nobody up. */
+ * up to CONNS are served at once, so a slow or idle one holds nobody up;
+ * END is fixed before the first connection and never moves. */
 static char *catch_redirect(int s, const char *host, const char *port,
 			    const char *state, long long end)
 {
@@ -214,45 +257,18 @@ static char *catch_redirect(int s, const char *host, const char *port,
 	struct pollfd p[CONNS + 1];
 	char *cb = NULL;
 	int warned = 0;
+	long long now;
 	for (int i = 0; cs && i < CONNS; i++)
 		cs[i].fd = -1;
-	while (cs && !cb) {
-		long long now = now_ms(), wake = end;
-		if (now >= end)
+	while (cs && !cb && (now = now_ms()) < end) {
+		if (poll(p, CONNS + 1, poll_set(s, cs, p, now, end)) < 0 &&
+		    errno != EINTR)
 			break;
-		p[0] = (struct pollfd){ .fd = s, .events = POLLIN };
-		for (int i = 0; i < CONNS; i++) {
-			if (cs[i].fd >= 0 && cs[i].deadline <= now)
-				conn_close(&cs[i]);
-			if (cs[i].fd >= 0 && cs[i].deadline < wake)
-				wake = cs[i].deadline;
-			p[i + 1] = (struct pollfd){ .fd = cs[i].fd,
-						    .events = POLLIN };
-		}
-		if (poll(p, CONNS + 1, (int)(wake - now)) < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < CONNS && !cb; i++) {
-			char *target;
-			if (cs[i].fd < 0 ||
-			    !(p[i + 1].revents &
-			      (POLLIN | POLLHUP | POLLERR)) ||
-			    !(target = conn_read(&cs[i])))
-				continue;
-			enum verdict v = judge(target, state);
-			reply(cs[i].fd, v);
-			conn_close(&cs[i]);
-			if (v == WRONG_STATE && !warned++)
-				fprintf(stderr,
-					"jauth: ignored a request to the "
-					"callback address with another state "
-					"(another program or user); still "
-					"waiting\n");
-			if (v == OURS && asprintf(&cb, "http://%s:%s%s", host,
-						  port, target) < 0)
-				cb = NULL;
-			explicit_bzero(target, strlen(target));
-			free(target);
-		}
+		for (int i = 0; i < CONNS && !cb; i++)
+			if (cs[i].fd >= 0 &&
+			    (p[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+				cb = conn_serve(&cs[i], host, port, state,
+						&warned);
 		if (p[0].revents & POLLIN)
 			conn_accept(s, cs);
 	}
