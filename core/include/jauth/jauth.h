@@ -106,7 +106,8 @@ JAUTH_EXPORT jauth_result jauth_open(const char *service,
 JAUTH_EXPORT void jauth_close(jauth *h);
 
 /* The message of the last failure on this handle in the calling thread, one
- * line that says what to do; "" if none. Never contains a secret. Valid
+ * line that says what to do; "" if none. Never contains a secret, nor a
+ * control character (a server's newline or ESC is written \n, \x1b). Valid
  * until this thread's next call on the handle. */
 JAUTH_EXPORT const char *jauth_error(const jauth *h);
 
@@ -144,16 +145,18 @@ JAUTH_EXPORT jauth_result jauth_authorize_finish(jauth *h, const char *callback,
 
 /* The stack's state as a JSON document (free with jauth_free): every line
  * with its module's status, the line in force, warnings, the failure
- * backoff ("failures", "retry_at") and the last reload error. Does no
- * network I/O and never waits for a refresh in progress (the modules' own
- * fields are then left out). On a handle that failed to open it returns
- * JAUTH_CONFIG with a shorter document: "error", and the
- * "reload_error_reported" note of a connector that runs on and refused
- * the same file. */
+ * backoff ("failures", "retry_at") and the last reload error. Secrets are
+ * masked, and its strings hold no control characters, so they can be
+ * printed as they are. Does no network I/O and never waits for a refresh
+ * in progress (the modules' own fields are then left out). On a handle
+ * that failed to open it returns JAUTH_CONFIG with a shorter document:
+ * "error", and the "reload_error_reported" note of a connector that runs
+ * on and refused the same file. */
 JAUTH_EXPORT jauth_result jauth_status(jauth *h, char **json);
 
 /* Every problem of SERVICE's stack, one "FILE:LINE: …" per line, in *report
- * (free with jauth_free; "" when clean). Loads the modules, never calls the
+ * (free with jauth_free; "" when clean), masked like jauth_error (a secret
+ * left where the parser expected a control or a module is not shown). Loads the modules, never calls the
  * network. Returns JAUTH_SUCCESS when clean, JAUTH_CONFIG otherwise. */
 JAUTH_EXPORT jauth_result jauth_lint(const char *service,
 				     const struct jauth_options *opt,
