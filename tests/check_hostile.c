@@ -599,8 +599,9 @@ START_TEST(test_echoed_secrets_in_a_dead_reason_not_kept)
 }
 END_TEST
 
-/* A dead reason stored unmasked (by an older jauth) is shown masked by
- * processes that never send the client secret or the refresh token. */
+/* A dead reason stored raw (by an older jauth) is shown masked and
+ * escaped by processes that never send the client secret or the refresh
+ * token. */
 START_TEST(test_stored_dead_reason_masked_when_shown)
 {
 	jauth_close(consented());
@@ -608,7 +609,8 @@ START_TEST(test_stored_dead_reason_masked_when_shown)
 	char *text = fx_read(record_path());
 	cJSON *j = cJSON_Parse(text);
 	snprintf(reason, sizeof reason,
-		 "Atlassian: invalid_grant: %s of client csecret is unknown",
+		 "Atlassian: invalid_grant: \x1b[2J%s of client csecret is "
+		 "unknown\njauth: ok",
 		 rt);
 	cJSON_AddNumberToObject(j, "dead_at", (double)T0);
 	cJSON_AddStringToObject(j, "dead_reason", reason);
