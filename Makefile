@@ -4,6 +4,7 @@
 #   make check      every test suite (Check), against the local stand-in
 #   make demo       the main job, step by step, against the local stand-in
 #   make install    PREFIX=/usr/local DESTDIR=…  (build with the same PREFIX)
+#   make install-python   the Python package jauth (bindings/python)
 #
 # Missing build dependencies are installed on the first run (mk/deps.sh).
 
@@ -58,7 +59,7 @@ PAM_PICK := $(B)/tests/pam/pam_pick.so
 TEST_DEFS := -DJAUTH_TEST_SRCDIR=\"$(CURDIR)/tests\" -DJAUTH_TEST_BUILDDIR=\"$(CURDIR)/$(B)\"
 
 .PHONY: all deps check demo install uninstall clean bench check-asan \
-	check-tsan check-valgrind
+	check-tsan check-valgrind check-python install-python uninstall-python
 all: $(LIB_SO) $(MODULE_SO) $(CLI)
 
 deps:
@@ -114,6 +115,30 @@ $(B)/examples/connector: examples/connector.c core/include/jauth/jauth.h $(LIB_S
 
 check: all $(TESTMOD_SO) $(PAM_PICK) $(TEST_BIN) $(B)/examples/connector
 	LD_LIBRARY_PATH=$(CURDIR)/$(B)/lib $(TEST_BIN)
+	$(if $(findstring -fsanitize,$(CFLAGS)),@echo "check-python: not under sanitizers",$(PYTEST))
+
+# ---- the Python package (bindings/python) ----
+# Its pytest suite runs against this build's libjauth and the stand-in.
+# Not under sanitizers: python3 would need their runtime preloaded.
+PYTHON3 ?= $(if $(wildcard /usr/bin/python3),/usr/bin/python3,python3)
+PYTEST = PYTHONDONTWRITEBYTECODE=1 JAUTH_LIBRARY=$(CURDIR)/$(LIB_SO) \
+	JAUTH_BUILD_DIR=$(CURDIR)/$(B) $(PYTHON3) -m pytest -q -p no:cacheprovider \
+	bindings/python/tests
+# Debian's convention: /usr/lib/python3/dist-packages for PREFIX=/usr,
+# else $(PREFIX)/lib/python3.X/dist-packages (on Debian's sys.path).
+PYVER = $(shell $(PYTHON3) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+PYTHONDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PREFIX)/lib/python$(PYVER)/dist-packages)
+PY_SRC := $(wildcard bindings/python/src/jauth/*.py) bindings/python/src/jauth/py.typed
+
+check-python: all
+	$(PYTEST)
+
+install-python:
+	install -d $(DESTDIR)$(PYTHONDIR)/jauth
+	install -m 0644 $(PY_SRC) $(DESTDIR)$(PYTHONDIR)/jauth/
+
+uninstall-python:
+	rm -rf $(DESTDIR)$(PYTHONDIR)/jauth
 
 # ---- hardening: the suites under sanitizers and memcheck ----
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer

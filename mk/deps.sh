@@ -17,6 +17,14 @@ have_pc check || want check
 [ -e /usr/include/subunit/child.h ] || want libsubunit-dev
 have_cmd openssl || want openssl
 [ -x /usr/bin/python3 ] || want python3
+# The Python package's tests (make check-python): pytest, the two HTTP
+# clients its adapters serve, setuptools and pip for the install test.
+have_py() { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import $1" 2>/dev/null; }
+have_py pytest || want python3-pytest
+have_py requests || want python3-requests
+have_py httpx || want python3-httpx
+have_py setuptools || want python3-setuptools
+have_py pip || want python3-pip
 # Linux-PAM: the differential test of make check, and make bench.
 [ -e /usr/include/security/pam_appl.h ] || want libpam0g-dev
 case "${1:-}" in

@@ -1,0 +1,105 @@
+"""jauth.Session / RequestsAuth (requests) and HttpxAuth (httpx) against the
+stand-in's /rest/api/3/myself: the header, the base URL join, and one retry
+with a fresh credential after a 401."""
+
+import httpx
+import pytest
+import requests
+
+import jauth
+
+
+@pytest.fixture
+def oauth_handle(tree):
+    tree.oauth()
+    tree.consent()
+    with tree.open() as h:
+        yield h
+
+
+def test_requests_session_joins_the_base_url_and_sets_the_header(
+        oauth_handle, standin):
+    s = jauth.Session(oauth_handle)
+    s.verify = standin.ca
+    r = s.get("/rest/api/3/myself")
+    assert r.status_code == 200
+    assert r.json()["accountId"] == "acc-1"
+    assert r.url == oauth_handle.acquire().url("/rest/api/3/myself")
+
+
+def test_requests_401_is_reported_and_retried_once(oauth_handle, standin):
+    s = jauth.Session(oauth_handle)
+    s.verify = standin.ca
+    assert s.get("/rest/api/3/myself").status_code == 200
+    standin.ctl("expire_access_tokens")  # Jira now refuses the token
+    r = s.get("/rest/api/3/myself")
+    assert r.status_code == 200
+    assert [h.status_code for h in r.history] == [401]
+    assert standin.counter("refresh_grants") == 1
+
+
+def test_requests_auth_on_a_plain_session_with_absolute_urls(oauth_handle,
+                                                              standin):
+    s = requests.Session()
+    s.auth = jauth.RequestsAuth(oauth_handle)
+    assert isinstance(s.auth, requests.auth.AuthBase)
+    assert isinstance(s.auth, jauth.RequestsAuth)
+    url = oauth_handle.acquire().url("/rest/api/3/myself")
+    standin.ctl("expire_access_tokens")
+    r = s.get(url, verify=standin.ca)
+    assert r.status_code == 200 and len(r.history) == 1
+
+
+def test_requests_gives_up_when_jauth_has_nothing_newer(tree, standin,
+                                                        monkeypatch):
+    """A rejected API token: the report makes acquire say Denied, with
+    what to do."""
+    monkeypatch.setenv("JIRA_API_TOKEN", "scoped-token")  # 401 at the site
+    tree.apitoken()
+    with tree.open() as h:
+        s = jauth.Session(h)
+        s.verify = standin.ca
+        with pytest.raises(jauth.Denied, match="create a new one"):
+            s.get("/rest/api/3/myself")
+
+
+def test_requests_with_an_api_token(tree, standin, monkeypatch):
+    monkeypatch.setenv("JIRA_API_TOKEN", "unscoped-token")
+    tree.apitoken()
+    with tree.open() as h:
+        s = jauth.Session(h)
+        s.verify = standin.ca
+        r = s.get("/rest/api/3/myself")
+    assert r.status_code == 200 and r.json()["displayName"] == "Sync Service"
+
+
+def test_httpx_joins_relative_urls_and_retries_after_401(oauth_handle,
+                                                         standin):
+    with httpx.Client(auth=jauth.HttpxAuth(oauth_handle),
+                      verify=standin.ca) as c:
+        assert c.get("/rest/api/3/myself").status_code == 200
+        standin.ctl("expire_access_tokens")
+        r = c.get("/rest/api/3/myself")
+    assert r.status_code == 200
+    assert r.json()["accountId"] == "acc-1"
+    assert [h.status_code for h in r.history] == [401]
+    assert standin.counter("refresh_grants") == 1
+    assert isinstance(jauth.HttpxAuth(oauth_handle), httpx.Auth)
+
+
+def test_httpx_with_a_base_url_client(oauth_handle, standin):
+    base = oauth_handle.acquire().base_url
+    with httpx.Client(base_url=base, auth=jauth.HttpxAuth(oauth_handle),
+                      verify=standin.ca) as c:
+        assert c.get("/rest/api/3/myself").status_code == 200
+
+
+def test_adapters_do_not_import_http_clients_with_the_package():
+    import subprocess
+    import sys
+    code = ("import sys, jauth\n"
+            "assert 'requests' not in sys.modules, 'requests'\n"
+            "assert 'httpx' not in sys.modules, 'httpx'\n")
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   env=dict(__import__("os").environ,
+                            PYTHONPATH=jauth.__path__[0] + "/.."))
