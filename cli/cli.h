@@ -29,6 +29,17 @@ struct command {
 
 extern const struct command cmd_token, cmd_authorize, cmd_refresh, cmd_revoke,
 	cmd_status, cmd_check, cmd_lint, cmd_scopes, cmd_modules;
+extern const struct command cmd_report, cmd_exec;
+
+/* The environment variables of a credential (jauth token --format env,
+ * jauth exec): JIRA_BASE_URL, JIRA_AUTHORIZATION, JIRA_AUTH_SCHEME,
+ * JIRA_EXPIRES_AT. */
+#define CRED_ENV_N 4
+extern const char *const cred_env_names[CRED_ENV_N];
+/* Their values for C, in the same order; EXPIRES receives the expiry in
+ * seconds since the epoch, "" when unknown. */
+void cred_env_values(const jauth_cred *c, const char *val[CRED_ENV_N],
+		     char expires[24]);
 
 /* The exit status for a library result. */
 int exit_of(jauth_result r);

@@ -1,5 +1,6 @@
-/* cmd_token.c — jauth token SERVICE [--format json|header]: a credential
- * for scripts and connectors in any language. */
+/* cmd_token.c — jauth token SERVICE [--format json|header|env]: a
+ * credential for scripts and connectors in any language; and the JIRA_*
+ * variables it shares with jauth exec. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,61 @@ static int print_json(const jauth_cred *c)
 	return EXIT_OK;
 }
 
+const char *const cred_env_names[CRED_ENV_N] = {
+	"JIRA_BASE_URL",
+	"JIRA_AUTHORIZATION",
+	"JIRA_AUTH_SCHEME",
+	"JIRA_EXPIRES_AT",
+};
+
+void cred_env_values(const jauth_cred *c, const char *val[CRED_ENV_N],
+		     char expires[24])
+{
+	time_t exp = jauth_cred_expires_at(c);
+	expires[0] = '\0';
+	if (exp)
+		snprintf(expires, 24, "%lld", (long long)exp);
+	val[0] = jauth_cred_base_url(c);
+	val[1] = jauth_cred_authorization(c);
+	val[2] = jauth_cred_scheme(c);
+	val[3] = expires;
+}
+
+/* 1 when S holds a byte that would act on a terminal (C0 controls, DEL). */
+static int has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* export NAME='VALUE' lines; a ' in a value becomes '\'' (close the quote,
+ * an escaped quote, open again), so that eval and . read them back
+ * exactly, in any POSIX shell. */
+static int print_env(const jauth_cred *c)
+{
+	const char *val[CRED_ENV_N];
+	char expires[24];
+	cred_env_values(c, val, expires);
+	for (int i = 0; i < CRED_ENV_N; i++)
+		if (has_control(val[i]))
+			return fail(EXIT_OTHER,
+				    "%s holds a control character: refused; "
+				    "check the stack's URLs with jauth status",
+				    cred_env_names[i]);
+	for (int i = 0; i < CRED_ENV_N; i++) {
+		printf("export %s='", cred_env_names[i]);
+		for (const char *p = val[i]; *p; p++)
+			if (*p == '\'')
+				fputs("'\\''", stdout);
+			else
+				putchar(*p);
+		fputs("'\n", stdout);
+	}
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_OTHER;
+}
+
 static int run(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -49,7 +105,8 @@ static int run(struct cli *cli, int argc, char **argv)
 		format = optarg;
 	}
 	if (optind != argc - 1 ||
-	    (strcmp(format, "json") != 0 && strcmp(format, "header") != 0))
+	    (strcmp(format, "json") != 0 && strcmp(format, "header") != 0 &&
+	     strcmp(format, "env") != 0))
 		return usage(&cmd_token);
 	jauth *h = open_service(cli, argv[optind], &status);
 	if (!h)
@@ -61,6 +118,8 @@ static int run(struct cli *cli, int argc, char **argv)
 	else if (strcmp(format, "header") == 0)
 		status = printf("Authorization: %s\n",
 				jauth_cred_authorization(c)) < 0;
+	else if (strcmp(format, "env") == 0)
+		status = print_env(c);
 	else
 		status = print_json(c);
 	jauth_close(h);
@@ -69,7 +128,7 @@ static int run(struct cli *cli, int argc, char **argv)
 
 const struct command cmd_token = {
 	.name = "token",
-	.args = "SERVICE [--format json|header]",
+	.args = "SERVICE [--format json|header|env]",
 	.summary = "print a credential",
 	.help = "Runs SERVICE's stack and prints the credential on stdout:\n"
 		"  json (default)  {\"authorization\",\"scheme\",\"base_url\","
@@ -79,6 +138,12 @@ const struct command cmd_token = {
 		"  header          Authorization: <value>, for\n"
 		"                  jauth token jira --format header | curl -H @- "
 		"URL\n"
+		"  env             export JIRA_BASE_URL='…' JIRA_AUTHORIZATION, "
+		"JIRA_AUTH_SCHEME,\n"
+		"                  JIRA_EXPIRES_AT (seconds since the epoch, '' "
+		"when unknown)\n"
+		"                  lines, single-quoted for "
+		"eval \"$(jauth token jira --format env)\"\n"
 		"The credential is a secret: keep it out of logs and argv.\n",
 	.run = run,
 };

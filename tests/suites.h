@@ -16,5 +16,6 @@ Suite *suite_procs(void);
 Suite *suite_cli(void);
 Suite *suite_hostile(void);
 Suite *suite_pam(void);
+Suite *suite_verbs(void);
 
 #endif

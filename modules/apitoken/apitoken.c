@@ -33,11 +33,23 @@ static const struct jauth_arg_spec spec[] = {
 
 struct apitoken {
 	char *base_url;
+	char key[48]; /* the store record of Jira's refusal, for this account */
 	time_t expires_end;	  /* end of the expires= day; 0 if none */
 	jauth_m_secret *rejected; /* the token Jira rejected, if any */
 	int rejected_status;
+	int replaced;	   /* the store records a refusal of another token */
 	time_t warned_day; /* last day the expiry warning was logged */
 };
+
+/* 64-bit FNV-1a of N bytes, continuing from H. */
+static unsigned long long fnv(unsigned long long h, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+	return h;
+}
+
+#define FNV_BASIS 0xcbf29ce484222325ull
 
 /* The REST base: the site for an unscoped token, the gateway for a scoped
  * one. (The core drops a trailing slash from every published base.) */
@@ -94,6 +106,13 @@ static jauth_result at_open(jauth_m *m, void **state)
 	}
 	time_t exp = jauth_m_arg_date(m, "expires");
 	st->expires_end = exp == (time_t)-1 ? 0 : exp + DAY;
+	/* one record per account and base URL, so that two lines with two
+	 * tokens do not share a refusal */
+	const char *email = jauth_m_arg(m, "email");
+	unsigned long long id = fnv(FNV_BASIS, email, strlen(email));
+	id = fnv(id, "\n", 1);
+	snprintf(st->key, sizeof st->key, "rejected-%016llx",
+		 fnv(id, st->base_url, strlen(st->base_url)));
 	*state = st;
 	return JAUTH_SUCCESS;
 }
@@ -129,19 +148,93 @@ static void warn_expiry(jauth_m *m, struct apitoken *st, time_t now)
 		    TOKENS_PAGE, jauth_m_secret_origin(m, "token"));
 }
 
+/* What the store keeps of a rejected token: a 64-bit fingerprint, enough to
+ * recognise the same token again, far too little to learn anything of a
+ * token of 24 random bytes or more. */
+static void fingerprint(const jauth_m_secret *tok, char out[17])
+{
+	snprintf(out, 17, "%016llx",
+		 fnv(FNV_BASIS, jauth_m_secret_str(tok),
+		     jauth_m_secret_len(tok)));
+}
+
+/* Records Jira's refusal of TOK in the store, so that every process refuses
+ * it (jauth report, run by connectors that use the CLI, is one process and
+ * the next jauth token another). */
+static void save_rejection(jauth_m *m, struct apitoken *st,
+			   const jauth_m_secret *tok, int status)
+{
+	jauth_m_lock *lk;
+	cJSON *rec = NULL;
+	char fp[17];
+	if (jauth_m_store_lock(m, st->key, &lk, &rec) != JAUTH_SUCCESS) {
+		jauth_m_log(m, JAUTH_LOG_WARN,
+			    "cannot record Jira's refusal in the state "
+			    "directory: other processes keep using the token");
+		return;
+	}
+	jauth_m_json_free(rec);
+	fingerprint(tok, fp);
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "token_fnv64", fp);
+	cJSON_AddNumberToObject(rec, "status", status);
+	cJSON_AddNumberToObject(rec, "at", (double)jauth_m_now(m));
+	jauth_m_store_commit(lk, rec);
+	jauth_m_store_unlock(lk);
+	cJSON_Delete(rec);
+}
+
+/* Forgets the recorded refusal (the token was replaced, or revoked). */
+static void forget_rejection(jauth_m *m, struct apitoken *st)
+{
+	jauth_m_lock *lk;
+	cJSON *rec = NULL;
+	if (jauth_m_store_lock(m, st->key, &lk, &rec) != JAUTH_SUCCESS)
+		return;
+	if (rec)
+		jauth_m_store_remove(lk);
+	jauth_m_json_free(rec);
+	jauth_m_store_unlock(lk);
+}
+
+/* Takes a refusal another process recorded for TOK. Without a usable state
+ * directory there is none: API tokens need no state to work. */
+static void load_rejection(jauth_m *m, struct apitoken *st,
+			   const jauth_m_secret *tok)
+{
+	cJSON *rec = NULL;
+	if (jauth_m_store_load(m, st->key, &rec) != JAUTH_SUCCESS || !rec)
+		return;
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(rec, "token_fnv64");
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(rec, "status");
+	char fp[17];
+	fingerprint(tok, fp);
+	if (cJSON_IsString(f) && strcmp(f->valuestring, fp) == 0 &&
+	    jauth_m_secret_get(m, "token", &st->rejected) == JAUTH_SUCCESS)
+		st->rejected_status = cJSON_IsNumber(s) ? s->valueint : 401;
+	else if (cJSON_IsString(f))
+		st->replaced = 1;
+	jauth_m_json_free(rec);
+}
+
 /* Refuses a token Jira rejected until the admin replaces it. */
 static jauth_result check_rejected(jauth_m *m, struct apitoken *st,
 				   jauth_m_secret *tok)
 {
 	if (!st->rejected)
-		return JAUTH_SUCCESS;
-	if (!jauth_m_secret_eq(st->rejected, tok)) {
+		load_rejection(m, st, tok);
+	if (st->replaced ||
+	    (st->rejected && !jauth_m_secret_eq(st->rejected, tok))) {
 		jauth_m_log(m, JAUTH_LOG_NOTICE,
 			    "the API token was replaced; trying the new one");
 		jauth_m_secret_free(st->rejected);
 		st->rejected = NULL;
+		st->replaced = 0;
+		forget_rejection(m, st);
 		return JAUTH_SUCCESS;
 	}
+	if (!st->rejected)
+		return JAUTH_SUCCESS;
 	return jauth_m_fail(m, JAUTH_DENIED,
 			    "Jira rejected the API token in %s (HTTP %d): "
 			    "create a new one at %s and replace it there",
@@ -210,6 +303,7 @@ static jauth_result at_revoke(jauth_m *m, void *state)
 	struct apitoken *st = state;
 	jauth_m_secret_free(st->rejected);
 	st->rejected = NULL;
+	forget_rejection(m, st);
 	jauth_m_say(m,
 		    "%s: jauth keeps nothing for this API token. The token "
 		    "itself stays valid until you revoke it at %s (Revoke, "
@@ -230,6 +324,7 @@ static void at_rejected(jauth_m *m, void *state, int status)
 	jauth_m_secret_free(st->rejected);
 	st->rejected = tok;
 	st->rejected_status = status;
+	save_rejection(m, st, tok, status);
 }
 
 /* The status warning about the expiry date, or NULL (malloc'd). */

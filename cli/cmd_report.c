@@ -1,0 +1,212 @@
+/*
+ * cmd_report.c — jauth report SERVICE HTTP_STATUS [--stdin]: jauth_report
+ * for connectors that use the CLI.
+ *
+ * The connector's credential came from an earlier process (jauth token), so
+ * this one reports the credential the stack hands out now — the same one,
+ * unless it was replaced meanwhile; with --stdin, only if it is the one read
+ * there. Then it acquires again, so that the module acts at once and writes
+ * what the next process reads: oauth3lo.so refreshes and saves the new
+ * tokens in its store; apitoken.so records the refusal in its store, and
+ * refuses that token in every process until the admin replaces it.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+
+#define MAX_INPUT 65536
+
+/* All of stdin (at most MAX_INPUT bytes), or NULL. */
+static char *read_stdin(size_t *len)
+{
+	char *buf = malloc(MAX_INPUT + 1);
+	if (!buf)
+		return NULL;
+	*len = fread(buf, 1, MAX_INPUT, stdin);
+	buf[*len] = '\0';
+	return buf;
+}
+
+/* The value of export JIRA_AUTHORIZATION='…' (with '\'' for a quote), in
+ * place: OUT may be S. */
+static void unquote_env(const char *s, char *out)
+{
+	int quoted = 0;
+	for (; *s && (quoted || (*s != '\n' && *s != ' ')); s++) {
+		if (*s == '\'')
+			quoted = !quoted;
+		else if (!quoted && *s == '\\' && s[1])
+			*out++ = *++s;
+		else
+			*out++ = *s;
+	}
+	*out = '\0';
+}
+
+/* The Authorization value in TEXT — jauth token's json, header or env
+ * output, or the bare value — as a malloc'd string; NULL if none. */
+static char *authorization_of(char *text)
+{
+	static const char env[] = "export JIRA_AUTHORIZATION=";
+	text += strspn(text, " \t\r\n");
+	if (*text == '{') {
+		cJSON *o = cJSON_Parse(text);
+		const cJSON *a =
+			cJSON_GetObjectItemCaseSensitive(o, "authorization");
+		char *v = NULL;
+		if (cJSON_IsString(a)) {
+			v = strdup(a->valuestring);
+			explicit_bzero(a->valuestring, strlen(a->valuestring));
+		}
+		cJSON_Delete(o);
+		return v;
+	}
+	char *line = strstr(text, env);
+	if (line) {
+		char *v = strdup(line + sizeof env - 1);
+		if (v)
+			unquote_env(v, v);
+		return v;
+	}
+	if (strncasecmp(text, "Authorization:", 14) == 0)
+		text += 14 + strspn(text + 14, " \t");
+	char *v = strndup(text, strcspn(text, "\r\n"));
+	return v && *v ? v : (free(v), NULL);
+}
+
+/* The rejected credential given on stdin, or NULL with *status set. */
+static char *stdin_credential(int *status)
+{
+	size_t len;
+	char *in = read_stdin(&len);
+	char *v = in ? authorization_of(in) : NULL;
+	if (in) {
+		explicit_bzero(in, len);
+		free(in);
+	}
+	if (!v)
+		*status = fail(EXIT_USAGE,
+			       "--stdin: no credential on standard input: "
+			       "pipe in what jauth token printed");
+	return v;
+}
+
+/* 1 when the two secrets are equal (no early exit on the first
+ * difference). */
+static int same_secret(const char *a, const char *b)
+{
+	size_t n = strlen(a), m = strlen(b);
+	unsigned char d = n != m;
+	for (size_t i = 0; i < n && i < m; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return !d;
+}
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* Reports C, acquires again and says what the next jauth token gets. */
+static int report(jauth *h, const jauth_cred *c, int http)
+{
+	char *before = strdup(jauth_cred_authorization(c));
+	char source[512];
+	snprintf(source, sizeof source, "%s (%s)", jauth_cred_source(c),
+		 jauth_cred_module(c));
+	jauth_result r = jauth_report(h, c, http);
+	if (r == JAUTH_SUCCESS)
+		r = jauth_acquire(h, &c);
+	int status;
+	if (r != JAUTH_SUCCESS)
+		status = fail_handle(h, r);
+	else {
+		int same = before &&
+			   same_secret(before, jauth_cred_authorization(c));
+		printf("reported HTTP %d for %s; jauth token now gives %s "
+		       "credential from %s (%s)\n",
+		       http, source, same ? "the same" : "a new",
+		       jauth_cred_source(c), jauth_cred_module(c));
+		status = EXIT_OK;
+	}
+	wipe_free(before);
+	return status;
+}
+
+static int run(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "stdin", no_argument, 0, 'i' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	int o, status, from_stdin = 0;
+	optind = 0; /* 0: glibc starts afresh (permuting, unlike main's "+") */
+	while ((o = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		if (o == 'h')
+			return command_help(&cmd_report), EXIT_OK;
+		if (o != 'i')
+			return usage(&cmd_report);
+		from_stdin = 1;
+	}
+	if (optind != argc - 2)
+		return usage(&cmd_report);
+	char *end;
+	long http = strtol(argv[optind + 1], &end, 10);
+	if (*end || (http != 401 && http != 403 && http != 404))
+		return fail(EXIT_USAGE,
+			    "HTTP_STATUS \"%s\": give 401, 403 or 404, the "
+			    "answers that say Jira refused the credential",
+			    argv[optind + 1]);
+	char *rejected = from_stdin ? stdin_credential(&status) : NULL;
+	if (from_stdin && !rejected)
+		return status;
+	jauth *h = open_service(cli, argv[optind], &status);
+	if (!h) {
+		wipe_free(rejected);
+		return status;
+	}
+	const jauth_cred *c;
+	jauth_result r = jauth_acquire(h, &c);
+	if (r != JAUTH_SUCCESS)
+		status = fail_handle(h, r);
+	else if (rejected &&
+		 !same_secret(rejected, jauth_cred_authorization(c)))
+		status =
+			printf("not reported: that credential was already "
+			       "replaced; jauth token gives the new one\n") < 0;
+	else
+		status = report(h, c, (int)http);
+	wipe_free(rejected);
+	jauth_close(h);
+	return status;
+}
+
+const struct command cmd_report = {
+	.name = "report",
+	.args = "SERVICE HTTP_STATUS [--stdin]",
+	.summary = "tell jauth that Jira refused the credential",
+	.help = "For a connector that got 401, 403 or 404 from Jira with the "
+		"credential jauth\ntoken gave it: what jauth_report does, made "
+		"to last across processes. It\nreports the credential SERVICE's "
+		"stack gives now (with --stdin: only if it\nis the one on "
+		"standard input, as jauth token printed it in any format),\nthen "
+		"asks the stack again, so that the module acts at once: an "
+		"OAuth grant\nis refreshed and its new tokens saved; an API "
+		"token is refused by every\nprocess until the admin replaces it. "
+		"The exit status is that second answer:\n0 when jauth token "
+		"gives a credential again (a new one, or the same when\nthe "
+		"module deems it good), 4 denied (consent again, replace the "
+		"token), 5\ntry later. Each report of the credential in force "
+		"costs one OAuth refresh.\n",
+	.run = run,
+};
