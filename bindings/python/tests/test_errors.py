@@ -188,3 +188,32 @@ def test_lint_modules_services_version(tree):
     assert all(p.startswith(os.path.join(tree.conf, "bad") + ":")
                for p in problems)
     assert jauth.lint(**tree.opts) == problems
+
+
+def test_a_forked_child_must_open_its_own_handle(tree, monkeypatch):
+    """After fork() the parent's handle refuses in the child (its locks
+    and TLS connections are the parent's) and keeps working in the
+    parent."""
+    monkeypatch.setenv("JIRA_API_TOKEN", "unscoped-token")
+    tree.apitoken()
+    with tree.open() as h:
+        h.acquire()
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: answers through the pipe, always exits
+            msg = b"?"
+            try:
+                h.acquire()
+                msg = b"used"
+            except jauth.Error as err:
+                msg = b"refused" if "forked" in str(err) else b"other"
+                with tree.open() as mine:
+                    msg += b" own " + mine.acquire().scheme.encode()
+            finally:
+                os.write(w, msg)
+                os._exit(0)
+        os.close(w)
+        got = os.read(r, 100)
+        os.waitpid(pid, 0)
+        assert got == b"refused own Basic"
+        assert h.acquire().scheme == "Basic"

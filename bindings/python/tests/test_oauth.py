@@ -85,9 +85,9 @@ def test_status_revoke(tree, standin):
 @pytest.mark.parametrize("late", [3400, 3700], ids=["due", "expired"])
 def test_thread_storm_at_expiry_refreshes_once(tree, standin, late):
     tree.oauth()
+    tree.consent()
     clock = Clock()
     with tree.open(clock=clock) as h:
-        h.authorize_finish(standin.consent(h.authorize_begin()))
         h.acquire()
         clock.t += late
         n = 16
@@ -115,9 +115,8 @@ def test_thread_storm_at_expiry_refreshes_once(tree, standin, late):
 @pytest.mark.parametrize("late", [3400, 3700], ids=["due", "expired"])
 def test_process_storm_at_expiry_refreshes_once(tree, standin, late):
     tree.oauth()
+    tree.consent()
     clock = Clock()
-    with tree.open(clock=clock) as h:
-        h.authorize_finish(standin.consent(h.authorize_begin()))
     procs = 8
     child = os.path.join(HERE, "storm_child.py")
     # Every child opens its handle, then waits for the gate (its stdin) so

@@ -1,9 +1,9 @@
 """jauth — Jira Cloud credentials for Python connectors, from libjauth.
 
-    import jauth, requests
+    import jauth
 
     with jauth.open("jira") as h:
-        s = jauth.Session(h)                 # or httpx: auth=jauth.HttpxAuth(h)
+        s = jauth.Session(h)             # or httpx: auth=jauth.HttpxAuth(h)
         me = s.get("/rest/api/3/myself").json()
 
 Every behaviour (the stack, modules, refresh, single flight, redaction) is

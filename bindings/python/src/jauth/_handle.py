@@ -5,7 +5,11 @@ import datetime
 import hmac
 import json
 import logging
+import os
 import threading
+import time
+import weakref
+from typing import Any, Callable, Dict, List, Optional
 
 from . import _lib
 from ._errors import Error, LibraryNotFound, for_result
@@ -26,6 +30,23 @@ def _from_logging(level):
     if level <= logging.WARNING:
         return 2
     return 1
+
+
+# Handles of this process. A child of fork() must not use them (their locks
+# and connections are the parent's) nor close them (that would shut the
+# parent's TLS connections): it forgets them.
+_open_handles = weakref.WeakSet()
+
+
+def _forget_after_fork():
+    for h in list(_open_handles):
+        h._forked = True
+        h._closed = True
+        h._ptr = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _c():
@@ -58,6 +79,13 @@ class Credential:
     __slots__ = ("authorization", "scheme", "base_url", "expires_at",
                  "source", "module")
 
+    authorization: str
+    scheme: str
+    base_url: str
+    expires_at: Optional[datetime.datetime]
+    source: str
+    module: str
+
     def __init__(self, authorization, scheme, base_url, expires_at, source,
                  module):
         self.authorization = authorization
@@ -80,11 +108,11 @@ class Credential:
             _s(lib.jauth_cred_module(c)))
 
     @property
-    def headers(self):
+    def headers(self) -> Dict[str, str]:
         """{"Authorization": …}, to pass to an HTTP client."""
         return {"Authorization": self.authorization}
 
-    def url(self, path):
+    def url(self, path: str) -> str:
         """The REST base URL joined with PATH ("/rest/api/3/myself")."""
         return self.base_url + "/" + path.lstrip("/")
 
@@ -106,9 +134,13 @@ class Handle:
     manager) when done; closing twice is harmless, any other call on a
     closed handle raises jauth.Error."""
 
-    def __init__(self, service, conf_path=None, module_path=None,
-                 state_dir=None, log=None, log_level=None, clock=None,
-                 reload=True):
+    def __init__(self, service: str, conf_path: Optional[str] = None,
+                 module_path: Optional[str] = None,
+                 state_dir: Optional[str] = None,
+                 log: Optional[Callable[[int, str], None]] = None,
+                 log_level: Optional[int] = None,
+                 clock: Optional[Callable[[], float]] = None,
+                 reload: bool = True):
         self.service = service
         lib = _c()
         self._lib = lib
@@ -116,14 +148,14 @@ class Handle:
         self._cv = threading.Condition()
         self._busy = 0
         self._closed = False
+        self._forked = False
         opt = _options(conf_path, module_path, state_dir)
         self._log_cb = self._make_log(log)
         opt.log = self._log_cb
         if log_level is None and log is None and _logger.level:
             log_level = _from_logging(_logger.level)
         opt.log_level = log_level or 0
-        self._clock_cb = _lib.CLOCK_FN(lambda _ctx: int(clock())) \
-            if clock else _lib.CLOCK_FN()
+        self._clock_cb = self._make_clock(clock)
         opt.clock = self._clock_cb
         if not reload:
             opt.flags |= 1  # JAUTH_OPEN_NO_RELOAD
@@ -135,6 +167,20 @@ class Handle:
             raise for_result(rc, msg or "cannot open the stack of %r (%s)"
                              % (service, _s(lib.jauth_result_name(rc))))
         self._ptr = ptr
+        _open_handles.add(self)
+
+    @staticmethod
+    def _make_clock(clock):
+        """The C clock callback for CLOCK(), or NULL for the system's."""
+        if clock is None:
+            return _lib.CLOCK_FN()
+
+        def now(_ctx):
+            try:
+                return int(clock())
+            except Exception:  # never let a callback unwind through C
+                return int(time.time())
+        return _lib.CLOCK_FN(now)
 
     @staticmethod
     def _make_log(log):
@@ -156,6 +202,10 @@ class Handle:
 
     def _enter(self):
         with self._cv:
+            if self._forked:
+                raise Error("the jauth handle of %r was opened before this "
+                            "process was forked: open a new one in this "
+                            "process with jauth.open()" % self.service)
             if self._closed:
                 raise Error("the jauth handle of %r is closed: open a new "
                             "one with jauth.open()" % self.service)
@@ -180,7 +230,7 @@ class Handle:
         finally:
             self._leave()
 
-    def close(self):
+    def close(self) -> None:
         """Waits for the calls in progress, then closes the handle. Closing
         a closed handle does nothing."""
         with self._cv:
@@ -194,10 +244,10 @@ class Handle:
             self._lib.jauth_close(ptr)
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._closed
 
-    def __enter__(self):
+    def __enter__(self) -> "Handle":
         return self
 
     def __exit__(self, *exc):
@@ -229,18 +279,18 @@ class Handle:
         finally:
             self._leave()
 
-    def acquire(self):
+    def acquire(self) -> Credential:
         """A credential for the next request. Cheap when cached; near
         expiry one caller refreshes while the others go on. Raises
         Unavailable, Denied, Transient, ConfigError or Error."""
         return self._cred_call(self._lib.jauth_acquire)
 
-    def refresh(self):
+    def refresh(self) -> Credential:
         """Runs the stack with every module's refresh now; the new
         credential."""
         return self._cred_call(self._lib.jauth_refresh)
 
-    def report(self, cred, status):
+    def report(self, cred: Credential, status: int) -> None:
         """Tells jauth that Jira answered STATUS (401, 403, 404) to CRED:
         the next acquire refreshes or raises Denied. A credential already
         replaced (by another thread's report, a refresh) is not reported
@@ -276,28 +326,32 @@ class Handle:
             text = _lib.take_string(self._lib, out.value)
         return text
 
-    def revoke(self):
+    def revoke(self) -> str:
         """Forgets every line's grant or token; returns what the admin
         still has to do at Atlassian."""
         return self._text_call(self._lib.jauth_revoke) or ""
 
-    def status(self):
+    def status(self) -> Dict[str, Any]:
         """The stack's state (jauth_status) as parsed JSON."""
         return json.loads(self._text_call(self._lib.jauth_status))
 
-    def authorize_begin(self):
+    def authorize_begin(self) -> str:
         """Starts OAuth consent: the URL the admin opens in a browser."""
         return self._text_call(self._lib.jauth_authorize_begin)
 
-    def authorize_finish(self, callback):
+    def authorize_finish(self, callback: str) -> str:
         """Finishes consent from the URL the browser was sent back to (or
         its query string); returns what was granted, for people."""
         return self._text_call(self._lib.jauth_authorize_finish,
                                _b(callback)) or ""
 
 
-def open(service, conf_path=None, module_path=None, state_dir=None,
-         log=None, log_level=None, clock=None, reload=True):
+def open(service: str, conf_path: Optional[str] = None,
+         module_path: Optional[str] = None, state_dir: Optional[str] = None,
+         log: Optional[Callable[[int, str], None]] = None,
+         log_level: Optional[int] = None,
+         clock: Optional[Callable[[], float]] = None,
+         reload: bool = True) -> Handle:
     """Opens SERVICE's stack (jauth_open): a Handle, also a context manager.
 
     conf_path, module_path, state_dir: as jauth(1)'s -c/-m/-s (else
@@ -325,18 +379,23 @@ def _inventory(fn, conf_path, module_path, state_dir):
     return json.loads(text or "[]")
 
 
-def services(conf_path=None, module_path=None, state_dir=None):
+def services(conf_path: Optional[str] = None,
+             module_path: Optional[str] = None,
+             state_dir: Optional[str] = None) -> List[Dict[str, Any]]:
     """Every service of the conf path: [{"service", "file"}, …]."""
     return _inventory(_c().jauth_services, conf_path, module_path, state_dir)
 
 
-def modules(conf_path=None, module_path=None, state_dir=None):
+def modules(conf_path: Optional[str] = None, module_path: Optional[str] = None,
+            state_dir: Optional[str] = None) -> List[Dict[str, Any]]:
     """The modules of the module path:
     [{"name", "file", "path", "version", "abi", "error"}, …]."""
     return _inventory(_c().jauth_modules, conf_path, module_path, state_dir)
 
 
-def lint(service=None, conf_path=None, module_path=None, state_dir=None):
+def lint(service: Optional[str] = None, conf_path: Optional[str] = None,
+         module_path: Optional[str] = None,
+         state_dir: Optional[str] = None) -> List[str]:
     """Every problem of SERVICE's stack (every service's when None), one
     "FILE:LINE: …" string each; [] when clean. Never calls the network."""
     lib = _c()
@@ -355,6 +414,6 @@ def lint(service=None, conf_path=None, module_path=None, state_dir=None):
     return problems
 
 
-def version():
+def version() -> str:
     """The version of the loaded libjauth, e.g. "0.1.0"."""
     return _s(_c().jauth_version())
