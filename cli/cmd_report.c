@@ -207,6 +207,8 @@ const struct command cmd_report = {
 		"gives a credential again (a new one, or the same when\nthe "
 		"module deems it good), 4 denied (consent again, replace the "
 		"token), 5\ntry later. Each report of the credential in force "
-		"costs one OAuth refresh.\n",
+		"costs one OAuth refresh;\nwithout --stdin, a report that "
+		"starts after another process replaced the\ncredential "
+		"reports the new one too.\n",
 	.run = run,
 };

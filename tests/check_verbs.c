@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -240,6 +243,51 @@ START_TEST(test_report_stdin_takes_every_format_of_jauth_token)
 }
 END_TEST
 
+/* jauth report SERVICE 401 --stdin < IN, in a child process. */
+static pid_t spawn_report(const char *in)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd = open(in, O_RDONLY), null = open("/dev/null", O_WRONLY);
+		dup2(fd, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(JAUTH_TEST_BUILDDIR "/bin/jauth", "jauth", "-c", FX.conf,
+		      "-m", FX.mods, "-s", FX.state, "report", "svc", "401",
+		      "--stdin", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Every process of a connector got 401 with the same token and reports
+ * it, with the token on stdin: one refresh, whatever the order. */
+START_TEST(test_report_storm_refreshes_once)
+{
+	enum { N = 6 };
+	oauth_consent();
+	ck_assert_int_eq(CLI(NULL, "token", "svc"), 0);
+	char in[PATH_MAX + 300];
+	snprintf(in, sizeof in, "%s", fx_path("rejected.json"));
+	fx_write(in, 0600, out);
+	clear();
+	pid_t kids[N];
+	for (int i = 0; i < N; i++)
+		kids[i] = spawn_report(in);
+	for (int i = 0; i < N; i++) {
+		int st;
+		waitpid(kids[i], &st, 0);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			      "report %d: status %d", i, WEXITSTATUS(st));
+	}
+	ck_assert_int_eq(standin_counter(&SI, "refresh_grants"), 1);
+	ck_assert_int_eq(standin_counter(&SI, "replays"), 0);
+	ck_assert_int_eq(CLI(NULL, "token", "svc"), 0);
+	ck_assert_int_eq(myself(out), 200);
+}
+END_TEST
+
 static void apitoken_stack(void)
 {
 	fx_stack("svc",
@@ -333,6 +381,7 @@ Suite *suite_verbs(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_report_oauth_reaches_the_next_process);
 	tcase_add_test(tc, test_report_stdin_takes_every_format_of_jauth_token);
+	tcase_add_test(tc, test_report_storm_refreshes_once);
 	tcase_add_test(tc, test_report_apitoken_denies_in_every_later_process);
 	tcase_add_test(tc, test_report_404_of_an_api_token_changes_nothing);
 	suite_add_tcase(s, tc);
