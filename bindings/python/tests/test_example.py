@@ -22,8 +22,9 @@ def run(tree, *args):
 
 
 def test_connector_survives_a_401_and_expiries(tree, standin, monkeypatch):
-    # Tokens live 60 s and jauth renews them 58 s early: 8 requests 0.5 s
-    # apart outlive at least one. The first call to Jira answers 401.
+    # Tokens live 60 s and jauth renews them 58 s early, but hands a
+    # credential out for at least 10 s: 12 requests 1 s
+    # apart outlive one. The first call to Jira answers 401.
     standin.ctl("config", {"expires_in": 60, "clients": {
         "cid": {"secret": CANARY, "redirect_uris": []}}})
     monkeypatch.setenv("CLIENT_SECRET", CANARY)
@@ -31,10 +32,10 @@ def test_connector_survives_a_401_and_expiries(tree, standin, monkeypatch):
     tree.consent()
     standin.ctl("fault", {"path": "/ex/jira/%s/rest/api/3/myself" % SITE,
                           "status": 401})
-    p = run(tree, "-v", "--count", "8", "--interval", "0.5", "jira")
+    p = run(tree, "-v", "--count", "12", "--interval", "1", "jira")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
-    assert len(lines) == 8
+    assert len(lines) == 12
     assert all(" HTTP 200 as Sync Service, Bearer credential " in line
                for line in lines), p.stdout
     assert lines[0].endswith("(retried after HTTP 401)")
