@@ -19,14 +19,40 @@ def imported_from(path, env_extra=None):
     return out
 
 
-def test_pip_installs_without_network(tmp_path):
-    src = tmp_path / "src"  # a copy: an in-tree build would leave files
-    shutil.copytree(PKG, src, ignore=shutil.ignore_patterns("tests",
-                                                            "__pycache__"))
+def copy_of_the_package(tmp_path):
+    """A copy of bindings/python: pip builds in the source tree, and the
+    test must not leave its build files in the repository."""
+    src = tmp_path / "src"
+    shutil.copytree(PKG, src, ignore=shutil.ignore_patterns(
+        "tests", "__pycache__", "build", "*.egg-info"))
+    return src
+
+
+def test_pip_installs_into_a_venv_without_network(tmp_path):
+    """As the README says: a venv that sees Debian's packages (Debian's own
+    python3 refuses pip outside one), --no-build-isolation so that pip
+    uses the installed setuptools instead of fetching one."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages",
+                    str(venv)], check=True)
+    py = str(venv / "bin" / "python")
+    subprocess.run([py, "-m", "pip", "install", "-q", "--no-index",
+                    "--no-build-isolation", str(copy_of_the_package(
+                        tmp_path))], check=True, capture_output=True)
+    out = subprocess.run([py, "-c", IMPORT], capture_output=True, text=True,
+                         check=True, cwd="/").stdout.split()
+    assert out[0].startswith(str(venv)) and out[1] == "0.1.0"
+    meta = subprocess.run([py, "-m", "pip", "show", "jauth"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "Version: 0.1.0" in meta
+
+
+def test_pip_installs_into_a_target_without_network(tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "--no-build-isolation", "--no-index", "--no-deps",
-                    "--target", str(target), str(src)],
+                    "--target", str(target),
+                    str(copy_of_the_package(tmp_path))],
                    check=True, capture_output=True)
     where, version = imported_from(str(target))
     assert where == str(target / "jauth" / "__init__.py")
