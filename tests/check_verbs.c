@@ -146,6 +146,9 @@ START_TEST(test_exec_exit_statuses)
 	clear();
 	ck_assert_int_eq(CLI(NULL, "exec"), 2);
 	clear();
+	ck_assert_int_eq(CLI(NULL, "exec", "--help"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "JIRA_EXPIRES_AT"));
+	clear();
 	/* no credential: jauth's status, and the command never runs */
 	fx_stack("svc", "required testmod.so acquire=unavailable "
 			"message=\"do X\"\n");

@@ -137,3 +137,31 @@ def test_process_storm_at_expiry_refreshes_once(tree, standin, late):
     assert standin.counter("refresh_grants") == 1
     assert standin.counter("token_requests") == 2  # the consent's + one
     assert standin.counter("replays") == 0
+
+
+def test_threads_reporting_the_same_401_make_one_refresh(tree, standin):
+    """Jira refused the token for every thread at once: each reports it,
+    and the token is refreshed once, not once per thread."""
+    tree.oauth()
+    tree.consent()
+    with tree.open() as h:
+        old = h.acquire()
+        standin.ctl("expire_access_tokens")
+        n = 16
+        gate = threading.Barrier(n)
+        got = [None] * n
+
+        def caller(i):
+            cred = h.acquire()
+            gate.wait()
+            h.report(cred, 401)
+            got[i] = h.acquire().authorization
+
+        threads = [threading.Thread(target=caller, args=(i,))
+                   for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(set(got)) == 1 and got[0] != old.authorization
+    assert standin.counter("refresh_grants") == 1
