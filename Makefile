@@ -133,9 +133,12 @@ PY_SRC := $(wildcard bindings/python/src/jauth/*.py) bindings/python/src/jauth/p
 check-python: all
 	$(PYTEST)
 
+# _paths.py tells the package where make install put libjauth.so.1.
 install-python:
 	install -d $(DESTDIR)$(PYTHONDIR)/jauth
 	install -m 0644 $(PY_SRC) $(DESTDIR)$(PYTHONDIR)/jauth/
+	printf 'LIBDIR = "%s"\n' '$(LIBDIR)' >$(DESTDIR)$(PYTHONDIR)/jauth/_paths.py
+	chmod 0644 $(DESTDIR)$(PYTHONDIR)/jauth/_paths.py
 
 uninstall-python:
 	rm -rf $(DESTDIR)$(PYTHONDIR)/jauth

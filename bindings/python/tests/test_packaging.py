@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 
-from conftest import PKG, REPO
+from conftest import BUILD, PKG, REPO
 
 IMPORT = "import jauth; print(jauth.__file__); print(jauth.version())"
 
@@ -61,11 +61,19 @@ def test_pip_installs_into_a_target_without_network(tmp_path):
 
 
 def test_make_install_python_puts_it_on_the_path(tmp_path):
+    """Installed with LIBDIR=the build's lib: the package finds libjauth
+    there without JAUTH_LIBRARY, as it finds $(PREFIX)/lib before
+    ldconfig has run."""
     subprocess.run(["make", "-s", "-C", REPO, "install-python",
-                    "DESTDIR=" + str(tmp_path), "PREFIX=/usr"],
+                    "DESTDIR=" + str(tmp_path), "PREFIX=/usr",
+                    "LIBDIR=" + os.path.join(BUILD, "lib")],
                    check=True, capture_output=True)
     site = tmp_path / "usr" / "lib" / "python3" / "dist-packages"
     assert (site / "jauth" / "py.typed").exists()
-    where, version = imported_from(str(site))
+    env = {k: v for k, v in os.environ.items() if k != "JAUTH_LIBRARY"}
+    out = subprocess.run([sys.executable, "-c", IMPORT],
+                         env=dict(env, PYTHONPATH=str(site)), cwd="/",
+                         capture_output=True, text=True, check=True)
+    where, version = out.stdout.split()
     assert where == str(site / "jauth" / "__init__.py")
     assert version == "0.1.0"

@@ -84,8 +84,20 @@ def _declare(lib):
 
 
 def where():
-    """What load() tries: $JAUTH_LIBRARY, else the loader's SONAME."""
-    return os.environ.get("JAUTH_LIBRARY") or SONAME
+    """What load() tries, in order: $JAUTH_LIBRARY alone when set; else
+    the loader's SONAME, then the library directory make install-python
+    recorded (_paths.py), for a PREFIX the loader does not search until
+    ldconfig has run."""
+    explicit = os.environ.get("JAUTH_LIBRARY")
+    if explicit:
+        return [explicit]
+    tries = [SONAME]
+    try:
+        from . import _paths
+        tries.append(os.path.join(_paths.LIBDIR, SONAME))
+    except ImportError:
+        pass
+    return tries
 
 
 def load(not_found):
@@ -96,14 +108,19 @@ def load(not_found):
         return _lib
     with _lock:
         if _lib is None:
-            path = where()
-            try:
-                _lib = _declare(ctypes.CDLL(path))
-            except (OSError, AttributeError) as err:
+            errors = []
+            for path in where():
+                try:
+                    _lib = _declare(ctypes.CDLL(path))
+                    break
+                except (OSError, AttributeError) as err:
+                    errors.append("%s (%s)" % (path, err))
+            else:
                 raise not_found(
-                    "cannot load %s (%s): install libjauth (make install), "
-                    "or set JAUTH_LIBRARY to the full path of "
-                    "libjauth.so.1" % (path, err)) from None
+                    "cannot load %s: install libjauth (make install; then "
+                    "ldconfig for a PREFIX such as /usr/local), or set "
+                    "JAUTH_LIBRARY to the full path of libjauth.so.1"
+                    % "; ".join(errors)) from None
     return _lib
 
 
