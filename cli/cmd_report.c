@@ -34,7 +34,7 @@ static char *read_stdin(size_t *len)
 }
 
 /* The value of export JIRA_AUTHORIZATION='…' (with '\'' for a quote), in
- * place: OUT may be S. */
+ * place: OUT may be S, and is never longer. */
 static void unquote_env(const char *s, char *out)
 {
 	int quoted = 0;
@@ -49,35 +49,57 @@ static void unquote_env(const char *s, char *out)
 	*out = '\0';
 }
 
+/* "authorization" of jauth token's JSON, malloc'd; NULL if none. */
+static char *from_json(const char *text)
+{
+	cJSON *o = cJSON_Parse(text);
+	cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "authorization");
+	char *v = NULL;
+	if (cJSON_IsString(a)) {
+		v = strdup(a->valuestring);
+		explicit_bzero(a->valuestring, strlen(a->valuestring));
+	}
+	cJSON_Delete(o);
+	return v;
+}
+
+/* The value after "export JIRA_AUTHORIZATION=" at LINE, unquoted and
+ * malloc'd. */
+static char *from_env(const char *line)
+{
+	size_t n = strcspn(line, "\n");
+	char *v = strndup(line, n);
+	if (v) {
+		unquote_env(v, v);
+		size_t m = strlen(v); /* the unquoting shortened it */
+		explicit_bzero(v + m, n - m);
+	}
+	return v;
+}
+
+/* The first line of TEXT, without "Authorization:", malloc'd; NULL if
+ * empty. */
+static char *from_header(const char *text)
+{
+	static const char name[] = "Authorization:";
+	if (strncasecmp(text, name, sizeof name - 1) == 0) {
+		text += sizeof name - 1;
+		text += strspn(text, " \t");
+	}
+	char *v = strndup(text, strcspn(text, "\r\n"));
+	return v && *v ? v : (free(v), NULL);
+}
+
 /* The Authorization value in TEXT — jauth token's json, header or env
  * output, or the bare value — as a malloc'd string; NULL if none. */
-static char *authorization_of(char *text)
+static char *authorization_of(const char *text)
 {
 	static const char env[] = "export JIRA_AUTHORIZATION=";
 	text += strspn(text, " \t\r\n");
-	if (*text == '{') {
-		cJSON *o = cJSON_Parse(text);
-		const cJSON *a =
-			cJSON_GetObjectItemCaseSensitive(o, "authorization");
-		char *v = NULL;
-		if (cJSON_IsString(a)) {
-			v = strdup(a->valuestring);
-			explicit_bzero(a->valuestring, strlen(a->valuestring));
-		}
-		cJSON_Delete(o);
-		return v;
-	}
-	char *line = strstr(text, env);
-	if (line) {
-		char *v = strdup(line + sizeof env - 1);
-		if (v)
-			unquote_env(v, v);
-		return v;
-	}
-	if (strncasecmp(text, "Authorization:", 14) == 0)
-		text += 14 + strspn(text + 14, " \t");
-	char *v = strndup(text, strcspn(text, "\r\n"));
-	return v && *v ? v : (free(v), NULL);
+	if (*text == '{')
+		return from_json(text);
+	const char *line = strstr(text, env);
+	return line ? from_env(line + sizeof env - 1) : from_header(text);
 }
 
 /* The rejected credential given on stdin, or NULL with *status set. */
@@ -142,52 +164,67 @@ static int report(jauth *h, const jauth_cred *c, int http)
 	return status;
 }
 
-static int run(struct cli *cli, int argc, char **argv)
+/* SERVICE, HTTP_STATUS and --stdin; -1 to go on, else the exit status. */
+static int parse(int argc, char **argv, const char **service, int *http,
+		 int *from_stdin)
 {
 	static const struct option longs[] = {
 		{ "stdin", no_argument, 0, 'i' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	int o, status, from_stdin = 0;
+	int o;
 	optind = 0; /* 0: glibc starts afresh (permuting, unlike main's "+") */
 	while ((o = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		if (o == 'h')
 			return command_help(&cmd_report), EXIT_OK;
 		if (o != 'i')
 			return usage(&cmd_report);
-		from_stdin = 1;
+		*from_stdin = 1;
 	}
 	if (optind != argc - 2)
 		return usage(&cmd_report);
 	char *end;
-	long http = strtol(argv[optind + 1], &end, 10);
-	if (*end || (http != 401 && http != 403 && http != 404))
+	long n = strtol(argv[optind + 1], &end, 10);
+	if (*end || (n != 401 && n != 403 && n != 404))
 		return fail(EXIT_USAGE,
 			    "HTTP_STATUS \"%s\": give 401, 403 or 404, the "
 			    "answers that say Jira refused the credential",
 			    argv[optind + 1]);
-	char *rejected = from_stdin ? stdin_credential(&status) : NULL;
-	if (from_stdin && !rejected)
-		return status;
-	jauth *h = open_service(cli, argv[optind], &status);
-	if (!h) {
-		wipe_free(rejected);
-		return status;
-	}
+	*service = argv[optind];
+	*http = (int)n;
+	return -1;
+}
+
+/* Reports the credential in force on H, if it is REJECTED (when given). */
+static int report_current(jauth *h, int http, const char *rejected)
+{
 	const jauth_cred *c;
 	jauth_result r = jauth_acquire(h, &c);
 	if (r != JAUTH_SUCCESS)
-		status = fail_handle(h, r);
-	else if (rejected &&
-		 !same_secret(rejected, jauth_cred_authorization(c)))
-		status =
-			printf("not reported: that credential was already "
-			       "replaced; jauth token gives the new one\n") < 0;
-	else
-		status = report(h, c, (int)http);
+		return fail_handle(h, r);
+	if (rejected && !same_secret(rejected, jauth_cred_authorization(c)))
+		return printf("not reported: that credential was already "
+			      "replaced; jauth token gives the new one\n") < 0;
+	return report(h, c, http);
+}
+
+static int run(struct cli *cli, int argc, char **argv)
+{
+	const char *service = NULL;
+	int http = 0, from_stdin = 0;
+	int status = parse(argc, argv, &service, &http, &from_stdin);
+	if (status >= 0)
+		return status;
+	char *rejected = from_stdin ? stdin_credential(&status) : NULL;
+	if (from_stdin && !rejected)
+		return status;
+	jauth *h = open_service(cli, service, &status);
+	if (h) {
+		status = report_current(h, http, rejected);
+		jauth_close(h);
+	}
 	wipe_free(rejected);
-	jauth_close(h);
 	return status;
 }
 
