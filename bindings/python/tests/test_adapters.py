@@ -20,6 +20,7 @@ def oauth_handle(tree):
 def test_requests_session_joins_the_base_url_and_sets_the_header(
         oauth_handle, standin):
     s = jauth.Session(oauth_handle)
+    assert isinstance(s, requests.Session) and isinstance(s, jauth.Session)
     s.verify = standin.ca
     r = s.get("/rest/api/3/myself")
     assert r.status_code == 200

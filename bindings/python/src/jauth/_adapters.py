@@ -115,22 +115,41 @@ def _requests_impl():
     return _REQUESTS_IMPL
 
 
-def Session(handle, statuses=REJECTED):
+class Session:
     """A requests.Session whose auth is RequestsAuth(handle) and which
     joins relative URLs ("/rest/api/3/myself") to the credential's base
     URL: ``jauth.Session(h).get("/rest/api/3/myself")``."""
+
+    def __new__(cls, handle, statuses=REJECTED):
+        return _session_impl()(handle, statuses)
+
+
+_SESSION_IMPL = None
+
+
+def _session_impl():
+    global _SESSION_IMPL
+    if _SESSION_IMPL is not None:
+        return _SESSION_IMPL
     _requests_base()
     import requests
 
-    class _Session(requests.Session):
+    class _Session(requests.Session, Session):
+        def __new__(cls, *args, **kwargs):
+            return object.__new__(cls)
+
+        def __init__(self, handle, statuses=REJECTED):
+            super().__init__()
+            self.jauth_handle = handle
+            self.auth = RequestsAuth(handle, statuses)
+
         def request(self, method, url, *args, **kwargs):
             if isinstance(url, str) and _is_relative(url):
-                url = handle.acquire().url(url)
+                url = self.jauth_handle.acquire().url(url)
             return super().request(method, url, *args, **kwargs)
 
-    s = _Session()
-    s.auth = RequestsAuth(handle, statuses)
-    return s
+    _SESSION_IMPL = _Session
+    return _SESSION_IMPL
 
 
 class HttpxAuth:
