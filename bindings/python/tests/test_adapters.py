@@ -104,3 +104,19 @@ def test_adapters_do_not_import_http_clients_with_the_package():
     subprocess.run([sys.executable, "-c", code], check=True,
                    env=dict(__import__("os").environ,
                             PYTHONPATH=jauth.__path__[0] + "/.."))
+
+
+def test_httpx_async_client_retries_after_401(oauth_handle, standin):
+    import asyncio
+
+    async def calls():
+        async with httpx.AsyncClient(auth=jauth.HttpxAuth(oauth_handle),
+                                     verify=standin.ca) as c:
+            first = await c.get("/rest/api/3/myself")
+            standin.ctl("expire_access_tokens")
+            return first, await c.get("/rest/api/3/myself")
+
+    first, second = asyncio.run(calls())
+    assert first.status_code == 200 and second.status_code == 200
+    assert [h.status_code for h in second.history] == [401]
+    assert standin.counter("refresh_grants") == 1
