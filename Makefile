@@ -35,7 +35,7 @@ B ?= build
 LIB_SO   := $(B)/lib/libjauth.so.$(SOMAJOR)
 LIB_LINK := $(B)/lib/libjauth.so
 
-CORE_SRC := $(wildcard core/*.c)
+CORE_SRC := $(wildcard core/*.c core/store/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 MODULES  := $(sort $(patsubst modules/%/,%,$(dir $(wildcard modules/*/*.c))))
 MODULE_SO := $(MODULES:%=$(B)/modules/%.so)
@@ -69,6 +69,8 @@ deps:
 $(B)/obj/core/%.o: core/%.c core/internal.h core/include/jauth/jauth.h core/include/jauth/module.h | deps
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DJAUTH_MODULEDIR=\"$(MODULEDIR)\" -c $< -o $@
+
+$(B)/obj/core/store/%.o: core/store/store.h
 
 $(LIB_SO): $(CORE_OBJ) core/libjauth.map
 	@mkdir -p $(@D)

@@ -198,6 +198,9 @@ struct jauth *handle_new(const char *service, const struct jauth_options *opt)
 	pthread_mutex_init(&h->mu, NULL);
 	redactor_init(&h->red);
 	handle_settings(h, service, opt);
+	char *why = NULL;
+	h->store = store_open(h, NULL, &why); /* files: cannot fail */
+	free(why);
 	atomic_store(&h->next_check, coarse_now() + JAUTH_RELOAD_EVERY);
 	return h;
 }
@@ -248,6 +251,7 @@ void jauth_close(jauth *h)
 	free(h->service);
 	free(h->conf_path);
 	free(h->module_path);
+	store_close(h->store);
 	free(h->state_dir);
 	redactor_fini(&h->red);
 	free(h->refused.path);

@@ -409,6 +409,7 @@ struct jauth {
 	char *conf_path;
 	char *module_path;
 	char *state_dir;
+	struct store *store;
 	unsigned flags;
 	jauth_log_fn *log;
 	void *log_ctx;
@@ -458,7 +459,17 @@ void vhlog(struct jauth *h, int level, const char *fmt, va_list ap);
 /* The level in force for OPT_LEVEL (JAUTH_DEBUG=1 turns on debug). */
 int log_level_of(int opt_level);
 
-/* ---- store.c ---- */
+/* ---- store/: the state store (store/store.h is the backend interface) ---- */
+
+/* A handle's store: the backend in force and its state. */
+struct store;
+/* Opens the store SPEC names for H ("NAME [CONF]", as the stack's `store`
+ * directive gives it; NULL: the default, files in the state directory).
+ * Returns NULL with *why (malloc'd) when SPEC names no backend or its
+ * configuration is wrong. */
+struct store *store_open(struct jauth *h, const char *spec, char **why);
+/* NULL is accepted. */
+void store_close(struct store *s);
 
 /* Makes sure DIR exists (0700) and is private to the caller. Returns 0, or
  * -1 with *why set. */

@@ -1,11 +1,14 @@
 /*
- * store.c — the state store (DESIGN §6): one JSON record per grant under
- * the state directory, read without a lock, replaced crash-safely under an
- * flock shared by every thread and process.
+ * file.c — the file backend of the state store (store.h, DESIGN §6): one
+ * file per record under the state directory, read without a lock, replaced
+ * crash-safely under an flock shared by every thread and process.
  *
  * Files of record R: R.json (the record), R.lock (never removed: removing a
  * lock file lets two processes hold "the" lock on two different files),
  * R.tmp (the next record while it is written).
+ *
+ * Also here: the state directory itself (which one, made private) and the
+ * handle's own small files in it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,13 +20,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "store.h"
 
 #define RECORD_MAX (1024 * 1024)
 #define LOCK_WAIT_S 60
 
-struct jauth_m_lock {
-	jauth_m *m;
+struct files {
+	char *dir;
+};
+
+struct store_lock {
 	int fd;
 	char *path; /* R.json */
 	char *tmp;  /* R.tmp */
@@ -92,22 +98,11 @@ int store_dir_ready(const char *dir, char **why)
 	return *why ? -1 : 0;
 }
 
-static int key_ok(const char *key)
-{
-	return chars_ok(key, strlen(key), 128, ALNUM "._-");
-}
-
-/* Checks KEY and makes sure the state directory is there and private. */
-static jauth_result store_ready(jauth_m *m, const char *key)
+/* Makes sure the state directory is there and private. */
+static jauth_result dir_ready(jauth_m *m, struct files *f)
 {
 	char *why = NULL;
-	if (!key_ok(key))
-		return jauth_m_fail(
-			m, JAUTH_ERROR,
-			"store key \"%s\" has characters other than "
-			"letters, digits, '.', '_', '-'",
-			key);
-	if (store_dir_ready(m->h->state_dir, &why) < 0) {
+	if (store_dir_ready(f->dir, &why) < 0) {
 		jauth_m_fail(m, JAUTH_ERROR, "%s", why);
 		free(why);
 		return JAUTH_ERROR;
@@ -115,11 +110,10 @@ static jauth_result store_ready(jauth_m *m, const char *key)
 	return JAUTH_SUCCESS;
 }
 
-/* "DIR/SERVICE.MODULE.KEY.EXT" (after store_ready). */
-static char *record_path(jauth_m *m, const char *key, const char *ext)
+/* "DIR/NAME.EXT" */
+static char *record_path(struct files *f, const char *name, const char *ext)
 {
-	return xasprintf("%s/%s.%s.%s", m->h->state_dir, m->store_prefix, key,
-			 ext);
+	return xasprintf("%s/%s.%s", f->dir, name, ext);
 }
 
 /* Opens PATH for reading if it is a regular file of the caller's that
@@ -140,10 +134,12 @@ static int open_private(const char *path)
 	return fd;
 }
 
-/* Reads and parses record PATH; *rec NULL when there is none. */
-static jauth_result read_record(jauth_m *m, const char *path, cJSON **rec)
+/* Reads record PATH into *text (NULL when there is none). */
+static jauth_result read_record(jauth_m *m, const char *path, char **text,
+				size_t *len)
 {
-	*rec = NULL;
+	*text = NULL;
+	*len = 0;
 	int fd = open_private(path);
 	if (fd < 0 && errno == ENOENT)
 		return JAUTH_SUCCESS;
@@ -159,26 +155,27 @@ static jauth_result read_record(jauth_m *m, const char *path, cJSON **rec)
 	struct buf b = { 0 };
 	int rc = read_capped(fd, RECORD_MAX, &b), e = errno;
 	close(fd);
-	*rec = rc < 0 ? NULL : cJSON_Parse(b.s ? b.s : "");
-	buf_wipe(&b);
-	if (!cJSON_IsObject(*rec)) {
-		jauth_m_json_free(*rec);
-		*rec = NULL;
+	if (rc < 0) {
+		buf_wipe(&b);
 		return jauth_m_fail(m, JAUTH_ERROR,
 				    "state file %s cannot be read as a record "
 				    "(%s)",
-				    path, rc < 0 ? strerror(e) : "not JSON");
+				    path, strerror(e));
 	}
+	*len = b.len;
+	*text = buf_take(&b);
 	return JAUTH_SUCCESS;
 }
 
-jauth_result jauth_m_store_load(jauth_m *m, const char *key, cJSON **rec)
+static jauth_result files_load(jauth_m *m, void *ctx, const char *name,
+			       char **text, size_t *len)
 {
-	*rec = NULL;
-	if (store_ready(m, key) != JAUTH_SUCCESS)
+	struct files *f = ctx;
+	*text = NULL;
+	if (dir_ready(m, f) != JAUTH_SUCCESS)
 		return JAUTH_ERROR;
-	char *path = record_path(m, key, "json");
-	jauth_result rc = read_record(m, path, rec);
+	char *path = record_path(f, name, "json");
+	jauth_result rc = read_record(m, path, text, len);
 	free(path);
 	return rc;
 }
@@ -213,7 +210,7 @@ static int lock_wait(int fd)
 	return 0;
 }
 
-static void lock_free(jauth_m_lock *lk)
+static void lock_free(struct store_lock *lk)
 {
 	if (lk->fd >= 0)
 		close(lk->fd);
@@ -222,18 +219,20 @@ static void lock_free(jauth_m_lock *lk)
 	free(lk);
 }
 
-jauth_result jauth_m_store_lock(jauth_m *m, const char *key, jauth_m_lock **out,
-				cJSON **rec)
+static jauth_result files_lock(jauth_m *m, void *ctx, const char *name,
+			       struct store_lock **out, char **text,
+			       size_t *len)
 {
+	struct files *f = ctx;
 	*out = NULL;
-	*rec = NULL;
-	if (store_ready(m, key) != JAUTH_SUCCESS)
+	if (text)
+		*text = NULL;
+	if (dir_ready(m, f) != JAUTH_SUCCESS)
 		return JAUTH_ERROR;
-	char *lockpath = record_path(m, key, "lock");
-	jauth_m_lock *lk = xcalloc(1, sizeof *lk);
-	lk->m = m;
-	lk->path = record_path(m, key, "json");
-	lk->tmp = record_path(m, key, "tmp");
+	char *lockpath = record_path(f, name, "lock");
+	struct store_lock *lk = xcalloc(1, sizeof *lk);
+	lk->path = record_path(f, name, "json");
+	lk->tmp = record_path(f, name, "tmp");
 	lk->fd =
 		open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lk->fd < 0 || lock_wait(lk->fd) < 0) {
@@ -249,7 +248,8 @@ jauth_result jauth_m_store_lock(jauth_m *m, const char *key, jauth_m_lock **out,
 	}
 	jauth_m_log(m, JAUTH_LOG_DEBUG, "locked %s", lockpath);
 	free(lockpath);
-	jauth_result rc = read_record(m, lk->path, rec);
+	jauth_result rc =
+		text ? read_record(m, lk->path, text, len) : JAUTH_SUCCESS;
 	if (rc != JAUTH_SUCCESS) {
 		lock_free(lk);
 		return rc;
@@ -287,15 +287,14 @@ static int write_all(int fd, const char *s, size_t n)
 }
 
 /* Writes TEXT to the temporary file, durably when DURABLE. */
-static int write_tmp(const char *tmp, const char *text, int durable)
+static int write_tmp(const char *tmp, const char *text, size_t len, int durable)
 {
 	unlink(tmp); /* left by a crash; we hold the lock */
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		      0600);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, text, strlen(text)) < 0 ||
-	    (durable && fsync(fd) < 0)) {
+	if (write_all(fd, text, len) < 0 || (durable && fsync(fd) < 0)) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
@@ -307,54 +306,89 @@ static int write_tmp(const char *tmp, const char *text, int durable)
 
 /* Replaces the record by renaming a temporary file over it; DURABLE adds
  * the fsyncs that make the new record survive a power loss. */
-static jauth_result replace(jauth_m_lock *lk, const cJSON *rec, int durable)
+static jauth_result replace(jauth_m *m, struct store_lock *lk, const char *text,
+			    size_t len, int durable)
 {
-	char *text = cJSON_PrintUnformatted(rec);
-	if (!text)
-		return jauth_m_fail(lk->m, JAUTH_ERROR,
-				    "cannot serialize the record");
-	int rc = write_tmp(lk->tmp, text, durable);
-	explicit_bzero(text, strlen(text));
-	cJSON_free(text);
-	if (rc < 0 || rename(lk->tmp, lk->path) < 0 ||
+	if (write_tmp(lk->tmp, text, len, durable) < 0 ||
+	    rename(lk->tmp, lk->path) < 0 ||
 	    (durable && sync_dir_of(lk->path) < 0)) {
 		int e = errno;
 		unlink(lk->tmp);
-		return jauth_m_fail(lk->m, JAUTH_ERROR,
+		return jauth_m_fail(m, JAUTH_ERROR,
 				    "cannot save %s: %s (the previous record "
 				    "is intact)",
 				    lk->path, strerror(e));
 	}
-	jauth_m_log(lk->m, JAUTH_LOG_DEBUG, "saved %s", lk->path);
+	jauth_m_log(m, JAUTH_LOG_DEBUG, "saved %s", lk->path);
 	return JAUTH_SUCCESS;
 }
 
-jauth_result jauth_m_store_commit(jauth_m_lock *lk, const cJSON *rec)
+static jauth_result files_commit(jauth_m *m, struct store_lock *lk,
+				 const char *text, size_t len)
 {
-	return replace(lk, rec, 1);
+	return replace(m, lk, text, len, 1);
 }
 
-jauth_result jauth_m_store_note(jauth_m_lock *lk, const cJSON *rec)
+static jauth_result files_note(jauth_m *m, struct store_lock *lk,
+			       const char *text, size_t len)
 {
-	return replace(lk, rec, 0);
+	return replace(m, lk, text, len, 0);
 }
 
-jauth_result jauth_m_store_remove(jauth_m_lock *lk)
+static jauth_result files_remove(jauth_m *m, struct store_lock *lk)
 {
 	if ((unlink(lk->path) < 0 && errno != ENOENT) ||
 	    sync_dir_of(lk->path) < 0)
-		return jauth_m_fail(lk->m, JAUTH_ERROR, "cannot remove %s: %s",
+		return jauth_m_fail(m, JAUTH_ERROR, "cannot remove %s: %s",
 				    lk->path, strerror(errno));
 	return JAUTH_SUCCESS;
 }
 
-void jauth_m_store_unlock(jauth_m_lock *lk)
+static void files_unlock(struct store_lock *lk)
 {
 	if (!lk)
 		return;
 	flock(lk->fd, LOCK_UN);
 	lock_free(lk);
 }
+
+static int files_open(struct jauth *h, const char *conf, void **ctx, char **why)
+{
+	struct files *f = xcalloc(1, sizeof *f);
+	(void)conf;
+	*why = NULL;
+	f->dir = xstrdup(h->state_dir);
+	*ctx = f;
+	return 0;
+}
+
+static void files_close(void *ctx)
+{
+	struct files *f = ctx;
+	if (!f)
+		return;
+	free(f->dir);
+	free(f);
+}
+
+static char *files_where(void *ctx, const char *name)
+{
+	return record_path(ctx, name, "json");
+}
+
+const struct store_backend store_files = {
+	.name = "files",
+	.max_record = RECORD_MAX,
+	.open = files_open,
+	.close = files_close,
+	.where = files_where,
+	.load = files_load,
+	.lock = files_lock,
+	.note = files_note,
+	.commit = files_commit,
+	.remove = files_remove,
+	.unlock = files_unlock,
+};
 
 /* ---- the handle's own small files in the state directory ---- */
 
@@ -384,7 +418,10 @@ int state_file_write(const char *dir, const char *name, const char *text)
 	}
 	char *path = xasprintf("%s/%s", dir, name);
 	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-	int rc = write_tmp(tmp, text, 0) < 0 || rename(tmp, path) < 0 ? -1 : 0;
+	int rc = write_tmp(tmp, text, strlen(text), 0) < 0 ||
+				 rename(tmp, path) < 0
+			 ? -1
+			 : 0;
 	if (rc < 0)
 		unlink(tmp);
 	free(tmp);

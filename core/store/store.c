@@ -1,0 +1,206 @@
+/*
+ * store.c — the state store's module-facing services (jauth_m_store_*,
+ * module.h) over the backend in force (store.h), and the choice of that
+ * backend: files unless the stack names another.
+ *
+ * This layer owns what is the same for every backend: the record's name
+ * (SERVICE.MODULE.KEY), JSON in and out, and the size a backend can read
+ * back. The backend owns where the bytes go, the lock and durability.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+struct store {
+	const struct store_backend *be;
+	void *ctx;
+};
+
+struct jauth_m_lock {
+	jauth_m *m;
+	struct store *s;
+	struct store_lock *lk;
+	char *name;
+};
+
+static const struct store_backend *const backends[] = {
+	&store_files,
+};
+
+struct store *store_open(struct jauth *h, const char *spec, char **why)
+{
+	const struct store_backend *be = NULL;
+	size_t n = spec ? strcspn(spec, " \t") : 0;
+	*why = NULL;
+	if (!spec)
+		be = backends[0];
+	for (size_t i = 0; spec && i < sizeof backends / sizeof *backends; i++)
+		if (strlen(backends[i]->name) == n &&
+		    strncmp(backends[i]->name, spec, n) == 0)
+			be = backends[i];
+	if (!be) {
+		*why = xasprintf("unknown store \"%.*s\": use files", (int)n,
+				 spec);
+		return NULL;
+	}
+	const char *conf = spec ? spec + n + strspn(spec + n, " \t") : NULL;
+	struct store *s = xcalloc(1, sizeof *s);
+	s->be = be;
+	if (be->open(h, conf && *conf ? conf : NULL, &s->ctx, why) < 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	s->be->close(s->ctx);
+	free(s);
+}
+
+void store_info_clear(struct store_info *in)
+{
+	free(in->where);
+	free(in->holder);
+	memset(in, 0, sizeof *in);
+}
+
+static int key_ok(const char *key)
+{
+	return chars_ok(key, strlen(key), 128, ALNUM "._-");
+}
+
+/* The record's name "SERVICE.MODULE.KEY" (malloc'd), or NULL with a
+ * message when KEY is not a valid key. */
+static char *record_name(jauth_m *m, const char *key)
+{
+	if (!key_ok(key)) {
+		jauth_m_fail(m, JAUTH_ERROR,
+			     "store key \"%s\" has characters other than "
+			     "letters, digits, '.', '_', '-'",
+			     key);
+		return NULL;
+	}
+	return xasprintf("%s.%s", m->store_prefix, key);
+}
+
+static void text_free(char *text, size_t len)
+{
+	if (!text)
+		return;
+	explicit_bzero(text, len);
+	free(text);
+}
+
+/* Parses a record's TEXT into *rec (a JSON object). */
+static jauth_result parse(jauth_m *m, struct store *s, const char *name,
+			  const char *text, cJSON **rec)
+{
+	*rec = cJSON_Parse(text);
+	if (cJSON_IsObject(*rec))
+		return JAUTH_SUCCESS;
+	jauth_m_json_free(*rec);
+	*rec = NULL;
+	char *where = s->be->where(s->ctx, name);
+	jauth_m_fail(m, JAUTH_ERROR,
+		     "state file %s cannot be read as a record (not JSON)",
+		     where);
+	free(where);
+	return JAUTH_ERROR;
+}
+
+jauth_result jauth_m_store_load(jauth_m *m, const char *key, cJSON **rec)
+{
+	struct store *s = m->h->store;
+	char *text = NULL, *name = record_name(m, key);
+	size_t len = 0;
+	*rec = NULL;
+	if (!name)
+		return JAUTH_ERROR;
+	jauth_result rc = s->be->load(m, s->ctx, name, &text, &len);
+	if (rc == JAUTH_SUCCESS && text)
+		rc = parse(m, s, name, text, rec);
+	text_free(text, len);
+	free(name);
+	return rc;
+}
+
+jauth_result jauth_m_store_lock(jauth_m *m, const char *key, jauth_m_lock **out,
+				cJSON **rec)
+{
+	struct store *s = m->h->store;
+	char *text = NULL;
+	size_t len = 0;
+	*out = NULL;
+	*rec = NULL;
+	jauth_m_lock *lk = xcalloc(1, sizeof *lk);
+	lk->m = m;
+	lk->s = s;
+	if (!(lk->name = record_name(m, key))) {
+		free(lk);
+		return JAUTH_ERROR;
+	}
+	jauth_result rc =
+		s->be->lock(m, s->ctx, lk->name, &lk->lk, &text, &len);
+	if (rc == JAUTH_SUCCESS && text)
+		rc = parse(m, s, lk->name, text, rec);
+	text_free(text, len);
+	if (rc != JAUTH_SUCCESS) {
+		jauth_m_store_unlock(lk);
+		return rc;
+	}
+	*out = lk;
+	return JAUTH_SUCCESS;
+}
+
+/* Serializes REC for LK's backend. */
+static char *serialize(jauth_m_lock *lk, const cJSON *rec, size_t *len)
+{
+	char *text = cJSON_PrintUnformatted(rec);
+	if (!text) {
+		jauth_m_fail(lk->m, JAUTH_ERROR, "cannot serialize the record");
+		return NULL;
+	}
+	*len = strlen(text);
+	return text;
+}
+
+jauth_result jauth_m_store_commit(jauth_m_lock *lk, const cJSON *rec)
+{
+	size_t len;
+	char *text = serialize(lk, rec, &len);
+	if (!text)
+		return JAUTH_ERROR;
+	jauth_result rc = lk->s->be->commit(lk->m, lk->lk, text, len);
+	text_free(text, len);
+	return rc;
+}
+
+jauth_result jauth_m_store_note(jauth_m_lock *lk, const cJSON *rec)
+{
+	size_t len;
+	char *text = serialize(lk, rec, &len);
+	if (!text)
+		return JAUTH_ERROR;
+	jauth_result rc = lk->s->be->note(lk->m, lk->lk, text, len);
+	text_free(text, len);
+	return rc;
+}
+
+jauth_result jauth_m_store_remove(jauth_m_lock *lk)
+{
+	return lk->s->be->remove(lk->m, lk->lk);
+}
+
+void jauth_m_store_unlock(jauth_m_lock *lk)
+{
+	if (!lk)
+		return;
+	lk->s->be->unlock(lk->lk);
+	free(lk->name);
+	free(lk);
+}

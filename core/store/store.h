@@ -1,0 +1,104 @@
+/*
+ * store.h — the state store's backend interface (DESIGN §6). Internal to
+ * core/store/: the rest of the core and every module see only the
+ * jauth_m_store_* services of module.h (store.c), never which backend
+ * holds the records.
+ *
+ * A backend keeps records: opaque byte strings (store.c hands it
+ * serialized JSON, checked and size-capped), each named by a string of
+ * letters, digits, '.', '_', '-' ("SERVICE.MODULE.KEY"). It promises:
+ *
+ *  - load: the record as last committed, with the intent mark written
+ *    after that commit if there is one (see note) — or "none". No lock: the
+ *    record may be replaced a moment later, but never seen half-written.
+ *  - lock: the record's single-flight lock, shared by every thread and
+ *    process (and, for a shared backend, host) using the same store; the
+ *    wait for it blocks (no polling) and is bounded (JAUTH_TRANSIENT after
+ *    the bound). A lock dies with its holder (process killed, session
+ *    lost). Once held, the record is re-read as load would. The lock object
+ *    may carry what it read (e.g. a generation) for commit's fence.
+ *  - note: the intent mark ("this refresh token is being sent"), written
+ *    before a request that must not be repeated blindly. It survives the
+ *    holder's crash (kill -9) and is seen by the next lock and load; it may
+ *    be lost in a power failure, and then the last committed record is in
+ *    force. A note never damages or replaces the committed record (the
+ *    durable record is only ever replaced by a durable commit).
+ *  - commit: the durable replacement. When it returns success the new
+ *    record survives a power failure and every later load or lock sees it
+ *    (the note is gone with it); on failure the previous record is in
+ *    force. A backend that fences (a generation compare-and-set) fails
+ *    the commit when the record changed since the lock read it.
+ *  - remove: the durable removal of the record and its note.
+ *  - unlock: releases the lock; never fails.
+ *
+ * Every function that can fail reports through jauth_m_fail on M (one
+ * line that says what to do) and returns the result: JAUTH_TRANSIENT for
+ * what may pass (lock wait, store unreachable), JAUTH_ERROR otherwise.
+ * "None" is success with *text NULL.
+ */
+#ifndef JAUTH_STORE_H
+#define JAUTH_STORE_H
+
+#include <stddef.h>
+
+#include "../internal.h"
+
+/* A backend's held lock on one record (each backend defines its own). */
+struct store_lock;
+
+/* What a backend can say about a record, for `jauth status`. The strings
+ * are malloc'd (NULL when unknown); store_info_clear frees them. */
+struct store_info {
+	char *where;	      /* the directory, the database */
+	char *holder;	      /* who holds the lock now, or committed last */
+	long long generation; /* the record's generation; -1 when none */
+	int marked;	      /* an intent mark is in force */
+};
+
+struct store_backend {
+	const char *name; /* as the stack's `store` directive names it */
+	/* The largest record (bytes) it stores and reads back. */
+	size_t max_record;
+
+	/* Opens the backend for handle H with CONF (the `store` directive's
+	 * argument; NULL for the default). No I/O is needed yet: a backend
+	 * may connect on first use. Returns its per-handle state in *ctx, or
+	 * -1 with *why (malloc'd). */
+	int (*open)(struct jauth *h, const char *conf, void **ctx, char **why);
+	/* Frees what open made. NULL is accepted. */
+	void (*close)(void *ctx);
+	/* Where record NAME lives, for messages ("/var/lib/jauth/N.json"),
+	 * malloc'd. */
+	char *(*where)(void *ctx, const char *name);
+
+	/* Reads record NAME: *text (malloc'd, *len bytes, NUL-terminated) or
+	 * NULL when there is none. */
+	jauth_result (*load)(jauth_m *m, void *ctx, const char *name,
+			     char **text, size_t *len);
+	/* Takes NAME's lock, then reads it as load does. On success *lk is
+	 * held (also when there is no record); on failure nothing is held.
+	 * TEXT NULL: take the lock without reading (a caller that replaces
+	 * or removes the record whatever it holds). */
+	jauth_result (*lock)(jauth_m *m, void *ctx, const char *name,
+			     struct store_lock **lk, char **text, size_t *len);
+	/* Writes the intent mark: TEXT is the whole record as noted. */
+	jauth_result (*note)(jauth_m *m, struct store_lock *lk,
+			     const char *text, size_t len);
+	/* Replaces the record with TEXT, durably. */
+	jauth_result (*commit)(jauth_m *m, struct store_lock *lk,
+			       const char *text, size_t len);
+	/* Removes the record (and its mark), durably. */
+	jauth_result (*remove)(jauth_m *m, struct store_lock *lk);
+	/* Releases the lock. NULL is accepted. */
+	void (*unlock)(struct store_lock *lk);
+	/* Fills OUT for record NAME. May be NULL. */
+	jauth_result (*info)(jauth_m *m, void *ctx, const char *name,
+			     struct store_info *out);
+};
+
+/* file.c: records as files in the state directory (the default). */
+extern const struct store_backend store_files;
+
+void store_info_clear(struct store_info *in);
+
+#endif
