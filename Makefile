@@ -35,8 +35,10 @@ B ?= build
 LIB_SO   := $(B)/lib/libjauth.so.$(SOMAJOR)
 LIB_LINK := $(B)/lib/libjauth.so
 
-CORE_SRC := $(wildcard core/*.c core/store/*.c)
+CORE_SRC := $(wildcard core/*.c) $(filter-out core/store/pgsql_driver.c,$(wildcard core/store/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
+# The PostgreSQL store's driver: a private object, the only one with libpq.
+PGSQL_SO := $(B)/lib/jauth/store-pgsql.so
 MODULES  := $(sort $(patsubst modules/%/,%,$(dir $(wildcard modules/*/*.c))))
 MODULE_SO := $(MODULES:%=$(B)/modules/%.so)
 CLI_SRC  := $(wildcard cli/*.c)
@@ -51,7 +53,7 @@ testmod_newer_DEFS   := -DTESTMOD_ABI='((1u<<16)|2u)'
 testmod_major_DEFS   := -DTESTMOD_ABI='((2u<<16)|0u)'
 testmod_noentry_DEFS := -DTESTMOD_NO_ENTRY
 
-TEST_SRC := $(wildcard tests/check_*.c) tests/support/standin.c tests/support/fixture.c
+TEST_SRC := $(wildcard tests/check_*.c) tests/support/standin.c tests/support/fixture.c tests/support/pgserver.c
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/obj/%.o)
 TEST_BIN := $(B)/tests/check_jauth
 # The Linux-PAM module of the differential test (tests/check_pam.c).
@@ -60,7 +62,7 @@ TEST_DEFS := -DJAUTH_TEST_SRCDIR=\"$(CURDIR)/tests\" -DJAUTH_TEST_BUILDDIR=\"$(C
 
 .PHONY: all deps check demo install uninstall clean bench check-asan \
 	check-tsan check-valgrind check-python install-python uninstall-python
-all: $(LIB_SO) $(MODULE_SO) $(CLI)
+all: $(LIB_SO) $(MODULE_SO) $(CLI) $(PGSQL_SO)
 
 deps:
 	@sh mk/deps.sh
@@ -77,6 +79,21 @@ $(LIB_SO): $(CORE_OBJ) core/libjauth.map
 	$(CC) -shared -pthread -Wl,-soname,libjauth.so.$(SOMAJOR) -Wl,--version-script=core/libjauth.map \
 		-Wl,-z,relro,-z,now -Wl,--no-undefined $(CFLAGS) -o $@ $(CORE_OBJ) $(DEP_LIBS) -ldl
 	ln -sf libjauth.so.$(SOMAJOR) $(LIB_LINK)
+
+$(filter $(B)/obj/core/store/%,$(CORE_OBJ)): core/store/pgsql.h
+
+# The schema, compiled in as a C string (the same file is installed).
+$(B)/gen/pgsql_schema.h: core/store/pgsql.sql
+	@mkdir -p $(@D)
+	{ echo '#define PGSQL_SCHEMA \'; sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' \
+		-e 's/^/"/' -e 's/$$/\\n" \\/' $<; echo '""'; } >$@
+$(B)/obj/core/store/pgsql_admin.o: $(B)/gen/pgsql_schema.h
+$(B)/obj/core/store/pgsql_admin.o: BASE_CFLAGS += -I$(B)/gen
+
+$(PGSQL_SO): core/store/pgsql_driver.c core/store/pgsql.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(shell pkg-config --cflags libpq) -fPIC -fvisibility=hidden -shared \
+		-Wl,-z,relro,-z,now -Wl,--no-undefined -o $@ $< $(shell pkg-config --libs libpq libcjson)
 
 # ---- modules ----
 $(B)/modules/%.so: modules/%/* core/include/jauth/module.h $(LIB_SO)
@@ -104,11 +121,11 @@ $(PAM_PICK): tests/pam/pam_pick.c | deps
 
 $(B)/obj/tests/%.o: tests/%.c tests/support/*.h core/include/jauth/jauth.h | deps
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFS) -Itests -Itests/support -c $< -o $@
+	$(CC) $(BASE_CFLAGS) $(CHECK_CFLAGS) $(shell pkg-config --cflags libpq) $(TEST_DEFS) -Itests -Itests/support -c $< -o $@
 
 $(TEST_BIN): $(TEST_OBJ) $(LIB_SO)
 	@mkdir -p $(@D)
-	$(CC) -pthread $(CFLAGS) -o $@ $(TEST_OBJ) -L$(B)/lib -ljauth $(CHECK_LIBS) $(DEP_LIBS) -lpam
+	$(CC) -pthread $(CFLAGS) -o $@ $(TEST_OBJ) -L$(B)/lib -ljauth $(CHECK_LIBS) $(DEP_LIBS) -lpam $(shell pkg-config --libs libpq)
 
 # The README's connector example, compiled as any connector would be.
 $(B)/examples/connector: examples/connector.c core/include/jauth/jauth.h $(LIB_SO)
@@ -192,6 +209,9 @@ install: all $(B)/jauth.pc
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(B)/jauth.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	install -m 0644 $(CONF_EXAMPLES) $(DESTDIR)$(DATADIR)/conf/
+	install -d $(DESTDIR)$(LIBDIR)/jauth $(DESTDIR)$(DATADIR)/pgsql
+	install -m 0644 $(PGSQL_SO) $(DESTDIR)$(LIBDIR)/jauth/
+	install -m 0644 core/store/pgsql.sql $(DESTDIR)$(DATADIR)/pgsql/schema.sql
 	for m in $(MANPAGES); do \
 		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
@@ -200,6 +220,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libjauth.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libjauth.so
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/jauth $(DESTDIR)$(DATADIR)
 	rm -f $(MODULES:%=$(DESTDIR)$(MODULEDIR)/%.so)
+	rm -f $(DESTDIR)$(LIBDIR)/jauth/store-pgsql.so
 	-rmdir $(DESTDIR)$(MODULEDIR) $(DESTDIR)$(LIBDIR)/jauth 2>/dev/null
 	rm -f $(DESTDIR)$(BINDIR)/jauth $(DESTDIR)$(PKGCONFIGDIR)/jauth.pc
 	for m in $(MANPAGES); do s=$${m##*.}; \

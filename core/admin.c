@@ -9,7 +9,7 @@
 #include "internal.h"
 
 /* Takes a reference on the live stack and its run_mu. */
-static struct stack *admin_begin(struct jauth *h)
+struct stack *admin_begin(struct jauth *h)
 {
 	struct stack *st = stack_get(h);
 	pthread_mutex_lock(&st->run_mu);
@@ -18,7 +18,7 @@ static struct stack *admin_begin(struct jauth *h)
 
 /* Drops run_mu and the reference; DROP_CRED makes the next acquire run the
  * stack again at once (the grant changed). */
-static void admin_end(struct jauth *h, struct stack *st, int drop_cred)
+void admin_end(struct jauth *h, struct stack *st, int drop_cred)
 {
 	pthread_mutex_lock(&h->mu);
 	if (drop_cred && h->cur) {
@@ -276,6 +276,7 @@ jauth_result jauth_status(jauth *h, char **json)
 	cJSON_AddStringToObject(o, "state_dir", h->state_dir);
 	cJSON_AddNumberToObject(o, "now", (double)handle_now(h));
 	cJSON_AddItemToObject(o, "lines", lines_json(st, busy));
+	cJSON_AddItemToObject(o, "store", store_status(h, st, busy));
 	if (!busy)
 		pthread_mutex_unlock(&st->run_mu);
 	stack_put(h, st);

@@ -197,6 +197,7 @@ struct line {
 	size_t nargs;
 	int file_mode;	   /* mode of the file the line is in */
 	struct jauth_m *m; /* the module instance */
+	struct store *store; /* the top stack's store; NULL: the handle's */
 };
 
 /* A file the stack was built from, to notice edits. */
@@ -219,6 +220,7 @@ struct stack {
 	int refs; /* under the handle's mu */
 	uint64_t id;
 	pthread_mutex_t run_mu; /* one call into its modules at a time */
+	struct store *store; /* top stack only: its store directive's, or NULL */
 };
 
 struct jauth;
@@ -273,6 +275,16 @@ void tokens_free(struct tokens *t);
 int module_load(const char *module_path, const char *name, struct module *out,
 		char **why);
 void module_unload(struct module *mod);
+/* dlopens the checked descriptor FD (of the file ST) as /proc/self/fd/N,
+ * keeping the object loaded for the life of the process. NULL with *why. */
+void *dlopen_fd(int fd, const struct stat *st, char **why);
+
+/* ---- private.c ---- */
+
+/* Loads libjauth's private object NAME from the directory jauth/ beside
+ * the running libjauth.so, with the module trust checks; once per process
+ * (later calls return the same handle). NULL with *why (malloc'd). */
+void *private_open(const char *name, char **why);
 /* "1.1" style text of an ABI version, in BUF. */
 const char *abi_text(uint32_t abi, char *buf, size_t n);
 
@@ -443,6 +455,11 @@ void stack_put(struct jauth *h, struct stack *st);
 /* Forgets the failures of past rounds (a success, an edit, a consent);
  * under h->mu. */
 void backoff_reset(struct jauth *h);
+/* admin.c: an admin call takes a reference on the live stack and its
+ * run_mu; admin_end drops both (DROP_CRED: the next acquire runs the
+ * stack). */
+struct stack *admin_begin(struct jauth *h);
+void admin_end(struct jauth *h, struct stack *st, int drop_cred);
 /* Swaps in a new stack if the files changed; called at most once a second. */
 void reload_check(struct jauth *h);
 /* The note of a refused edit left by a running process's handle (another
@@ -482,6 +499,24 @@ char *state_dir_of(const char *opt);
 char *state_file_read(const char *dir, const char *name);
 int state_file_write(const char *dir, const char *name, const char *text);
 void state_file_remove(const char *dir, const char *name);
+/* The stack line "store NAME ARG…" (tokens TOK[0..N)) of SRC: opens that
+ * backend into *S (left NULL for "store files": the handle's default).
+ * Loads nothing but the backend's code; no I/O. Returns 0, or -1 after a
+ * problem. */
+int store_directive(struct jauth *h, const char *src, char **tok, size_t n,
+		    struct store **s, struct problems *p);
+/* The store of ST for jauth_status: backend, where, and (PostgreSQL)
+ * each record's generation, lock holder, last writer — unless BUSY (a
+ * call into the modules runs: the store's session is theirs). */
+cJSON *store_status(struct jauth *h, struct stack *st, int busy);
+
+/* ---- m_secret.c ---- */
+
+/* Resolves the secret reference V (@env:, @file:, @cred:, inline) given as
+ * KEY= (for messages) in the context of M: what jauth_m_secret_get does
+ * for a line's argument. */
+jauth_result secret_of(jauth_m *m, const char *key, const char *v,
+		       jauth_m_secret **out);
 
 /* ---- http.c ---- */
 

@@ -116,7 +116,12 @@ jauth_result jauth_m_file_read(jauth_m *m, const char *key,
 jauth_result jauth_m_secret_get(jauth_m *m, const char *key,
 				jauth_m_secret **out)
 {
-	const char *v = jauth_m_arg(m, key);
+	return secret_of(m, key, jauth_m_arg(m, key), out);
+}
+
+jauth_result secret_of(jauth_m *m, const char *key, const char *v,
+		       jauth_m_secret **out)
+{
 	*out = NULL;
 	if (!v)
 		return jauth_m_fail(m, JAUTH_UNAVAILABLE,

@@ -238,7 +238,26 @@ static void add_line(struct parser *ps, struct stack *st, char *src, int mode,
 		load_module(ps, ln);
 }
 
-/* One logical line of FILE with tokens T: "include NAME",
+/* "store BACKEND …": where the service's records live (jauth.conf(5)).
+ * It belongs to the top stack: a substack's records are its caller's. */
+static void store_line(struct parser *ps, struct stack *st, const char *src,
+		       struct tokens *t)
+{
+	if (st != ps->top)
+		problem(ps->p,
+			"%s: a store directive in a substack's file: the "
+			"store is the top stack's (%s): move it there",
+			src, ps->top->service);
+	else if (st->store)
+		problem(ps->p,
+			"%s: a second store directive: a service has one "
+			"store",
+			src);
+	else
+		store_directive(ps->h, src, t->v, t->n, &st->store, ps->p);
+}
+
+/* One logical line of FILE with tokens T: "include NAME", "store …",
  * "substack NAME" (required), or "CONTROL MODULE|substack …". */
 static void parse_line(struct parser *ps, struct stack *st, const char *file,
 		       int mode, struct tokens *t)
@@ -249,6 +268,9 @@ static void parse_line(struct parser *ps, struct stack *st, const char *file,
 			problem(ps->p, "%s: write \"include NAME\"", src);
 		else
 			nest(ps, st, src, "include", t->v[1], NULL);
+		free(src);
+	} else if (strcmp(t->v[0], "store") == 0) {
+		store_line(ps, st, src, t);
 		free(src);
 	} else if (strcmp(t->v[0], "substack") == 0) {
 		add_line(ps, st, src, mode, NULL, t->v, t->n);
@@ -324,6 +346,17 @@ static int parse_service(struct parser *ps, struct stack *st,
 	return 0;
 }
 
+/* Points every line of ST, substacks included, at the store S (the
+ * directive may come after the module lines). */
+static void store_to_lines(struct stack *st, struct store *s)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		st->lines[i]->store = s;
+		if (st->lines[i]->sub)
+			store_to_lines(st->lines[i]->sub, s);
+	}
+}
+
 struct stack *stack_load(struct jauth *h, const char *service,
 			 struct problems *p)
 {
@@ -339,6 +372,7 @@ struct stack *stack_load(struct jauth *h, const char *service,
 	ps.top = st;
 	parse_service(&ps, st, service, NULL);
 	check_jumps(&ps, st);
+	store_to_lines(st, st->store);
 	problems_redact(&h->red, p, before);
 	if (p->n > before) {
 		stack_free(st);
@@ -366,6 +400,7 @@ void stack_free(struct stack *st)
 		free(ln->source);
 		free(ln);
 	}
+	store_close(st->store);
 	for (size_t i = 0; i < st->nstamps; i++)
 		free(st->stamps[i].path);
 	free(st->stamps);

@@ -27,6 +27,8 @@ have_py setuptools || want python3-setuptools
 have_py pip || want python3-pip
 # Linux-PAM: the differential test of make check, and make bench.
 [ -e /usr/include/security/pam_appl.h ] || want libpam0g-dev
+have_pc libpq || want libpq-dev # the PostgreSQL store (store-pgsql.so)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || want postgresql-15 # its tests
 case "${1:-}" in
 valgrind) have_cmd valgrind || want valgrind ;;
 fuzz) have_cmd clang || want clang

@@ -26,7 +26,48 @@ struct jauth_m_lock {
 
 static const struct store_backend *const backends[] = {
 	&store_files,
+	&store_pgsql,
 };
+
+void *store_ctx(struct store *s, const struct store_backend *be)
+{
+	return s && s->be == be ? s->ctx : NULL;
+}
+
+struct store *store_of(jauth_m *m)
+{
+	return m->line->store ? m->line->store : m->h->store;
+}
+
+int store_directive(struct jauth *h, const char *src, char **tok, size_t n,
+		    struct store **out, struct problems *p)
+{
+	const struct store_backend *be = NULL;
+	char *why = NULL;
+	for (size_t i = 0; n >= 2 && i < sizeof backends / sizeof *backends;
+	     i++)
+		if (strcmp(backends[i]->name, tok[1]) == 0)
+			be = backends[i];
+	if (!be) {
+		problem(p,
+			"%s: write \"store files\" or \"store pgsql "
+			"CONNINFO [password=SECRET]\" (see jauth.conf(5))",
+			src);
+		return -1;
+	}
+	if (be == &store_files) /* the handle's own */
+		return 0;
+	struct store *s = xcalloc(1, sizeof *s);
+	s->be = be;
+	if (be->open_args(h, src, tok + 2, n - 2, &s->ctx, &why) < 0) {
+		problem(p, "%s: store %s: %s", src, be->name, why);
+		free(why);
+		free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
 
 struct store *store_open(struct jauth *h, const char *spec, char **why)
 {
@@ -115,7 +156,7 @@ static jauth_result parse(jauth_m *m, struct store *s, const char *name,
 
 jauth_result jauth_m_store_load(jauth_m *m, const char *key, cJSON **rec)
 {
-	struct store *s = m->h->store;
+	struct store *s = store_of(m);
 	char *text = NULL, *name = record_name(m, key);
 	size_t len = 0;
 	*rec = NULL;
@@ -132,7 +173,7 @@ jauth_result jauth_m_store_load(jauth_m *m, const char *key, cJSON **rec)
 jauth_result jauth_m_store_lock(jauth_m *m, const char *key, jauth_m_lock **out,
 				cJSON **rec)
 {
-	struct store *s = m->h->store;
+	struct store *s = store_of(m);
 	char *text = NULL;
 	size_t len = 0;
 	*out = NULL;

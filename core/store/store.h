@@ -94,10 +94,33 @@ struct store_backend {
 	/* Fills OUT for record NAME. May be NULL. */
 	jauth_result (*info)(jauth_m *m, void *ctx, const char *name,
 			     struct store_info *out);
+	/* Opens the backend from the stack's directive "store NAME ARG…"
+	 * on line SRC: ARGV[0..ARGC) are the ARGs as the lexer split them
+	 * (quotes removed), so a value may hold blanks. May be NULL: then
+	 * open gets the ARGs joined by blanks. */
+	int (*open_args)(struct jauth *h, const char *src, char **argv,
+			 size_t argc, void **ctx, char **why);
 };
 
 /* file.c: records as files in the state directory (the default). */
 extern const struct store_backend store_files;
+/* pgsql.c: records in PostgreSQL, shared by hosts (the driver, with libpq,
+ * is the private object store-pgsql.so). */
+extern const struct store_backend store_pgsql;
+
+/* S's state if S runs backend BE, else NULL. */
+void *store_ctx(struct store *s, const struct store_backend *be);
+/* The store module instance M's records live in: its stack's, or the
+ * handle's default. */
+struct store *store_of(jauth_m *m);
+
+/* pgsql.c, for pgsql_admin.c: "pgsql host=… dbname=…" of CTX; the schema
+ * script SQL run (jauth store init); the service's records (no contents)
+ * as a JSON array [{module, key, generation, holder, intent_at,
+ * updated_by, updated_at, locked_by, present}]. */
+const char *pgsql_where(const void *ctx);
+jauth_result pgsql_init(jauth_m *m, void *ctx, const char *sql);
+jauth_result pgsql_records(jauth_m *m, void *ctx, cJSON **out);
 
 void store_info_clear(struct store_info *in);
 

@@ -145,14 +145,30 @@ JAUTH_EXPORT jauth_result jauth_authorize_finish(jauth *h, const char *callback,
 
 /* The stack's state as a JSON document (free with jauth_free): every line
  * with its module's status, the line in force, warnings, the failure
- * backoff ("failures", "retry_at") and the last reload error. Secrets are
- * masked, and its strings hold no control characters, so they can be
- * printed as they are. Does no network I/O and never waits for a refresh
- * in progress (the modules' own fields are then left out). On a handle
- * that failed to open it returns JAUTH_CONFIG with a shorter document:
- * "error", and the "reload_error_reported" note of a connector that runs
- * on and refused the same file. */
+ * backoff ("failures", "retry_at"), the last reload error and the store
+ * ("store": backend, and for PostgreSQL each record's generation, lock
+ * holder and last writer). Secrets are masked, and its strings hold no
+ * control characters, so they can be printed as they are. Does no network
+ * I/O except that question to a shared store, and never waits for a
+ * refresh in progress (the modules' own fields and the store's records
+ * are then left out). On a handle that failed to open it returns
+ * JAUTH_CONFIG with a shorter document: "error", and the
+ * "reload_error_reported" note of a connector that runs on and refused
+ * the same file. */
 JAUTH_EXPORT jauth_result jauth_status(jauth *h, char **json);
+
+/* The shared store of the stack (jauth.conf(5), "store pgsql"): creates
+ * its tables (jauth store init). Running it again changes nothing.
+ * JAUTH_CONFIG when the stack keeps its records in files. *report (may be
+ * NULL; free with jauth_free) says what was done. */
+JAUTH_EXPORT jauth_result jauth_store_init(jauth *h, char **report);
+
+/* Moves the service's records from the file store of the handle's state
+ * directory into the stack's shared store, without a new consent, and
+ * removes each local file once its copy is committed, so that no process
+ * refreshes from it again (jauth store copy). A record the shared store
+ * already has is left alone (JAUTH_ERROR). *report as above. */
+JAUTH_EXPORT jauth_result jauth_store_copy(jauth *h, char **report);
 
 /* Every problem of SERVICE's stack, one "FILE:LINE: …" per line, in *report
  * (free with jauth_free; "" when clean), masked like jauth_error (a secret

@@ -1,0 +1,724 @@
+/*
+ * pgsql_driver.c — store-pgsql.so, the only code of jauth that links
+ * libpq: connections, the advisory lock, the compare-and-set writes
+ * (pgsql.h has the contract, docs/ARCHITECTURE.md the design).
+ *
+ * One session per struct pg. The lock is a session-level advisory lock,
+ * so the database releases it when the session dies; waiting for it
+ * happens in the database, bounded by lock_timeout. Every write is a
+ * compare-and-set on the record's generation, so a holder whose session
+ * died meanwhile can still commit if, and only if, nobody else wrote.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+
+#include "pgsql.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define STATEMENT_SLACK_MS 5000 /* statement_timeout beyond lock_timeout */
+#define WRITE_RETRY_MS                                                         \
+	10000 /* a write in hand waits this long for a                         \
+		 restarting server */
+#define LOCK_KEY "hashtextextended($1 || '/' || $2 || '/' || $3, 0)"
+
+struct pg {
+	struct pg_settings s;
+	PGconn *c;
+	pid_t pid;	   /* the process that made c */
+	int held;	   /* the lock is held by the current session */
+	char app_name[96]; /* "jauth HOST:PID" */
+};
+
+/* ---- small helpers ---- */
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		abort();
+	va_end(ap);
+	return s;
+}
+
+static char *sdup(const char *s)
+{
+	char *d = s ? strdup(s) : NULL;
+	if (s && !d)
+		abort();
+	return d;
+}
+
+/* libpq's message as one line: newlines become "; ", the end trimmed. */
+static char *one_line(const char *msg)
+{
+	char *s = sdup(msg && *msg ? msg : "no message from libpq");
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+	struct {
+		char *p;
+		size_t n;
+	} out = { calloc(1, 2 * n + 1), 0 };
+	if (!out.p)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n') {
+			memcpy(out.p + out.n, "; ", 2);
+			out.n += 2;
+		} else if (s[i] != '\t' && s[i] != '\r') {
+			out.p[out.n++] = s[i];
+		}
+	}
+	free(s);
+	return out.p;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- connection strings ---- */
+
+/* The value of KEYWORD in parsed options, or NULL. */
+static const char *opt_of(const PQconninfoOption *o, const char *keyword)
+{
+	for (; o && o->keyword; o++)
+		if (strcmp(o->keyword, keyword) == 0)
+			return o->val && *o->val ? o->val : NULL;
+	return NULL;
+}
+
+/* 1 when one of the comma-separated hosts of HOST (NULL: libpq's
+ * default, a Unix socket unless $PGHOST says otherwise) is reached over
+ * TCP. */
+static int any_tcp(const char *host, const char *hostaddr)
+{
+	if (hostaddr)
+		return 1;
+	if (!host)
+		host = getenv("PGHOST");
+	if (!host || !*host)
+		return 0;
+	for (const char *p = host; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n > 0 && p[0] != '/' && p[0] != '@')
+			return 1;
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
+
+static int check(const char *conninfo, char **why)
+{
+	char *err = NULL;
+	*why = NULL;
+	PQconninfoOption *o = PQconninfoParse(conninfo, &err);
+	if (!o) {
+		char *e = one_line(err);
+		*why = fmt("the connection string does not parse (%s): write "
+			   "libpq's key=value pairs or a postgresql:// URI",
+			   e);
+		free(e);
+		PQfreemem(err);
+		return -1;
+	}
+	const char *mode = opt_of(o, "sslmode");
+	if (mode && strcmp(mode, "verify-full") != 0 &&
+	    any_tcp(opt_of(o, "host"), opt_of(o, "hostaddr")))
+		*why = fmt("sslmode=%s to a TCP host would not verify the "
+			   "server: use sslmode=verify-full (the default) with "
+			   "sslrootcert=, or a Unix socket",
+			   mode);
+	else if (opt_of(o, "password"))
+		*why = fmt("the connection string holds the password: give it "
+			   "as password=@file:PATH (or @env:NAME, @cred:NAME), "
+			   "or in ~/.pgpass");
+	PQconninfoFree(o);
+	return *why ? -1 : 0;
+}
+
+/* ---- the session ---- */
+
+/* 1 when a failed connection attempt says the settings are wrong (TLS,
+ * password, user, database), not that the server is out of reach. */
+static int refused_at_connect(const char *msg)
+{
+	static const char *const words[] = {
+		"authentication failed",
+		"certificate",
+		"SSL error",
+		"does not support SSL",
+		"pg_hba.conf",
+		"does not exist",
+		"password",
+		"root cert",
+		"not permitted",
+	};
+	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+		if (msg && strstr(msg, words[i]))
+			return 1;
+	return 0;
+}
+
+static PGconn *connect_db(struct pg *pg)
+{
+	const char *kw[16], *val[16];
+	int n = 0;
+#define P(k, v) (kw[n] = (k), val[n] = (v), n++)
+	/* Defaults first: the connection string overrides them. */
+	P("sslmode", "verify-full");
+	P("connect_timeout", "5");
+	P("keepalives", "1");
+	P("keepalives_idle", "5");
+	P("keepalives_interval", "2");
+	P("keepalives_count", "3");
+	P("tcp_user_timeout", "10000");
+	P("dbname", pg->s.conninfo);
+	if (pg->s.password)
+		P("password", pg->s.password);
+	char host[64] = "?";
+	gethostname(host, sizeof host - 1);
+	snprintf(pg->app_name, sizeof pg->app_name, "jauth %s:%d", host,
+		 (int)getpid());
+	P("application_name", pg->app_name);
+	kw[n] = val[n] = NULL;
+#undef P
+	return PQconnectdbParams(kw, val, 1);
+}
+
+/* libpq prints the server's notices on stderr; a library keeps quiet. */
+static void no_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+static void drop(struct pg *pg)
+{
+	/* A forked child must not end its parent's session: it forgets it. */
+	if (pg->c && pg->pid == getpid())
+		PQfinish(pg->c);
+	pg->c = NULL;
+	pg->held = 0;
+}
+
+/* The TLS rule again, on the connection made (a service file or the
+ * environment may have chosen the host). */
+static char *tls_problem(PGconn *c)
+{
+	const char *host = PQhost(c);
+	if (host && (host[0] == '/' || host[0] == '@'))
+		return NULL;
+	PQconninfoOption *o = PQconninfo(c);
+	const char *mode = opt_of(o, "sslmode");
+	char *why = NULL;
+	if (!PQsslInUse(c) || !mode || strcmp(mode, "verify-full") != 0)
+		why = fmt("the connection to %s is not verified TLS "
+			  "(sslmode=%s): use sslmode=verify-full",
+			  host ? host : "?", mode ? mode : "?");
+	PQconninfoFree(o);
+	return why;
+}
+
+static const char *result_field(PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+/* Checks what the server promises and sets the session's bounds, in one
+ * round trip. */
+static enum pg_rc session_setup(struct pg *pg, char **why)
+{
+	char lock_ms[32], stmt_ms[32];
+	snprintf(lock_ms, sizeof lock_ms, "%d", pg->s.lock_timeout_ms);
+	snprintf(stmt_ms, sizeof stmt_ms, "%d",
+		 pg->s.lock_timeout_ms + STATEMENT_SLACK_MS);
+	const char *v[] = { lock_ms, stmt_ms };
+	PGresult *r = PQexecParams(
+		pg->c,
+		"SELECT current_setting('fsync'), "
+		"current_setting('synchronous_commit'), "
+		"to_regclass('jauth_record') IS NOT NULL, "
+		"set_config('lock_timeout', $1, false), "
+		"set_config('statement_timeout', $2, false), "
+		"set_config('tcp_keepalives_idle', '5', false), "
+		"set_config('tcp_keepalives_interval', '2', false), "
+		"set_config('tcp_keepalives_count', '3', false), "
+		"set_config('tcp_user_timeout', '10000', false), "
+		"current_database()",
+		2, NULL, v, NULL, NULL, 0);
+	enum pg_rc rc = PG_OK;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		char *e = one_line(PQerrorMessage(pg->c));
+		*why = fmt("PostgreSQL: %s", e);
+		free(e);
+		rc = PG_FAIL;
+	} else if (!pg->s.allow_nondurable &&
+		   strcmp(PQgetvalue(r, 0, 0), "on") != 0) {
+		*why = fmt("the PostgreSQL server runs with fsync=off, so an "
+			   "acknowledged refresh token can be lost in a "
+			   "crash: turn fsync on (allow_nondurable=1 is for "
+			   "test rigs only)");
+		rc = PG_REFUSED;
+	} else if (!pg->s.allow_nondurable &&
+		   strcmp(PQgetvalue(r, 0, 1), "off") == 0) {
+		*why = fmt("the PostgreSQL server runs with "
+			   "synchronous_commit=off, so an acknowledged "
+			   "refresh token can be lost in a crash: set it to "
+			   "on (allow_nondurable=1 is for test rigs only)");
+		rc = PG_REFUSED;
+	} else if (strcmp(PQgetvalue(r, 0, 2), "t") != 0) {
+		*why = fmt("database %s has no table jauth_record: run `jauth "
+			   "store init %s`",
+			   PQgetvalue(r, 0, 9), pg->s.service);
+		rc = PG_REFUSED;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Connects if there is no live session. */
+static enum pg_rc ensure(struct pg *pg, char **why)
+{
+	if (pg->c && pg->pid == getpid() && PQstatus(pg->c) == CONNECTION_OK)
+		return PG_OK;
+	drop(pg);
+	pg->c = connect_db(pg);
+	pg->pid = getpid();
+	if (!pg->c)
+		abort();
+	if (PQstatus(pg->c) != CONNECTION_OK) {
+		const char *m = PQerrorMessage(pg->c);
+		enum pg_rc rc = refused_at_connect(m) ? PG_REFUSED : PG_DOWN;
+		char *e = one_line(m);
+		*why = fmt(rc == PG_DOWN ? "the store is unreachable: %s"
+					 : "PostgreSQL refused the "
+					   "connection: %s",
+			   e);
+		free(e);
+		drop(pg);
+		return rc;
+	}
+	PQsetNoticeProcessor(pg->c, no_notice, NULL);
+	char *tls = tls_problem(pg->c);
+	enum pg_rc rc = tls ? PG_REFUSED : session_setup(pg, why);
+	if (tls)
+		*why = tls;
+	if (rc != PG_OK)
+		drop(pg);
+	return rc;
+}
+
+/* The result of a failed statement: a lost session is PG_DOWN. */
+static enum pg_rc failed(struct pg *pg, PGresult *r, const char *what,
+			 char **why)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	char *e =
+		one_line(r && *PQresultErrorMessage(r) ? PQresultErrorMessage(r)
+						       : PQerrorMessage(pg->c));
+	enum pg_rc rc = PG_FAIL;
+	if (PQstatus(pg->c) != CONNECTION_OK ||
+	    (state &&
+	     (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)))
+		rc = PG_DOWN;
+	else if (state && strcmp(state, "42P01") == 0)
+		rc = PG_REFUSED;
+	else if (state && strcmp(state, "42501") == 0)
+		rc = PG_REFUSED;
+	if (rc == PG_DOWN)
+		*why = fmt("the store is unreachable (%s: %s)", what, e);
+	else if (state && strcmp(state, "42P01") == 0)
+		*why = fmt("%s: %s: run `jauth store init %s`", what, e,
+			   pg->s.service);
+	else
+		*why = fmt("%s: %s", what, e);
+	free(e);
+	if (rc == PG_DOWN)
+		drop(pg);
+	return rc;
+}
+
+/* ---- records ---- */
+
+static void row_from(PGresult *r, struct pg_row *row)
+{
+	memset(row, 0, sizeof *row);
+	if (PQntuples(r) != 1)
+		return;
+	row->record = sdup(result_field(r, 0, 0));
+	row->generation = atoll(PQgetvalue(r, 0, 1));
+	row->holder = sdup(result_field(r, 0, 2));
+	row->intent_at = atoll(PQgetvalue(r, 0, 3));
+	row->updated_by = sdup(result_field(r, 0, 4));
+	row->updated_at = atoll(PQgetvalue(r, 0, 5));
+}
+
+static enum pg_rc read_row(struct pg *pg, const char *const id[3],
+			   struct pg_row *row, char **why)
+{
+	PGresult *r = PQexecParams(
+		pg->c,
+		"SELECT record, generation, holder, "
+		"coalesce(extract(epoch FROM intent_at)::bigint, 0), "
+		"updated_by, extract(epoch FROM updated_at)::bigint "
+		"FROM jauth_record WHERE service = $1 AND module = $2 AND "
+		"key = $3",
+		3, NULL, id, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		enum pg_rc rc = failed(pg, r, "reading the record", why);
+		PQclear(r);
+		return rc;
+	}
+	row_from(r, row);
+	PQclear(r);
+	return PG_OK;
+}
+
+static enum pg_rc load(struct pg *pg, const char *svc, const char *mod,
+		       const char *key, struct pg_row *row, char **why)
+{
+	const char *id[3] = { svc, mod, key };
+	memset(row, 0, sizeof *row);
+	*why = NULL;
+	enum pg_rc rc = ensure(pg, why);
+	return rc != PG_OK ? rc : read_row(pg, id, row, why);
+}
+
+static enum pg_rc lock(struct pg *pg, const char *svc, const char *mod,
+		       const char *key, struct pg_row *row, char **why)
+{
+	const char *id[4] = { svc, mod, key, NULL };
+	char hold[32];
+	memset(row, 0, sizeof *row);
+	*why = NULL;
+	enum pg_rc rc = ensure(pg, why);
+	if (rc != PG_OK)
+		return rc;
+	/* A holder that goes silent (stopped, partitioned) while idle in
+	 * the session loses it, and so the lock, after hold_timeout. */
+	snprintf(hold, sizeof hold, "%d", pg->s.hold_timeout_ms);
+	id[3] = hold;
+	PGresult *r = PQexecParams(
+		pg->c,
+		"SELECT set_config('idle_session_timeout', $4, false), "
+		"pg_advisory_lock(" LOCK_KEY ")",
+		4, NULL, id, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		if (state && (strcmp(state, "55P03") == 0 ||
+			      strcmp(state, "57014") == 0)) {
+			*why = fmt("another holder has kept the grant's lock "
+				   "for over %d ms (lock_timeout): the store "
+				   "is busy or that holder is stuck",
+				   pg->s.lock_timeout_ms);
+			rc = PG_BUSY;
+		} else {
+			rc = failed(pg, r, "taking the lock", why);
+		}
+		PQclear(r);
+		return rc;
+	}
+	PQclear(r);
+	pg->held = 1;
+	/* A statement of its own: its snapshot is taken after the lock. */
+	rc = read_row(pg, id, row, why);
+	if (rc != PG_OK)
+		pg_row_clear(row);
+	return rc;
+}
+
+static void unlock(struct pg *pg, const char *svc, const char *mod,
+		   const char *key)
+{
+	const char *id[3] = { svc, mod, key };
+	if (!pg->c || PQstatus(pg->c) != CONNECTION_OK || !pg->held) {
+		pg->held = 0;
+		return;
+	}
+	PGresult *r =
+		PQexecParams(pg->c,
+			     "SELECT pg_advisory_unlock(" LOCK_KEY "), "
+			     "set_config('idle_session_timeout', '0', false)",
+			     3, NULL, id, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		drop(pg); /* ending the session releases the lock */
+	PQclear(r);
+	pg->held = 0;
+}
+
+/* A random nonce naming one write, so that a write whose answer was lost
+ * is recognised as ours after a reconnect. */
+static void write_nonce(char out[33])
+{
+	unsigned char b[16];
+	FILE *f = fopen("/dev/urandom", "rb");
+	if (!f || fread(b, 1, sizeof b, f) != sizeof b)
+		abort();
+	fclose(f);
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* One compare-and-set attempt. PG_LOST unless ours landed. */
+static enum pg_rc cas_once(struct pg *pg, const char *const p[8],
+			   long long *gen, char **why)
+{
+	PGresult *r = PQexecParams(
+		pg->c,
+		"WITH w AS ("
+		" UPDATE jauth_record SET record = $4, generation = "
+		"generation + 1, write_id = $6, updated_at = now(),"
+		" holder = CASE WHEN $7 THEN $8 END,"
+		" intent_at = CASE WHEN $7 THEN now() END,"
+		" updated_by = CASE WHEN $7 THEN updated_by ELSE $8 END"
+		" WHERE service = $1 AND module = $2 AND key = $3 AND "
+		"generation = $5::bigint RETURNING generation),"
+		" i AS ("
+		" INSERT INTO jauth_record (service, module, key, record, "
+		"generation, write_id, holder, intent_at, updated_by)"
+		" SELECT $1, $2, $3, $4, 1, $6, CASE WHEN $7 THEN $8 END,"
+		" CASE WHEN $7 THEN now() END, CASE WHEN $7 THEN NULL ELSE "
+		"$8 END WHERE $5::bigint = 0"
+		" ON CONFLICT DO NOTHING RETURNING generation)"
+		" SELECT generation FROM w UNION ALL SELECT generation FROM i "
+		"UNION ALL (SELECT -generation FROM jauth_record WHERE "
+		"service = $1 AND module = $2 AND key = $3 AND write_id = $6 "
+		"AND generation = $5::bigint + 1)",
+		8, NULL, p, NULL, NULL, 0);
+	enum pg_rc rc;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = failed(pg, r, "writing the record", why);
+	} else if (PQntuples(r) == 0) {
+		rc = PG_LOST;
+	} else {
+		long long g = atoll(PQgetvalue(r, 0, 0));
+		*gen = g < 0 ? -g : g;
+		rc = PG_OK;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static enum pg_rc write_rec(struct pg *pg, const char *svc, const char *mod,
+			    const char *key, long long *gen, const char *record,
+			    int intent, char **why)
+{
+	char nonce[33], g[32];
+	write_nonce(nonce);
+	snprintf(g, sizeof g, "%lld", *gen);
+	const char *p[8] = {
+		svc,	     mod, key, record, g, nonce, intent ? "t" : "f",
+		pg->app_name
+	};
+	double deadline = mono_ms() + WRITE_RETRY_MS;
+	long pause = 100;
+	enum pg_rc rc;
+	*why = NULL;
+	for (;;) {
+		free(*why);
+		*why = NULL;
+		rc = ensure(pg, why);
+		if (rc == PG_OK)
+			rc = cas_once(pg, p, gen, why);
+		if (rc != PG_DOWN || mono_ms() + pause > deadline)
+			break;
+		/* The answer in hand is worth a few seconds of a restarting
+		 * server; the generation still fences the write. */
+		sleep_ms(pause);
+		pause = pause < 1000 ? pause * 2 : 1000;
+	}
+	if (rc == PG_LOST)
+		*why = fmt("another holder wrote the record after generation "
+			   "%s: this answer is dropped and the record in force "
+			   "is used",
+			   g);
+	return rc;
+}
+
+/* ---- administration ---- */
+
+static enum pg_rc init(struct pg *pg, const char *sql, char **why)
+{
+	*why = NULL;
+	enum pg_rc rc = ensure(pg, why);
+	if (rc == PG_REFUSED && pg->c == NULL && strstr(*why, "jauth_record")) {
+		/* No table yet: that is what init is for. Connect without
+		 * the schema check. */
+		free(*why);
+		*why = NULL;
+		pg->c = connect_db(pg);
+		pg->pid = getpid();
+		char *tls = PQstatus(pg->c) == CONNECTION_OK
+				    ? tls_problem(pg->c)
+				    : NULL;
+		if (PQstatus(pg->c) != CONNECTION_OK || tls) {
+			*why = tls ? tls : one_line(PQerrorMessage(pg->c));
+			drop(pg);
+			return PG_REFUSED;
+		}
+		rc = PG_OK;
+	}
+	if (rc != PG_OK)
+		return rc;
+	PGresult *r = PQexec(pg->c, sql);
+	rc = PQresultStatus(r) == PGRES_COMMAND_OK ||
+			     PQresultStatus(r) == PGRES_TUPLES_OK
+		     ? PG_OK
+		     : failed(pg, r, "creating the schema", why);
+	PQclear(r);
+	drop(pg); /* the next call connects again, with every check */
+	return rc;
+}
+
+static void add_time(cJSON *o, const char *name, const char *v)
+{
+	if (v && atoll(v) > 0)
+		cJSON_AddNumberToObject(o, name, (double)atoll(v));
+}
+
+static void add_str(cJSON *o, const char *name, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, name, v);
+}
+
+static enum pg_rc status(struct pg *pg, const char *svc, char **json,
+			 char **why)
+{
+	const char *p[1] = { svc };
+	*json = NULL;
+	*why = NULL;
+	enum pg_rc rc = ensure(pg, why);
+	if (rc != PG_OK)
+		return rc;
+	PGresult *r = PQexecParams(
+		pg->c,
+		"SELECT r.module, r.key, r.generation, r.holder, "
+		"extract(epoch FROM r.intent_at)::bigint, r.updated_by, "
+		"extract(epoch FROM r.updated_at)::bigint, "
+		"(SELECT string_agg(a.application_name, ', ') FROM pg_locks l "
+		"JOIN pg_stat_activity a ON a.pid = l.pid "
+		"WHERE l.locktype = 'advisory' AND l.granted AND "
+		"l.objsubid = 1 AND ((l.classid::bigint << 32) | "
+		"l.objid::bigint) = hashtextextended(r.service || '/' || "
+		"r.module || '/' || r.key, 0)), r.record IS NOT NULL "
+		"FROM jauth_record r WHERE r.service = $1 ORDER BY 1, 2",
+		1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = failed(pg, r, "reading the store's status", why);
+		PQclear(r);
+		return rc;
+	}
+	cJSON *a = cJSON_CreateArray();
+	for (int i = 0; i < PQntuples(r); i++) {
+		cJSON *o = cJSON_CreateObject();
+		add_str(o, "module", result_field(r, i, 0));
+		add_str(o, "key", result_field(r, i, 1));
+		cJSON_AddNumberToObject(o, "generation",
+					(double)atoll(PQgetvalue(r, i, 2)));
+		cJSON_AddBoolToObject(o, "present",
+				      strcmp(PQgetvalue(r, i, 8), "t") == 0);
+		add_str(o, "holder", result_field(r, i, 3));
+		add_time(o, "intent_at", result_field(r, i, 4));
+		add_str(o, "updated_by", result_field(r, i, 5));
+		add_time(o, "updated_at", result_field(r, i, 6));
+		add_str(o, "locked_by", result_field(r, i, 7));
+		cJSON_AddItemToArray(a, o);
+	}
+	PQclear(r);
+	*json = cJSON_PrintUnformatted(a);
+	cJSON_Delete(a);
+	return *json ? PG_OK : PG_FAIL;
+}
+
+static char *describe(struct pg *pg)
+{
+	char *err = NULL;
+	PQconninfoOption *o = PQconninfoParse(pg->s.conninfo, &err);
+	PQfreemem(err);
+	const char *host = o ? opt_of(o, "host") : NULL;
+	const char *port = o ? opt_of(o, "port") : NULL;
+	const char *db = o ? opt_of(o, "dbname") : NULL;
+	const char *user = o ? opt_of(o, "user") : NULL;
+	const char *svc = o ? opt_of(o, "service") : NULL;
+	char *s = fmt("pgsql %s%s%s%s%s%s%s%s%s%s", svc ? "service=" : "",
+		      svc ? svc : "", svc ? " " : "", host ? "host=" : "",
+		      host ? host : "", host ? " " : "", port ? "port=" : "",
+		      port ? port : "",
+		      port ? " dbname=" : "dbname=", db ? db : "(default)");
+	if (user) {
+		char *t = fmt("%s user=%s", s, user);
+		free(s);
+		s = t;
+	}
+	PQconninfoFree(o);
+	return s;
+}
+
+static int backend_pid(struct pg *pg)
+{
+	return pg->c && PQstatus(pg->c) == CONNECTION_OK ? PQbackendPID(pg->c)
+							 : 0;
+}
+
+static struct pg *pg_open(const struct pg_settings *s)
+{
+	struct pg *pg = calloc(1, sizeof *pg);
+	if (!pg)
+		abort();
+	pg->s = *s;
+	pg->s.conninfo = sdup(s->conninfo);
+	pg->s.password = sdup(s->password);
+	pg->s.service = sdup(s->service);
+	return pg;
+}
+
+static void pg_close(struct pg *pg)
+{
+	if (!pg)
+		return;
+	drop(pg);
+	free((char *)pg->s.conninfo);
+	if (pg->s.password)
+		explicit_bzero((char *)pg->s.password, strlen(pg->s.password));
+	free((char *)pg->s.password);
+	free((char *)pg->s.service);
+	free(pg);
+}
+
+EXPORT const struct pgsql_driver jauth_pgsql_driver = {
+	.abi = PGSQL_DRIVER_ABI,
+	.check = check,
+	.open = pg_open,
+	.close = pg_close,
+	.load = load,
+	.lock = lock,
+	.write = write_rec,
+	.unlock = unlock,
+	.init = init,
+	.status = status,
+	.describe = describe,
+	.backend_pid = backend_pid,
+};
