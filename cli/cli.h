@@ -29,7 +29,7 @@ struct command {
 
 extern const struct command cmd_token, cmd_authorize, cmd_refresh, cmd_revoke,
 	cmd_status, cmd_check, cmd_lint, cmd_scopes, cmd_modules;
-extern const struct command cmd_report, cmd_exec;
+extern const struct command cmd_report, cmd_exec, cmd_store;
 
 /* The environment variables of a credential (jauth token --format env,
  * jauth exec): JIRA_BASE_URL, JIRA_AUTHORIZATION, JIRA_AUTH_SCHEME,

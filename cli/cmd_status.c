@@ -136,6 +136,31 @@ static int status_unloadable(jauth *h, jauth_result r, int json)
 	return status;
 }
 
+/* The store: where, and for a shared one each record's generation, lock
+ * holder and last writer. */
+static void print_store(const cJSON *st, time_t now)
+{
+	const cJSON *rec;
+	if (!cJSON_IsObject(st) || !str(st, "where")) {
+		printf("store     files in %s\n", st ? str(st, "dir") : "?");
+		return;
+	}
+	printf("store     %s\n", str(st, "where"));
+	if (str(st, "error"))
+		printf("          %s\n", str(st, "error"));
+	cJSON_ArrayForEach(rec, cJSON_GetObjectItem(st, "records"))
+	{
+		const cJSON *at = cJSON_GetObjectItem(rec, "updated_at");
+		printf("          %s.%s: generation %.0f, written by %s %s, "
+		       "lock %s\n",
+		       str(rec, "module"), str(rec, "key"),
+		       cJSON_GetObjectItem(rec, "generation")->valuedouble,
+		       str(rec, "updated_by") ? str(rec, "updated_by") : "?",
+		       at ? when((time_t)at->valuedouble, now) : "",
+		       str(rec, "locked_by") ? str(rec, "locked_by") : "free");
+	}
+}
+
 static void print_human(cJSON *doc, jauth_result r, const char *err)
 {
 	time_t now = (time_t)cJSON_GetObjectItem(doc, "now")->valuedouble;
@@ -152,6 +177,7 @@ static void print_human(cJSON *doc, jauth_result r, const char *err)
 		printf("in force  nothing: %s: %s\n", jauth_result_name(r),
 		       err);
 	printf("state     %s\n", str(doc, "state_dir"));
+	print_store(cJSON_GetObjectItem(doc, "store"), now);
 	const cJSON *failures = cJSON_GetObjectItem(doc, "failures");
 	if (cJSON_IsNumber(failures) && failures->valuedouble > 0)
 		printf("backoff   %.0f failed round%s in a row, next try %s: "

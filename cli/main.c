@@ -13,7 +13,7 @@
 static const struct command *const commands[] = {
 	&cmd_token,   &cmd_authorize, &cmd_refresh, &cmd_revoke,
 	&cmd_status,  &cmd_check,     &cmd_lint,    &cmd_scopes,
-	&cmd_modules, &cmd_report,    &cmd_exec,
+	&cmd_modules, &cmd_report,    &cmd_exec,    &cmd_store,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof *commands)

@@ -19,6 +19,7 @@ int main(void)
 	srunner_add_suite(sr, suite_hostile());
 	srunner_add_suite(sr, suite_pam());
 	srunner_add_suite(sr, suite_verbs());
+	srunner_add_suite(sr, suite_pgsql());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
