@@ -275,16 +275,17 @@ void tokens_free(struct tokens *t);
 int module_load(const char *module_path, const char *name, struct module *out,
 		char **why);
 void module_unload(struct module *mod);
-/* dlopens the checked descriptor FD (of the file ST) as /proc/self/fd/N,
- * keeping the object loaded for the life of the process. NULL with *why. */
+/* dlopens the checked descriptor FD (of the file ST) by its /proc name,
+ * RTLD_NOW|RTLD_LOCAL; the object stays loaded. NULL with *why. */
 void *dlopen_fd(int fd, const struct stat *st, char **why);
 
-/* ---- private.c ---- */
+/* ---- private.c: libjauth's own objects, loaded on first use ---- */
 
-/* Loads libjauth's private object NAME from the directory jauth/ beside
- * the running libjauth.so, with the module trust checks; once per process
- * (later calls return the same handle). NULL with *why (malloc'd). */
+/* Opens NAME (e.g. "http.so") from the directory "jauth" next to the
+ * running libjauth, with the checks of a module. NULL with *why set. */
 void *private_open(const char *name, char **why);
+/* The symbol SYM of the object NAME opened as DL, or NULL with *why. */
+void *private_sym(void *dl, const char *name, const char *sym, char **why);
 /* "1.1" style text of an ABI version, in BUF. */
 const char *abi_text(uint32_t abi, char *buf, size_t n);
 

@@ -1,75 +1,68 @@
 /*
- * private.c — libjauth's private objects: code the library loads only when
- * a stack asks for it (the PostgreSQL store's libpq), from the directory
- * jauth/ beside the running libjauth.so, checked as modules are.
+ * private.c — libjauth's private shared objects (http.so, a store backend):
+ * code that only some calls need, loaded on first use so that the others
+ * never map its libraries. They live in the directory "jauth" next to the
+ * libjauth.so.1 that is running (build/lib/jauth/ in the build tree,
+ * $(LIBDIR)/jauth/ once installed) and are loaded as modules are: the path
+ * checked by trust_open, then dlopen of the checked descriptor.
  */
 #include <dlfcn.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
 
-#define PRIVATE_MAX 8
-
-static pthread_mutex_t private_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-	char *name;
-	void *dl;
-} loaded[PRIVATE_MAX];
-
-/* "DIR/jauth/NAME" where DIR holds the running libjauth (malloc'd), or
- * NULL with *why. */
-static char *private_path(const char *name, char **why)
+/* The directory of the running libjauth (malloc'd), or NULL with *why. */
+static char *own_dir(char **why)
 {
-	Dl_info info;
-	char real[PATH_MAX];
-	if (!dladdr((void *)private_open, &info) || !info.dli_fname ||
-	    !realpath(info.dli_fname, real)) {
-		*why = xasprintf("cannot tell where libjauth is loaded from, "
-				 "so %s cannot be found: reinstall jauth",
-				 name);
+	Dl_info di;
+	if (!dladdr((void *)own_dir, &di) || !di.dli_fname) {
+		*why = xstrdup("cannot find where libjauth was loaded from");
 		return NULL;
 	}
-	*strrchr(real, '/') = '\0';
-	return xasprintf("%s/jauth/%s", real, name);
+	char *real = realpath(di.dli_fname, NULL);
+	if (!real) {
+		*why = xasprintf("cannot resolve %s: reinstall jauth",
+				 di.dli_fname);
+		return NULL;
+	}
+	char *slash = strrchr(real, '/');
+	*slash = '\0';
+	return real;
 }
 
-static void *load(const char *name, char **why)
+void *private_open(const char *name, char **why)
 {
-	char *path = private_path(name, why), *reason = NULL;
-	if (!path)
+	*why = NULL;
+	char *dir = own_dir(why), *reason = NULL;
+	if (!dir)
 		return NULL;
+	char *path = xasprintf("%s/jauth/%s", dir, name);
+	free(dir);
 	struct stat st;
+	void *dl = NULL;
 	int fd = trust_open(path, TRUST_MODULE, &st, &reason);
-	void *dl = fd < 0 ? NULL : dlopen_fd(fd, &st, &reason);
+	if (fd < 0) {
+		*why = xasprintf("%s (needed by libjauth): reinstall jauth",
+				 reason);
+	} else if (!(dl = dlopen_fd(fd, &st, &reason))) {
+		*why = xasprintf("%s: %s: reinstall jauth", path, reason);
+	}
 	if (fd >= 0)
 		close(fd);
-	if (!dl)
-		*why = xasprintf("%s: %s (it comes with jauth's installation)",
-				 path, reason);
 	free(reason);
 	free(path);
 	return dl;
 }
 
-void *private_open(const char *name, char **why)
+void *private_sym(void *dl, const char *name, const char *sym, char **why)
 {
-	void *dl = NULL;
-	*why = NULL;
-	pthread_mutex_lock(&private_mu);
-	int i = 0;
-	for (; i < PRIVATE_MAX && loaded[i].name; i++)
-		if (strcmp(loaded[i].name, name) == 0)
-			break;
-	if (i < PRIVATE_MAX && loaded[i].name) {
-		dl = loaded[i].dl;
-	} else if ((dl = load(name, why)) && i < PRIVATE_MAX) {
-		loaded[i].name = xstrdup(name);
-		loaded[i].dl = dl;
-	}
-	pthread_mutex_unlock(&private_mu);
-	return dl;
+	void *p = dlsym(dl, sym);
+	if (!p)
+		*why = xasprintf("%s does not export %s: it belongs to another "
+				 "jauth version: reinstall jauth",
+				 name, sym);
+	return p;
 }

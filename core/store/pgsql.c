@@ -8,7 +8,6 @@
  * (every write compares and sets it), the holder of the intent mark and
  * the times. docs/ARCHITECTURE.md ("The shared store") has the design.
  */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +28,9 @@ struct pgsql {
 	int lock_timeout_s, hold_timeout_s, allow_nondurable;
 	pthread_mutex_t mu; /* pg, where */
 	const struct pgsql_driver *drv;
-	struct pg *pg; /* connected on first use */
-	char *where;   /* "pgsql host=… dbname=…" for messages */
+	struct pg *pg;	  /* connected on first use */
+	char *where;	  /* "pgsql host=… dbname=…" for messages */
+	long long cached; /* generation of the record last cached, -1: none */
 };
 
 /* The lock of one record; the session's mutex is held with it. */
@@ -62,16 +62,17 @@ const char *pgsql_where(const void *ctx)
 	return c->where;
 }
 
-/* The driver, loaded once per process. NULL with *why. */
+/* The driver (store-pgsql.so, loaded once per process). NULL with *why. */
 static const struct pgsql_driver *driver(char **why)
 {
 	void *dl = private_open(PGSQL_DRIVER_FILE, why);
-	if (!dl)
-		return NULL;
-	const struct pgsql_driver *d = dlsym(dl, PGSQL_DRIVER_SYMBOL);
-	if (!d || d->abi != PGSQL_DRIVER_ABI) {
-		*why = xasprintf("%s is not the driver of this libjauth "
-				 "(reinstall jauth)",
+	const struct pgsql_driver *d =
+		dl ? private_sym(dl, PGSQL_DRIVER_FILE, PGSQL_DRIVER_SYMBOL,
+				 why)
+		   : NULL;
+	if (d && d->abi != PGSQL_DRIVER_ABI) {
+		*why = xasprintf("%s belongs to another jauth version: "
+				 "reinstall jauth",
 				 PGSQL_DRIVER_FILE);
 		return NULL;
 	}
@@ -129,6 +130,7 @@ static int pgsql_open_args(struct jauth *h, const char *src, char **argv,
 	pthread_mutex_init(&c->mu, NULL);
 	c->lock_timeout_s = LOCK_TIMEOUT_S;
 	c->hold_timeout_s = HOLD_TIMEOUT_S;
+	c->cached = -1;
 	c->source = xstrdup(src);
 	c->conninfo = xstrdup(argv[0]);
 	int rc = 0;
@@ -328,6 +330,11 @@ static jauth_result pgsql_load(jauth_m *m, void *ctx, const char *name,
 	if (rc == JAUTH_SUCCESS)
 		prc = c->drv->load(c->pg, m->h->service, m->ops->name,
 				   key_of(m, name), &row, &why);
+	/* The cache is rewritten only when the record changed (one record
+	 * per store in practice; another one just costs a rewrite). */
+	int recache = prc == PG_OK && row.generation != c->cached;
+	if (recache)
+		c->cached = row.generation;
 	pthread_mutex_unlock(&c->mu);
 	if (rc != JAUTH_SUCCESS)
 		return rc;
@@ -342,7 +349,8 @@ static jauth_result pgsql_load(jauth_m *m, void *ctx, const char *name,
 	}
 	if (prc != PG_OK)
 		return store_fail(m, c, prc, why);
-	cache_put(m, name, row.record);
+	if (recache)
+		cache_put(m, name, row.record);
 	rc = row.record ? JAUTH_SUCCESS : left_in_files(m, name);
 	take_record(&row, text, len);
 	pg_row_clear(&row);
@@ -410,6 +418,7 @@ static jauth_result put(jauth_m *m, struct store_lock *lk, const char *text,
 			   : "removed",
 		    m->store_prefix, lk->key, lk->gen);
 	char *name = xasprintf("%s.%s", m->store_prefix, lk->key);
+	lk->c->cached = lk->gen; /* under c->mu, held with the lock */
 	cache_put(m, name, text);
 	free(name);
 	return JAUTH_SUCCESS;

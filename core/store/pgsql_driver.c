@@ -152,7 +152,7 @@ static int check(const char *conninfo, char **why)
 			   mode);
 	else if (opt_of(o, "password"))
 		*why = fmt("the connection string holds the password: give it "
-			   "as password=@file:PATH (or @env:NAME, @cred:NAME), "
+			   "as password=@file:PATH (or @env:NAME), "
 			   "or in ~/.pgpass");
 	PQconninfoFree(o);
 	return *why ? -1 : 0;
@@ -396,6 +396,33 @@ static enum pg_rc read_row(struct pg *pg, const char *const id[3],
 	return PG_OK;
 }
 
+/* read_row, releasing the shared lock in the same statement (a waiter's
+ * whole hand-over is one round trip). */
+static enum pg_rc read_row_unlock(struct pg *pg, const char *const id[3],
+				  struct pg_row *row, char **why)
+{
+	PGresult *r = PQexecParams(
+		pg->c,
+		"SELECT r.record, coalesce(r.generation, 0), r.holder, "
+		"coalesce(extract(epoch FROM r.intent_at)::bigint, 0), "
+		"r.updated_by, coalesce(extract(epoch FROM "
+		"r.updated_at)::bigint, 0), pg_advisory_unlock_shared(" LOCK_KEY
+		"), set_config('idle_session_timeout', '0', false) "
+		"FROM (SELECT 1) AS one LEFT JOIN jauth_record AS r ON "
+		"r.service = $1 AND r.module = $2 AND r.key = $3",
+		3, NULL, id, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		enum pg_rc rc = failed(pg, r, "reading the record", why);
+		PQclear(r);
+		return rc;
+	}
+	row_from(r, row);
+	if (row->generation == 0)
+		pg_row_clear(row); /* no row: the LEFT JOIN's NULLs */
+	PQclear(r);
+	return PG_OK;
+}
+
 static enum pg_rc load(struct pg *pg, const char *svc, const char *mod,
 		       const char *key, struct pg_row *row, char **why)
 {
@@ -406,26 +433,19 @@ static enum pg_rc load(struct pg *pg, const char *svc, const char *mod,
 	return rc != PG_OK ? rc : read_row(pg, id, row, why);
 }
 
-static enum pg_rc lock(struct pg *pg, const char *svc, const char *mod,
-		       const char *key, struct pg_row *row, char **why)
+/* Runs SQL, which takes or waits for the lock of ID ($1..$3; $4 the
+ * hold timeout when NPARAMS is 4); *got from its last column ("t").
+ * PG_BUSY when lock_timeout passed. */
+static enum pg_rc lock_sql(struct pg *pg, const char *sql,
+			   const char *const *id, int nparams, int *got,
+			   char **why)
 {
-	const char *id[4] = { svc, mod, key, NULL };
-	char hold[32];
-	memset(row, 0, sizeof *row);
-	*why = NULL;
-	enum pg_rc rc = ensure(pg, why);
-	if (rc != PG_OK)
-		return rc;
-	/* A holder that goes silent (stopped, partitioned) while idle in
-	 * the session loses it, and so the lock, after hold_timeout. */
-	snprintf(hold, sizeof hold, "%d", pg->s.hold_timeout_ms);
-	id[3] = hold;
-	PGresult *r = PQexecParams(
-		pg->c,
-		"SELECT set_config('idle_session_timeout', $4, false), "
-		"pg_advisory_lock(" LOCK_KEY ")",
-		4, NULL, id, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+	PGresult *r =
+		PQexecParams(pg->c, sql, nparams, NULL, id, NULL, NULL, 0);
+	enum pg_rc rc = PG_OK;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+		*got = strcmp(PQgetvalue(r, 0, PQnfields(r) - 1), "t") == 0;
+	} else {
 		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		if (state && (strcmp(state, "55P03") == 0 ||
 			      strcmp(state, "57014") == 0)) {
@@ -437,13 +457,62 @@ static enum pg_rc lock(struct pg *pg, const char *svc, const char *mod,
 		} else {
 			rc = failed(pg, r, "taking the lock", why);
 		}
-		PQclear(r);
-		return rc;
 	}
 	PQclear(r);
-	pg->held = 1;
+	return rc;
+}
+
+/* Takes the exclusive lock, waiting in the server. */
+static enum pg_rc lock_exclusive(struct pg *pg, const char *const id[3],
+				 char **why)
+{
+	int got = 0;
+	enum pg_rc rc =
+		lock_sql(pg, "SELECT pg_advisory_lock(" LOCK_KEY "), true", id,
+			 3, &got, why);
+	pg->held = rc == PG_OK;
+	return rc;
+}
+
+/*
+ * The single flight: whoever gets the exclusive lock at once holds it.
+ * The others wait for a shared lock, which the server grants to all of
+ * them together when the holder lets go, re-read the record (the
+ * winner's tokens) and release it: N waiters cost one hand-over, not N.
+ * A waiter that still has to write takes the exclusive lock first
+ * (write), and its compare-and-set on the generation it read fails if
+ * anyone wrote since: never a request or a write without the lock.
+ */
+static enum pg_rc lock(struct pg *pg, const char *svc, const char *mod,
+		       const char *key, struct pg_row *row, char **why)
+{
+	const char *id[4] = { svc, mod, key, NULL };
+	char hold[32];
+	int got = 0, shared = 0;
+	memset(row, 0, sizeof *row);
+	*why = NULL;
+	enum pg_rc rc = ensure(pg, why);
+	if (rc != PG_OK)
+		return rc;
+	/* A holder that goes silent (stopped, partitioned) while idle in
+	 * the session loses it, and so the lock, after hold_timeout. */
+	snprintf(hold, sizeof hold, "%d", pg->s.hold_timeout_ms);
+	id[3] = hold;
+	rc = lock_sql(pg,
+		      "SELECT set_config('idle_session_timeout', $4, false), "
+		      "pg_try_advisory_lock(" LOCK_KEY ")",
+		      id, 4, &got, why);
+	if (rc == PG_OK && !got)
+		rc = lock_sql(pg,
+			      "SELECT pg_advisory_lock_shared(" LOCK_KEY
+			      "), true",
+			      id, 3, &shared, why);
+	if (rc != PG_OK)
+		return rc;
+	pg->held = got;
 	/* A statement of its own: its snapshot is taken after the lock. */
-	rc = read_row(pg, id, row, why);
+	rc = got ? read_row(pg, id, row, why)
+		 : read_row_unlock(pg, id, row, why);
 	if (rc != PG_OK)
 		pg_row_clear(row);
 	return rc;
@@ -453,8 +522,9 @@ static void unlock(struct pg *pg, const char *svc, const char *mod,
 		   const char *key)
 {
 	const char *id[3] = { svc, mod, key };
-	if (!pg->c || PQstatus(pg->c) != CONNECTION_OK || !pg->held) {
-		pg->held = 0;
+	if (!pg->c || pg->pid != getpid() || PQstatus(pg->c) != CONNECTION_OK ||
+	    !pg->held) {
+		pg->held = 0; /* a waiter let go of its shared lock already */
 		return;
 	}
 	PGresult *r =
@@ -540,6 +610,8 @@ static enum pg_rc write_rec(struct pg *pg, const char *svc, const char *mod,
 		free(*why);
 		*why = NULL;
 		rc = ensure(pg, why);
+		if (rc == PG_OK && !pg->held)
+			rc = lock_exclusive(pg, p, why);
 		if (rc == PG_OK)
 			rc = cas_once(pg, p, gen, why);
 		if (rc != PG_DOWN || mono_ms() + pause > deadline)
