@@ -149,6 +149,7 @@ void bench_storm(struct row *r);
 void bench_refresh(struct row *r);
 void bench_memory(struct row *r, const char *self);
 void bench_scale(struct row *r);
+void bench_fleet(struct row *r);
 
 /* The memory benchmark's child (a fresh process): argv after the
  * "--memory-child" switch. */

@@ -36,9 +36,10 @@ static const struct bench benches[] = {
 	{ "cached", bench_cached }, { "open", bench_open },
 	{ "storm", bench_storm },   { "refresh", bench_refresh },
 	{ "memory", run_memory },   { "scale", bench_scale },
+	{ "fleet", bench_fleet },
 };
 #define NBENCH (sizeof benches / sizeof *benches)
-static const int run_order[NBENCH] = { 0, 5, 1, 4, 2, 3 };
+static const int run_order[NBENCH] = { 0, 5, 1, 4, 2, 3, 6 };
 
 /* ---- the machine ---- */
 
@@ -330,7 +331,7 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: %s [--doc FILE] [--cc COMPILER] "
 				"[--only cached,open,storm,refresh,"
-				"memory,scale]\n",
+				"memory,scale,fleet]\n",
 				argv[0]);
 			return 2;
 		}

@@ -5,17 +5,17 @@
 
 BENCH_DIR  := $(B)/bench
 BENCH_BIN  := $(BENCH_DIR)/jauth-bench
-BENCH_SRC  := $(wildcard bench/*.c) tests/support/standin.c
+BENCH_SRC  := $(wildcard bench/*.c) tests/support/standin.c tests/support/pgserver.c
 BENCH_OBJ  := $(patsubst %.c,$(BENCH_DIR)/%.o,$(notdir $(BENCH_SRC)))
 BENCH_DOC  := docs/PERFORMANCE.md
 BENCH_WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
 BENCH_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(BENCH_WARN) -pthread \
 	-Icore/include -Ibench -Itests/support \
-	$(shell pkg-config --cflags libcurl libcjson) \
+	$(shell pkg-config --cflags libcurl libcjson libpq) \
 	-DJAUTH_TEST_SRCDIR=\"$(CURDIR)/tests\" \
 	-DBENCH_BUILDDIR=\"$(CURDIR)/$(B)\"
 BENCH_LIBS = -L$(B)/lib -ljauth -Wl,-rpath,$(CURDIR)/$(B)/lib -lpam \
-	$(shell pkg-config --libs libcurl libcjson)
+	$(shell pkg-config --libs libcurl libcjson libpq)
 
 .PHONY: bench bench-deps
 
@@ -29,6 +29,11 @@ $(BENCH_DIR)/%.o: bench/%.c bench/common.h tests/support/standin.h core/include/
 	$(CC) $(BENCH_CFLAGS) -c $< -o $@
 
 $(BENCH_DIR)/standin.o: tests/support/standin.c tests/support/standin.h | bench-deps
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -c $< -o $@
+
+# The fleet row's PostgreSQL, started as the pgsql suite starts it.
+$(BENCH_DIR)/pgserver.o: tests/support/pgserver.c tests/support/pgserver.h | bench-deps
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -c $< -o $@
 
