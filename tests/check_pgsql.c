@@ -230,6 +230,49 @@ START_TEST(test_unix_socket_may_go_without_tls)
 }
 END_TEST
 
+/* libpq's own conventions: a service file names the server, ~/.pgpass
+ * holds the password; the stack says only "service=jauth". */
+START_TEST(test_service_file_and_pgpass_keep_working)
+{
+	char path[PATH_MAX + 32], text[2048];
+	snprintf(path, sizeof path, "%s/pg_service.conf", FX.dir);
+	snprintf(text, sizeof text,
+		 "[jauth]\nhost=127.0.0.1\nport=%d\ndbname=jauth\n"
+		 "user=jauth\nsslrootcert=%s\n",
+		 PG.port, PG.ca);
+	fx_write(path, 0644, text);
+	setenv("PGSERVICEFILE", path, 1);
+	snprintf(path, sizeof path, "%s/.pgpass", FX.dir);
+	snprintf(text, sizeof text, "127.0.0.1:%d:jauth:jauth:%s\n", PG.port,
+		 PG.password);
+	fx_write(path, 0600, text);
+	setenv("HOME", FX.dir, 1);
+	fx_stack("svc",
+		 "store pgsql \"service=jauth\"\n"
+		 "required oauth3lo.so client_id=cid "
+		 "client_secret=@env:CLIENT_SECRET auth_url=%s api_url=%s "
+		 "ca_file=%s redirect_uri=https://app.example/cb\n",
+		 SI.url, SI.url, SI.ca);
+	consent();
+	ck_assert_str_ne(rec_field("refresh_token"), "");
+	/* The rule holds for what the service file chose, too. */
+	snprintf(path, sizeof path, "%s/pg_service.conf", FX.dir);
+	snprintf(text, sizeof text,
+		 "[jauth]\nhost=127.0.0.1\nport=%d\ndbname=jauth\n"
+		 "user=jauth\nsslmode=require\n",
+		 PG.port);
+	fx_write(path, 0644, text);
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_ERROR);
+	ck_assert_msg(strstr(jauth_error(h), "root certificate") ||
+			      strstr(jauth_error(h), "not verified TLS"),
+		      "%s", jauth_error(h));
+	jauth_close(h);
+}
+END_TEST
+
 /* ---- refused at the first connection: config errors, not transient ---- */
 
 enum refusal { R_FSYNC, R_SYNC_COMMIT, R_PASSWORD, R_CA, R_NO_TABLE };
@@ -470,7 +513,9 @@ END_TEST
 
 /* ---- kill -9 of the lock holder ---- */
 
-static pid_t refresher(int i)
+/* Host I refreshes; READY gets a byte once it has opened its stack, so
+ * that the kill lands in the refresh itself. */
+static pid_t refresher(int i, int ready)
 {
 	pid_t pid = fork();
 	if (pid != 0)
@@ -479,6 +524,7 @@ static pid_t refresher(int i)
 	jauth *h = NULL;
 	if (jauth_open("svc", &o, &h) != JAUTH_SUCCESS)
 		_exit(2);
+	(void)!write(ready, "r", 1);
 	_exit(jauth_refresh(h, NULL) == JAUTH_SUCCESS ? 0 : 1);
 }
 
@@ -487,6 +533,18 @@ START_TEST(test_kill_9_of_the_holder_never_loses_the_grant)
 	consent();
 	srand((unsigned)getpid());
 	int finished = 0, failed = 0;
+	/* How long a whole refresh takes on this machine (it may run under
+	 * a sanitizer): the kills are spread over that. */
+	struct timespec a, b;
+	int ready[2], st;
+	ck_assert_int_eq(pipe(ready), 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	waitpid(refresher(0, ready[1]), &st, 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	close(ready[0]);
+	close(ready[1]);
+	long window = (b.tv_sec - a.tv_sec) * 1000000L +
+		      (b.tv_nsec - a.tv_nsec) / 1000 + 1000;
 	for (int round = 0; round < 200; round++) {
 		/* The answer takes 0–20 ms: kills land before the POST,
 		 * while the stand-in delays, and between answer and commit. */
@@ -495,10 +553,14 @@ START_TEST(test_kill_9_of_the_holder_never_loses_the_grant)
 			 "{\"path\":\"/oauth/token\",\"delay\":%.3f}",
 			 (rand() % 20) / 1000.0);
 		standin_fault(&SI, fault);
-		pid_t pid = refresher(round % HOSTS);
-		usleep((useconds_t)(rand() % 40000));
+		char byte;
+		ck_assert_int_eq(pipe(ready), 0);
+		pid_t pid = refresher(round % HOSTS, ready[1]);
+		close(ready[1]);
+		(void)!read(ready[0], &byte, 1);
+		close(ready[0]);
+		usleep((useconds_t)(rand() % window));
 		kill(pid, SIGKILL);
-		int st;
 		waitpid(pid, &st, 0);
 		finished += WIFEXITED(st) && WEXITSTATUS(st) == 0;
 		failed += WIFEXITED(st) && WEXITSTATUS(st) != 0;
@@ -754,6 +816,7 @@ Suite *suite_pgsql(void)
 	tcase_add_loop_test(tc, test_unsafe_connection_refused_at_open, 0,
 			    sizeof open_refusals / sizeof *open_refusals);
 	tcase_add_test(tc, test_unix_socket_may_go_without_tls);
+	tcase_add_test(tc, test_service_file_and_pgpass_keep_working);
 	tcase_add_loop_test(tc, test_unsafe_server_refused_as_config_error, 0,
 			    sizeof connect_refusals / sizeof *connect_refusals);
 	tcase_add_test(tc, test_allow_nondurable_accepts_a_test_rig);

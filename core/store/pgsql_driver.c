@@ -181,6 +181,13 @@ static int refused_at_connect(const char *msg)
 	return 0;
 }
 
+/* libpq prints the server's notices on stderr; a library keeps quiet. */
+static void no_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
 static PGconn *connect_db(struct pg *pg)
 {
 	const char *kw[16], *val[16];
@@ -204,14 +211,10 @@ static PGconn *connect_db(struct pg *pg)
 	P("application_name", pg->app_name);
 	kw[n] = val[n] = NULL;
 #undef P
-	return PQconnectdbParams(kw, val, 1);
-}
-
-/* libpq prints the server's notices on stderr; a library keeps quiet. */
-static void no_notice(void *arg, const char *msg)
-{
-	(void)arg;
-	(void)msg;
+	PGconn *c = PQconnectdbParams(kw, val, 1);
+	if (c)
+		PQsetNoticeProcessor(c, no_notice, NULL);
+	return c;
 }
 
 static void drop(struct pg *pg)
@@ -320,7 +323,6 @@ static enum pg_rc ensure(struct pg *pg, char **why)
 		drop(pg);
 		return rc;
 	}
-	PQsetNoticeProcessor(pg->c, no_notice, NULL);
 	char *tls = tls_problem(pg->c);
 	enum pg_rc rc = tls ? PG_REFUSED : session_setup(pg, why);
 	if (tls)
