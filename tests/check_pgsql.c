@@ -213,6 +213,26 @@ START_TEST(test_unsafe_connection_refused_at_open)
 }
 END_TEST
 
+START_TEST(test_lint_reports_the_store_line)
+{
+	char conninfo[8192], *out, *err, want[PATH_MAX + 32];
+	snprintf(conninfo, sizeof conninfo,
+		 "host=db.example dbname=jauth sslmode=require");
+	pg_stack(conninfo, "lock_timeout=0");
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "lint", "svc", NULL), 2);
+	snprintf(want, sizeof want, "%s/svc:1: store pgsql: ", FX.conf);
+	ck_assert_msg(strstr(out, want), "%s", out);
+	ck_assert_msg(strstr(out, "lock_timeout=SECONDS"), "%s", out);
+	free(out);
+	free(err);
+	pg_stack(conninfo, NULL);
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "lint", "svc", NULL), 2);
+	ck_assert_msg(strstr(out, "sslmode=require to a TCP host"), "%s", out);
+	free(out);
+	free(err);
+}
+END_TEST
+
 START_TEST(test_unix_socket_may_go_without_tls)
 {
 	char conninfo[8192];
@@ -724,6 +744,20 @@ START_TEST(test_stopped_holder_bounds_the_wait_and_never_doubles)
 	snprintf(pattern, sizeof pattern, "jauth %%:%d", (int)a);
 	ck_assert_int_eq(pgserver_signal_backends(&PG, pattern, SIGSTOP), 1);
 
+	/* jauth status names the holder. */
+	char *out, *err, holder[64];
+	struct jauth_options o0 = host(0);
+	FX.opt.state_dir = o0.state_dir;
+	snprintf(holder, sizeof holder, ":%d", (int)a);
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "status", "svc", "--json",
+				NULL),
+			 0);
+	ck_assert_msg(strstr(out, "\"locked_by\":\t\"jauth ") &&
+			      strstr(out, holder),
+		      "%s", out);
+	free(out);
+	free(err);
+
 	struct jauth_options o = host(2);
 	jauth *h = NULL;
 	ck_assert_int_eq(jauth_open("svc", &o, &h), JAUTH_SUCCESS);
@@ -739,7 +773,12 @@ START_TEST(test_stopped_holder_bounds_the_wait_and_never_doubles)
 	close(p[0]);
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(standin_counter(&SI, "refresh_grants"), 1);
+	/* Another host now gets the holder's token (H backs off after its
+	 * failure, as any handle does). */
+	jauth_close(h);
+	struct jauth_options o3 = host(3);
 	const jauth_cred *c;
+	ck_assert_int_eq(jauth_open("svc", &o3, &h), JAUTH_SUCCESS);
 	ck_assert_msg(jauth_acquire(h, &c) == JAUTH_SUCCESS, "%s",
 		      jauth_error(h));
 	ck_assert(accepted(c));
@@ -815,6 +854,7 @@ Suite *suite_pgsql(void)
 			    2);
 	tcase_add_loop_test(tc, test_unsafe_connection_refused_at_open, 0,
 			    sizeof open_refusals / sizeof *open_refusals);
+	tcase_add_test(tc, test_lint_reports_the_store_line);
 	tcase_add_test(tc, test_unix_socket_may_go_without_tls);
 	tcase_add_test(tc, test_service_file_and_pgpass_keep_working);
 	tcase_add_loop_test(tc, test_unsafe_server_refused_as_config_error, 0,

@@ -25,8 +25,9 @@
 #define EXPORT __attribute__((visibility("default")))
 #define STATEMENT_SLACK_MS 5000 /* statement_timeout beyond lock_timeout */
 #define WRITE_RETRY_MS                                                         \
-	10000 /* a write in hand waits this long for a                         \
-		 restarting server */
+	10000	      /* a write in hand waits this long for a                 \
+			 restarting server */
+#define MAX_SKEW_S 30 /* clocks of hosts and database agree within */
 #define LOCK_KEY "hashtextextended($1 || '/' || $2 || '/' || $3, 0)"
 
 struct pg {
@@ -35,6 +36,7 @@ struct pg {
 	pid_t pid;	   /* the process that made c */
 	int held;	   /* the lock is held by the current session */
 	char app_name[96]; /* "jauth HOST:PID" */
+	long long skew;	   /* the database's clock minus ours, seconds */
 };
 
 /* ---- small helpers ---- */
@@ -269,7 +271,7 @@ static enum pg_rc session_setup(struct pg *pg, char **why)
 		"set_config('tcp_keepalives_interval', '2', false), "
 		"set_config('tcp_keepalives_count', '3', false), "
 		"set_config('tcp_user_timeout', '10000', false), "
-		"current_database()",
+		"current_database(), extract(epoch FROM clock_timestamp())",
 		2, NULL, v, NULL, NULL, 0);
 	enum pg_rc rc = PG_OK;
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
@@ -297,6 +299,9 @@ static enum pg_rc session_setup(struct pg *pg, char **why)
 			   PQgetvalue(r, 0, 9), pg->s.service);
 		rc = PG_REFUSED;
 	}
+	if (rc == PG_OK)
+		pg->skew = (long long)atof(PQgetvalue(r, 0, 10)) -
+			   (long long)time(NULL);
 	PQclear(r);
 	return rc;
 }
@@ -496,6 +501,17 @@ static enum pg_rc lock(struct pg *pg, const char *svc, const char *mod,
 	enum pg_rc rc = ensure(pg, why);
 	if (rc != PG_OK)
 		return rc;
+	/* Who holds the lock decides from its clock whether a refresh token
+	 * another host sent may be sent again (the reuse interval): a clock
+	 * far off the database's makes no such decision. */
+	if (llabs(pg->skew) > MAX_SKEW_S) {
+		*why = fmt("this host's clock is %lld s off the database "
+			   "server's: a refresh needs clocks within %d s of "
+			   "each other (the reuse interval is judged across "
+			   "hosts): fix its time synchronisation (NTP)",
+			   pg->skew, MAX_SKEW_S);
+		return PG_REFUSED;
+	}
 	/* A holder that goes silent (stopped, partitioned) while idle in
 	 * the session loses it, and so the lock, after hold_timeout. */
 	snprintf(hold, sizeof hold, "%d", pg->s.hold_timeout_ms);
