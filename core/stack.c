@@ -19,6 +19,7 @@ struct parser {
 	int depth;
 	struct stack *top;
 	size_t lines; /* module lines so far, over every include */
+	int stores;   /* store directives so far */
 };
 
 static int parse_service(struct parser *ps, struct stack *st,
@@ -248,7 +249,7 @@ static void store_line(struct parser *ps, struct stack *st, const char *src,
 			"%s: a store directive in a substack's file: the "
 			"store is the top stack's (%s): move it there",
 			src, ps->top->service);
-	else if (st->store)
+	else if (ps->stores++)
 		problem(ps->p,
 			"%s: a second store directive: a service has one "
 			"store",

@@ -97,12 +97,22 @@ static struct jauth_options host(int i)
 	return o;
 }
 
+/* A handle on svc for host I, or NULL when it does not open. */
+static jauth *host_open(int i)
+{
+	struct jauth_options o = host(i);
+	jauth *h = NULL;
+	if (jauth_open("svc", &o, &h) == JAUTH_SUCCESS)
+		return h;
+	jauth_close(h);
+	return NULL;
+}
+
 /* One consent, on host 0. */
 static void consent(void)
 {
-	struct jauth_options o = host(0);
-	jauth *h = NULL;
-	ck_assert_int_eq(jauth_open("svc", &o, &h), JAUTH_SUCCESS);
+	jauth *h = host_open(0);
+	ck_assert_ptr_nonnull(h);
 	char *url = NULL, *report = NULL;
 	ck_assert_msg(jauth_authorize_begin(h, &url) == JAUTH_SUCCESS, "%s",
 		      jauth_error(h));
@@ -230,6 +240,43 @@ START_TEST(test_lint_reports_the_store_line)
 	ck_assert_msg(strstr(out, "sslmode=require to a TCP host"), "%s", out);
 	free(out);
 	free(err);
+}
+END_TEST
+
+START_TEST(test_store_files_is_the_default_named)
+{
+	fx_stack("svc", "store files\n"
+			"required oauth3lo.so client_id=cid "
+			"client_secret=@env:CLIENT_SECRET "
+			"redirect_uri=https://app.example/cb\n");
+	jauth *h = fx_open("svc");
+	jauth_close(h);
+	fx_stack("svc", "store files\nstore files\n"
+			"required oauth3lo.so client_id=cid "
+			"client_secret=@env:CLIENT_SECRET "
+			"redirect_uri=https://app.example/cb\n");
+	h = fx_open_want("svc", JAUTH_CONFIG);
+	ck_assert_msg(strstr(jauth_error(h), "svc:2: a second store"), "%s",
+		      jauth_error(h));
+	jauth_close(h);
+	fx_stack("svc", "store redis \"host=x\"\n"
+			"required oauth3lo.so client_id=cid "
+			"client_secret=@env:CLIENT_SECRET "
+			"redirect_uri=https://app.example/cb\n");
+	h = fx_open_want("svc", JAUTH_CONFIG);
+	ck_assert_msg(strstr(jauth_error(h), "svc:1: write \"store files\""),
+		      "%s", jauth_error(h));
+	jauth_close(h);
+	fx_stack("sub", "store files\n"
+			"required oauth3lo.so client_id=cid "
+			"client_secret=@env:CLIENT_SECRET "
+			"redirect_uri=https://app.example/cb\n");
+	fx_stack("svc", "substack sub\n");
+	h = fx_open_want("svc", JAUTH_CONFIG);
+	ck_assert_msg(strstr(jauth_error(h), "sub:1: a store directive in a "
+					     "substack's file"),
+		      "%s", jauth_error(h));
+	jauth_close(h);
 }
 END_TEST
 
@@ -405,10 +452,9 @@ END_TEST
 START_TEST(test_consent_on_one_host_serves_every_host)
 {
 	consent();
-	struct jauth_options o = host(1);
-	jauth *h = NULL;
+	jauth *h = host_open(1);
 	const jauth_cred *c;
-	ck_assert_int_eq(jauth_open("svc", &o, &h), JAUTH_SUCCESS);
+	ck_assert_ptr_nonnull(h);
 	ck_assert_msg(jauth_acquire(h, &c) == JAUTH_SUCCESS, "%s",
 		      jauth_error(h));
 	ck_assert(accepted(c));
@@ -481,10 +527,9 @@ static void *call(void *p)
 /* Host I of the storm: THREADS callers at once after the gate opens. */
 static void storm_host(int i, int gate)
 {
-	struct jauth_options o = host(i);
-	jauth *h = NULL;
+	jauth *h = host_open(i);
 	char byte;
-	if (jauth_open("svc", &o, &h) != JAUTH_SUCCESS)
+	if (!h)
 		_exit(2);
 	(void)!read(gate, &byte, 1);
 	pthread_barrier_t go;
@@ -533,19 +578,27 @@ END_TEST
 
 /* ---- kill -9 of the lock holder ---- */
 
-/* Host I refreshes; READY gets a byte once it has opened its stack, so
- * that the kill lands in the refresh itself. */
-static pid_t refresher(int i, int ready)
+/* Host I refreshes, in a process of its own: READY (if >= 0) gets a byte
+ * once it has opened its stack, so that a kill lands in the refresh
+ * itself; REPORT (if >= 0) gets the access token it was given, if any.
+ * Exits 0 when the refresh succeeded. */
+static pid_t refresher(int i, int ready, int report)
 {
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;
-	struct jauth_options o = host(i);
-	jauth *h = NULL;
-	if (jauth_open("svc", &o, &h) != JAUTH_SUCCESS)
+	jauth *h = host_open(i);
+	const jauth_cred *c;
+	if (!h)
 		_exit(2);
-	(void)!write(ready, "r", 1);
-	_exit(jauth_refresh(h, NULL) == JAUTH_SUCCESS ? 0 : 1);
+	if (ready >= 0)
+		(void)!write(ready, "r", 1);
+	if (jauth_refresh(h, &c) != JAUTH_SUCCESS)
+		_exit(1);
+	const char *a = jauth_cred_authorization(c) + 7; /* "Bearer " */
+	if (report >= 0)
+		(void)!write(report, a, strlen(a));
+	_exit(0);
 }
 
 START_TEST(test_kill_9_of_the_holder_never_loses_the_grant)
@@ -559,7 +612,7 @@ START_TEST(test_kill_9_of_the_holder_never_loses_the_grant)
 	int ready[2], st;
 	ck_assert_int_eq(pipe(ready), 0);
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	waitpid(refresher(0, ready[1]), &st, 0);
+	waitpid(refresher(0, ready[1], -1), &st, 0);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	close(ready[0]);
 	close(ready[1]);
@@ -575,7 +628,7 @@ START_TEST(test_kill_9_of_the_holder_never_loses_the_grant)
 		standin_fault(&SI, fault);
 		char byte;
 		ck_assert_int_eq(pipe(ready), 0);
-		pid_t pid = refresher(round % HOSTS, ready[1]);
+		pid_t pid = refresher(round % HOSTS, ready[1], -1);
 		close(ready[1]);
 		(void)!read(ready[0], &byte, 1);
 		close(ready[0]);
@@ -588,10 +641,9 @@ START_TEST(test_kill_9_of_the_holder_never_loses_the_grant)
 				NULL);
 	}
 	ck_assert_int_eq(failed, 0);
-	struct jauth_options o = host(0);
-	jauth *h = NULL;
+	jauth *h = host_open(0);
 	const jauth_cred *c;
-	ck_assert_int_eq(jauth_open("svc", &o, &h), JAUTH_SUCCESS);
+	ck_assert_ptr_nonnull(h);
 	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s",
 		      jauth_error(h));
 	ck_assert(accepted(c));
@@ -607,25 +659,6 @@ END_TEST
 
 /* ---- a crashed server ---- */
 
-/* Host I refreshes; writes the access token it was given (or nothing)
- * to FD. */
-static pid_t reporting_refresher(int i, int fd)
-{
-	pid_t pid = fork();
-	if (pid != 0)
-		return pid;
-	struct jauth_options o = host(i);
-	jauth *h = NULL;
-	const jauth_cred *c;
-	if (jauth_open("svc", &o, &h) != JAUTH_SUCCESS)
-		_exit(2);
-	if (jauth_refresh(h, &c) == JAUTH_SUCCESS) {
-		const char *a = jauth_cred_authorization(c) + 7; /* Bearer */
-		(void)!write(fd, a, strlen(a));
-	}
-	_exit(0);
-}
-
 START_TEST(test_server_crash_loses_no_acknowledged_rotation)
 {
 	consent();
@@ -636,7 +669,7 @@ START_TEST(test_server_crash_loses_no_acknowledged_rotation)
 		ck_assert_int_eq(pipe(p), 0);
 		standin_fault(&SI,
 			      "{\"path\":\"/oauth/token\",\"delay\":0.02}");
-		pid_t pid = reporting_refresher(round % HOSTS, p[1]);
+		pid_t pid = refresher(round % HOSTS, -1, p[1]);
 		close(p[1]);
 		usleep((useconds_t)(rand() % 60000));
 		ck_assert_int_eq(pgserver_stop(&PG, "immediate"), 0);
@@ -657,10 +690,9 @@ START_TEST(test_server_crash_loses_no_acknowledged_rotation)
 			      "the database",
 			      round);
 	}
-	struct jauth_options o = host(0);
-	jauth *h = NULL;
+	jauth *h = host_open(0);
 	const jauth_cred *c;
-	ck_assert_int_eq(jauth_open("svc", &o, &h), JAUTH_SUCCESS);
+	ck_assert_ptr_nonnull(h);
 	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s",
 		      jauth_error(h));
 	ck_assert(accepted(c));
@@ -733,7 +765,7 @@ START_TEST(test_stopped_holder_bounds_the_wait_and_never_doubles)
 	standin_fault(&SI, "{\"path\":\"/oauth/token\",\"delay\":1.5}");
 	int p[2];
 	ck_assert_int_eq(pipe(p), 0);
-	pid_t a = reporting_refresher(1, p[1]);
+	pid_t a = refresher(1, -1, p[1]);
 	close(p[1]);
 	/* Wait for A's intent mark: A holds the lock and is in the POST. */
 	while (strcmp(sql1("SELECT count(*) FROM jauth_record WHERE holder "
@@ -758,9 +790,8 @@ START_TEST(test_stopped_holder_bounds_the_wait_and_never_doubles)
 	free(out);
 	free(err);
 
-	struct jauth_options o = host(2);
-	jauth *h = NULL;
-	ck_assert_int_eq(jauth_open("svc", &o, &h), JAUTH_SUCCESS);
+	jauth *h = host_open(2);
+	ck_assert_ptr_nonnull(h);
 	ck_assert_int_eq(jauth_refresh(h, NULL), JAUTH_TRANSIENT);
 	ck_assert_msg(strstr(jauth_error(h), "lock_timeout"), "%s",
 		      jauth_error(h));
@@ -776,9 +807,9 @@ START_TEST(test_stopped_holder_bounds_the_wait_and_never_doubles)
 	/* Another host now gets the holder's token (H backs off after its
 	 * failure, as any handle does). */
 	jauth_close(h);
-	struct jauth_options o3 = host(3);
 	const jauth_cred *c;
-	ck_assert_int_eq(jauth_open("svc", &o3, &h), JAUTH_SUCCESS);
+	h = host_open(3);
+	ck_assert_ptr_nonnull(h);
 	ck_assert_msg(jauth_acquire(h, &c) == JAUTH_SUCCESS, "%s",
 		      jauth_error(h));
 	ck_assert(accepted(c));
@@ -823,9 +854,9 @@ START_TEST(test_store_copy_moves_the_grant_without_consent)
 	ck_assert_str_ne(rec_field("refresh_token"), "");
 
 	/* Another host refreshes from the copy; no new consent. */
-	struct jauth_options o2 = host(3);
 	const jauth_cred *c;
-	ck_assert_int_eq(jauth_open("svc", &o2, &h), JAUTH_SUCCESS);
+	h = host_open(3);
+	ck_assert_ptr_nonnull(h);
 	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s",
 		      jauth_error(h));
 	ck_assert(accepted(c));
@@ -855,6 +886,7 @@ Suite *suite_pgsql(void)
 	tcase_add_loop_test(tc, test_unsafe_connection_refused_at_open, 0,
 			    sizeof open_refusals / sizeof *open_refusals);
 	tcase_add_test(tc, test_lint_reports_the_store_line);
+	tcase_add_test(tc, test_store_files_is_the_default_named);
 	tcase_add_test(tc, test_unix_socket_may_go_without_tls);
 	tcase_add_test(tc, test_service_file_and_pgpass_keep_working);
 	tcase_add_loop_test(tc, test_unsafe_server_refused_as_config_error, 0,

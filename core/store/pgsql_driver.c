@@ -382,41 +382,27 @@ static void row_from(PGresult *r, struct pg_row *row)
 	row->updated_at = atoll(PQgetvalue(r, 0, 5));
 }
 
-static enum pg_rc read_row(struct pg *pg, const char *const id[3],
-			   struct pg_row *row, char **why)
-{
-	PGresult *r = PQexecParams(
-		pg->c,
-		"SELECT record, generation, holder, "
-		"coalesce(extract(epoch FROM intent_at)::bigint, 0), "
-		"updated_by, extract(epoch FROM updated_at)::bigint "
-		"FROM jauth_record WHERE service = $1 AND module = $2 AND "
-		"key = $3",
-		3, NULL, id, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		enum pg_rc rc = failed(pg, r, "reading the record", why);
-		PQclear(r);
-		return rc;
-	}
-	row_from(r, row);
-	PQclear(r);
-	return PG_OK;
-}
+/* The row of (SVC, MOD, KEY) = $1..$3, always one (NULLs when none). */
+#define ROW_COLUMNS                                                            \
+	"r.record, coalesce(r.generation, 0), r.holder, "                      \
+	"coalesce(extract(epoch FROM r.intent_at)::bigint, 0), r.updated_by, " \
+	"coalesce(extract(epoch FROM r.updated_at)::bigint, 0)"
+#define ROW_FROM                                                               \
+	" FROM (SELECT 1) AS one LEFT JOIN jauth_record AS r ON "              \
+	"r.service = $1 AND r.module = $2 AND r.key = $3"
 
-/* read_row, releasing the shared lock in the same statement (a waiter's
- * whole hand-over is one round trip). */
-static enum pg_rc read_row_unlock(struct pg *pg, const char *const id[3],
-				  struct pg_row *row, char **why)
+/* Reads the record ID into ROW; UNLOCK_SHARED releases a waiter's shared
+ * lock in the same statement (its whole hand-over is one round trip). */
+static enum pg_rc read_row(struct pg *pg, const char *const id[3],
+			   int unlock_shared, struct pg_row *row, char **why)
 {
 	PGresult *r = PQexecParams(
 		pg->c,
-		"SELECT r.record, coalesce(r.generation, 0), r.holder, "
-		"coalesce(extract(epoch FROM r.intent_at)::bigint, 0), "
-		"r.updated_by, coalesce(extract(epoch FROM "
-		"r.updated_at)::bigint, 0), pg_advisory_unlock_shared(" LOCK_KEY
-		"), set_config('idle_session_timeout', '0', false) "
-		"FROM (SELECT 1) AS one LEFT JOIN jauth_record AS r ON "
-		"r.service = $1 AND r.module = $2 AND r.key = $3",
+		unlock_shared ? "SELECT " ROW_COLUMNS
+				", pg_advisory_unlock_shared(" LOCK_KEY "), "
+				"set_config('idle_session_timeout', '0', "
+				"false)" ROW_FROM
+			      : "SELECT " ROW_COLUMNS ROW_FROM,
 		3, NULL, id, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		enum pg_rc rc = failed(pg, r, "reading the record", why);
@@ -425,7 +411,7 @@ static enum pg_rc read_row_unlock(struct pg *pg, const char *const id[3],
 	}
 	row_from(r, row);
 	if (row->generation == 0)
-		pg_row_clear(row); /* no row: the LEFT JOIN's NULLs */
+		pg_row_clear(row); /* no row */
 	PQclear(r);
 	return PG_OK;
 }
@@ -437,7 +423,7 @@ static enum pg_rc load(struct pg *pg, const char *svc, const char *mod,
 	memset(row, 0, sizeof *row);
 	*why = NULL;
 	enum pg_rc rc = ensure(pg, why);
-	return rc != PG_OK ? rc : read_row(pg, id, row, why);
+	return rc != PG_OK ? rc : read_row(pg, id, 0, row, why);
 }
 
 /* Runs SQL, which takes or waits for the lock of ID ($1..$3; $4 the
@@ -529,8 +515,7 @@ static enum pg_rc lock(struct pg *pg, const char *svc, const char *mod,
 		return rc;
 	pg->held = got;
 	/* A statement of its own: its snapshot is taken after the lock. */
-	rc = got ? read_row(pg, id, row, why)
-		 : read_row_unlock(pg, id, row, why);
+	rc = read_row(pg, id, !got, row, why);
 	if (rc != PG_OK)
 		pg_row_clear(row);
 	return rc;
