@@ -474,6 +474,35 @@ START_TEST(test_consent_on_one_host_serves_every_host)
 }
 END_TEST
 
+START_TEST(test_revoke_on_one_host_forgets_the_grant_for_all)
+{
+	consent();
+	jauth *h1 = host_open(1), *h0 = host_open(0);
+	const jauth_cred *c;
+	char *steps = NULL, cache[PATH_MAX + 64];
+	ck_assert_ptr_nonnull(h1);
+	ck_assert_ptr_nonnull(h0);
+	ck_assert_int_eq(jauth_acquire(h1, &c), JAUTH_SUCCESS);
+	snprintf(cache, sizeof cache, "%s/host1/svc.oauth3lo.cid.cache.json",
+		 FX.dir);
+	ck_assert_int_eq(access(cache, F_OK), 0);
+	ck_assert_msg(jauth_revoke(h0, &steps) == JAUTH_SUCCESS, "%s",
+		      jauth_error(h0));
+	jauth_free(steps);
+	jauth_close(h0);
+	jauth_close(h1);
+	h1 = host_open(1);
+	jauth_result rc;
+	fx_auth(h1, &rc);
+	ck_assert_int_eq(rc, JAUTH_UNAVAILABLE);
+	ck_assert_msg(strstr(jauth_error(h1), "jauth authorize"), "%s",
+		      jauth_error(h1));
+	/* Nor does host 1 keep the revoked grant's token for an outage. */
+	ck_assert_int_ne(access(cache, F_OK), 0);
+	jauth_close(h1);
+}
+END_TEST
+
 START_TEST(test_status_shows_store_generation_and_last_writer)
 {
 	consent();
@@ -894,6 +923,7 @@ Suite *suite_pgsql(void)
 	tcase_add_test(tc, test_allow_nondurable_accepts_a_test_rig);
 	tcase_add_test(tc, test_store_init_creates_the_table_once);
 	tcase_add_test(tc, test_consent_on_one_host_serves_every_host);
+	tcase_add_test(tc, test_revoke_on_one_host_forgets_the_grant_for_all);
 	tcase_add_test(tc, test_status_shows_store_generation_and_last_writer);
 	tcase_add_test(tc, test_fleet_storm_refreshes_once);
 	tcase_add_test(tc, test_kill_9_of_the_holder_never_loses_the_grant);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -396,14 +397,14 @@ static void row_from(PGresult *r, struct pg_row *row)
 static enum pg_rc read_row(struct pg *pg, const char *const id[3],
 			   int unlock_shared, struct pg_row *row, char **why)
 {
-	PGresult *r = PQexecParams(
-		pg->c,
-		unlock_shared ? "SELECT " ROW_COLUMNS
-				", pg_advisory_unlock_shared(" LOCK_KEY "), "
-				"set_config('idle_session_timeout', '0', "
-				"false)" ROW_FROM
-			      : "SELECT " ROW_COLUMNS ROW_FROM,
-		3, NULL, id, NULL, NULL, 0);
+	PGresult *r =
+		PQexecParams(pg->c,
+			     unlock_shared
+				     ? "SELECT " ROW_COLUMNS
+				       ", pg_advisory_unlock_shared(" LOCK_KEY
+				       ")" ROW_FROM
+				     : "SELECT " ROW_COLUMNS ROW_FROM,
+			     3, NULL, id, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		enum pg_rc rc = failed(pg, r, "reading the record", why);
 		PQclear(r);
@@ -455,14 +456,20 @@ static enum pg_rc lock_sql(struct pg *pg, const char *sql,
 	return rc;
 }
 
-/* Takes the exclusive lock, waiting in the server. */
+/* Takes the exclusive lock of ID ($1..$3), waiting in the server, with
+ * the silent holder's bound (hold_timeout) on the session. */
 static enum pg_rc lock_exclusive(struct pg *pg, const char *const id[3],
 				 char **why)
 {
+	char hold[32];
 	int got = 0;
-	enum pg_rc rc =
-		lock_sql(pg, "SELECT pg_advisory_lock(" LOCK_KEY "), true", id,
-			 3, &got, why);
+	snprintf(hold, sizeof hold, "%d", pg->s.hold_timeout_ms);
+	const char *p[4] = { id[0], id[1], id[2], hold };
+	enum pg_rc rc = lock_sql(pg,
+				 "SELECT pg_advisory_lock(" LOCK_KEY "), "
+				 "set_config('idle_session_timeout', $4, "
+				 "false), true",
+				 p, 4, &got, why);
 	pg->held = rc == PG_OK;
 	return rc;
 }
@@ -503,8 +510,9 @@ static enum pg_rc lock(struct pg *pg, const char *svc, const char *mod,
 	snprintf(hold, sizeof hold, "%d", pg->s.hold_timeout_ms);
 	id[3] = hold;
 	rc = lock_sql(pg,
-		      "SELECT set_config('idle_session_timeout', $4, false), "
-		      "pg_try_advisory_lock(" LOCK_KEY ")",
+		      "SELECT set_config('idle_session_timeout', CASE WHEN "
+		      "l.got THEN $4 ELSE '0' END, false), l.got FROM (SELECT "
+		      "pg_try_advisory_lock(" LOCK_KEY ") AS got) AS l",
 		      id, 4, &got, why);
 	if (rc == PG_OK && !got)
 		rc = lock_sql(pg,
@@ -546,10 +554,8 @@ static void unlock(struct pg *pg, const char *svc, const char *mod,
 static void write_nonce(char out[33])
 {
 	unsigned char b[16];
-	FILE *f = fopen("/dev/urandom", "rb");
-	if (!f || fread(b, 1, sizeof b, f) != sizeof b)
+	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
 		abort();
-	fclose(f);
 	for (int i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
