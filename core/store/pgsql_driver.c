@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,10 @@
 #define EXPORT __attribute__((visibility("default")))
 #define STATEMENT_SLACK_MS 5000 /* statement_timeout beyond lock_timeout */
 #define WRITE_RETRY_MS                                                         \
-	10000	      /* a write in hand waits this long for a                 \
-			 restarting server */
-#define MAX_SKEW_S 30 /* clocks of hosts and database agree within */
+	10000		/* a write in hand waits this long for a               \
+			   restarting server */
+#define CONNECT_MS 5000 /* a connection attempt, TLS and SCRAM included */
+#define MAX_SKEW_S 30	/* clocks of hosts and database agree within */
 #define LOCK_KEY "hashtextextended($1 || '/' || $2 || '/' || $3, 0)"
 
 struct pg {
@@ -191,6 +193,29 @@ static void no_notice(void *arg, const char *msg)
 	(void)msg;
 }
 
+/* Drives a started connection to its end, CONNECT_MS at the most (the
+ * connect_timeout of libpq's blocking connect is libpq's own loop).
+ * Returns 0, or -1 when time ran out. */
+static int connect_poll(PGconn *c)
+{
+	double deadline = mono_ms() + CONNECT_MS;
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+		struct pollfd p = { PQsocket(c),
+				    st == PGRES_POLLING_READING ? POLLIN
+								: POLLOUT,
+				    0 };
+		int left = (int)(deadline - mono_ms());
+		int n = left > 0 ? poll(&p, 1, left) : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		st = PQconnectPoll(c);
+	}
+	return 0;
+}
+
 static PGconn *connect_db(struct pg *pg)
 {
 	const char *kw[16], *val[16];
@@ -198,7 +223,6 @@ static PGconn *connect_db(struct pg *pg)
 #define P(k, v) (kw[n] = (k), val[n] = (v), n++)
 	/* Defaults first: the connection string overrides them. */
 	P("sslmode", "verify-full");
-	P("connect_timeout", "5");
 	P("keepalives", "1");
 	P("keepalives_idle", "5");
 	P("keepalives_interval", "2");
@@ -214,9 +238,16 @@ static PGconn *connect_db(struct pg *pg)
 	P("application_name", pg->app_name);
 	kw[n] = val[n] = NULL;
 #undef P
-	PGconn *c = PQconnectdbParams(kw, val, 1);
-	if (c)
-		PQsetNoticeProcessor(c, no_notice, NULL);
+	/* Started, not blocking, so that the notice processor is in place
+	 * before the server says anything. */
+	PGconn *c = PQconnectStartParams(kw, val, 1);
+	if (!c)
+		abort();
+	PQsetNoticeProcessor(c, no_notice, NULL);
+	if (PQstatus(c) != CONNECTION_BAD && connect_poll(c) < 0) {
+		PQfinish(c);
+		return NULL; /* no answer in time */
+	}
 	return c;
 }
 
@@ -315,8 +346,12 @@ static enum pg_rc ensure(struct pg *pg, char **why)
 	drop(pg);
 	pg->c = connect_db(pg);
 	pg->pid = getpid();
-	if (!pg->c)
-		abort();
+	if (!pg->c) {
+		*why = fmt("the store is unreachable: no answer from the "
+			   "server in %d ms",
+			   CONNECT_MS);
+		return PG_DOWN;
+	}
 	if (PQstatus(pg->c) != CONNECTION_OK) {
 		const char *m = PQerrorMessage(pg->c);
 		enum pg_rc rc = refused_at_connect(m) ? PG_REFUSED : PG_DOWN;
@@ -651,6 +686,11 @@ static enum pg_rc init(struct pg *pg, const char *sql, char **why)
 		*why = NULL;
 		pg->c = connect_db(pg);
 		pg->pid = getpid();
+		if (!pg->c) {
+			*why = fmt("no answer from the server in %d ms",
+				   CONNECT_MS);
+			return PG_DOWN;
+		}
 		char *tls = PQstatus(pg->c) == CONNECTION_OK
 				    ? tls_problem(pg->c)
 				    : NULL;
