@@ -847,6 +847,69 @@ START_TEST(test_stopped_holder_bounds_the_wait_and_never_doubles)
 }
 END_TEST
 
+/* ---- fencing: a holder whose session died ---- */
+
+/* A's session is ended by the server while A waits for Atlassian. _i = 0:
+ * nobody writes meanwhile, so A reconnects and its rotation is committed;
+ * 1: host B takes over (resending the marked token inside the reuse
+ * interval) and commits first, so A's answer is dropped. */
+START_TEST(test_holder_that_lost_its_session_commits_only_if_unchanged)
+{
+	consent();
+	standin_fault(&SI, "{\"path\":\"/oauth/token\",\"delay\":1.0}");
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t a = refresher(1, -1, p[1]);
+	close(p[1]);
+	while (strcmp(sql1("SELECT count(*) FROM jauth_record WHERE holder "
+			   "IS NOT NULL"),
+		      "1") != 0)
+		usleep(5000);
+	char sql[256];
+	snprintf(sql, sizeof sql,
+		 "SELECT count(pg_terminate_backend(pid)) FROM "
+		 "pg_stat_activity WHERE application_name LIKE 'jauth %%:%d'",
+		 (int)a);
+	ck_assert_str_eq(sql1(sql), "1");
+	char theirs[4096] = "";
+	if (_i == 1) {
+		jauth *h = host_open(2);
+		const jauth_cred *c;
+		ck_assert_ptr_nonnull(h);
+		ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s",
+			      jauth_error(h));
+		snprintf(theirs, sizeof theirs, "%s",
+			 jauth_cred_authorization(c) + 7);
+		jauth_close(h);
+	}
+	int st;
+	waitpid(a, &st, 0);
+	char got[4096];
+	ssize_t n = read(p[0], got, sizeof got - 1);
+	close(p[0]);
+	got[n > 0 ? n : 0] = '\0';
+	if (_i == 0) {
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			      "A's commit after a reconnect failed");
+		ck_assert_str_eq(rec_field("access_token"), got);
+	} else {
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1,
+			      "A committed over B's rotation");
+		ck_assert_str_eq(rec_field("access_token"), theirs);
+		ck_assert_int_eq(standin_counter(&SI, "reuses"), 1);
+	}
+	ck_assert_int_eq(standin_counter(&SI, "replays"), 0);
+	ck_assert_int_eq(standin_counter(&SI, "revocations"), 0);
+	jauth *h = host_open(3);
+	const jauth_cred *c;
+	ck_assert_ptr_nonnull(h);
+	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s",
+		      jauth_error(h));
+	ck_assert(accepted(c));
+	jauth_close(h);
+}
+END_TEST
+
 /* ---- migration from the file store ---- */
 
 START_TEST(test_store_copy_moves_the_grant_without_consent)
@@ -932,6 +995,9 @@ Suite *suite_pgsql(void)
 		       test_store_down_serves_valid_token_and_refuses_refresh);
 	tcase_add_test(tc,
 		       test_stopped_holder_bounds_the_wait_and_never_doubles);
+	tcase_add_loop_test(
+		tc, test_holder_that_lost_its_session_commits_only_if_unchanged,
+		0, 2);
 	tcase_add_test(tc, test_store_copy_moves_the_grant_without_consent);
 	suite_add_tcase(s, tc);
 	return s;
