@@ -29,11 +29,12 @@ static struct pgserver PG;
 static time_t T0;
 static char PWFILE[PATH_MAX + 16];
 
+static int PG_UP; /* pgserver_start succeeded (in the runner) */
+
 static void pg_up(void)
 {
 	fx_standin_up();
-	if (pgserver_start(&PG, SI.dir) != 0)
-		abort();
+	PG_UP = pgserver_start(&PG, SI.dir) == 0;
 }
 
 static void pg_down(void)
@@ -66,6 +67,10 @@ static void pg_stack(const char *conninfo, const char *options)
 
 static void setup(void)
 {
+	ck_assert_msg(PG_UP,
+		      "PostgreSQL 15 did not start (" PG_BIN
+		      "/initdb, pg_ctl; see the messages above): mk/deps.sh "
+		      "installs postgresql-15");
 	fx_setup_standin();
 	setenv("CLIENT_SECRET", "csecret", 1);
 	T0 = time(NULL);
