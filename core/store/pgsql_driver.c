@@ -523,7 +523,7 @@ static enum pg_rc lock(struct pg *pg, const char *svc, const char *mod,
 {
 	const char *id[4] = { svc, mod, key, NULL };
 	char hold[32];
-	int got = 0, shared = 0;
+	int got = 0;
 	memset(row, 0, sizeof *row);
 	*why = NULL;
 	enum pg_rc rc = ensure(pg, why);
@@ -544,16 +544,16 @@ static enum pg_rc lock(struct pg *pg, const char *svc, const char *mod,
 	 * the session loses it, and so the lock, after hold_timeout. */
 	snprintf(hold, sizeof hold, "%d", pg->s.hold_timeout_ms);
 	id[3] = hold;
-	rc = lock_sql(pg,
-		      "SELECT set_config('idle_session_timeout', CASE WHEN "
-		      "l.got THEN $4 ELSE '0' END, false), l.got FROM (SELECT "
-		      "pg_try_advisory_lock(" LOCK_KEY ") AS got) AS l",
-		      id, 4, &got, why);
-	if (rc == PG_OK && !got)
-		rc = lock_sql(pg,
-			      "SELECT pg_advisory_lock_shared(" LOCK_KEY
-			      "), true",
-			      id, 3, &shared, why);
+	/* One round trip: try the exclusive lock; failing that, wait for
+	 * the shared one (CASE evaluates the wait only then). */
+	rc = lock_sql(
+		pg,
+		"SELECT set_config('idle_session_timeout', CASE WHEN "
+		"l.got THEN $4 ELSE '0' END, false), CASE WHEN l.got "
+		"THEN true ELSE (SELECT true FROM pg_advisory_lock_shared(" LOCK_KEY
+		") AS w) END, l.got FROM (SELECT "
+		"pg_try_advisory_lock(" LOCK_KEY ") AS got) AS l",
+		id, 4, &got, why);
 	if (rc != PG_OK)
 		return rc;
 	pg->held = got;
