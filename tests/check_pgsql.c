@@ -961,6 +961,20 @@ START_TEST(test_store_copy_moves_the_grant_without_consent)
 	ck_assert_int_eq(standin_counter(&SI, "code_grants"), 1);
 	ck_assert_int_eq(standin_counter(&SI, "replays"), 0);
 
+	/* A record the database already holds is never overwritten by a
+	 * stale local copy. */
+	char stale[PATH_MAX + 64];
+	snprintf(stale, sizeof stale, "%s/svc.oauth3lo.cid.json", o.state_dir);
+	fx_write(stale, 0600, "{\"refresh_token\":\"stale\"}");
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "copy", "svc", NULL),
+			 1);
+	ck_assert_msg(strstr(err, "already holds svc.oauth3lo.cid"), "%s", err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(access(stale, F_OK), 0);
+	ck_assert_str_ne(rec_field("refresh_token"), "stale");
+	unlink(stale);
+
 	/* Copying again finds nothing; the file store is never read. */
 	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "copy", "svc", NULL),
 			 0);
