@@ -249,8 +249,11 @@ int pgserver_start(struct pgserver *s, const char *cert_dir)
 	for (int i = 0; i < 16; i++)
 		snprintf(s->password + 2 * i, 3, "%02x", b[i]);
 	if (initdb(s) < 0) {
-		fprintf(stderr, "pgserver: initdb failed: see %s\n",
-			path_in(s, "initdb.log"));
+		fprintf(stderr,
+			"pgserver: initdb failed: see %s (run as root, the "
+			"server runs as uid %d, which must be able to reach "
+			"%s: every directory above it searchable)\n",
+			path_in(s, "initdb.log"), NOBODY, s->dir);
 		return -1;
 	}
 	for (int tries = 0; tries < 5; tries++) {
