@@ -27,6 +27,9 @@ WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes $(WERROR)
 PKGS    := libcurl libcjson
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 DEP_LIBS   = $(shell pkg-config --libs $(PKGS))
+# libjauth and the CLI link cJSON only; libcurl is http.so's (see below).
+CJSON_LIBS = $(shell pkg-config --libs libcjson)
+CURL_LIBS  = $(shell pkg-config --libs libcurl)
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS   = $(shell pkg-config --libs check)
 BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -Icore/include $(WARN) $(CFLAGS) $(DEP_CFLAGS)
@@ -34,6 +37,9 @@ BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -Icore/include $(WARN) $(CFLAGS) $
 B ?= build
 LIB_SO   := $(B)/lib/libjauth.so.$(SOMAJOR)
 LIB_LINK := $(B)/lib/libjauth.so
+# libjauth's private objects, dlopened on first use from jauth/ next to
+# libjauth.so.1 (core/private.c): http.so holds libcurl.
+PRIVATE_SO := $(B)/lib/jauth/http.so
 
 CORE_SRC := $(wildcard core/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
@@ -60,21 +66,26 @@ TEST_DEFS := -DJAUTH_TEST_SRCDIR=\"$(CURDIR)/tests\" -DJAUTH_TEST_BUILDDIR=\"$(C
 
 .PHONY: all deps check demo install uninstall clean bench check-asan \
 	check-tsan check-valgrind check-python install-python uninstall-python
-all: $(LIB_SO) $(MODULE_SO) $(CLI)
+all: $(LIB_SO) $(PRIVATE_SO) $(MODULE_SO) $(CLI)
 
 deps:
 	@sh mk/deps.sh
 
 # ---- libjauth ----
-$(B)/obj/core/%.o: core/%.c core/internal.h core/include/jauth/jauth.h core/include/jauth/module.h | deps
+$(B)/obj/core/%.o: core/%.c core/internal.h core/http/iface.h core/include/jauth/jauth.h core/include/jauth/module.h | deps
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DJAUTH_MODULEDIR=\"$(MODULEDIR)\" -c $< -o $@
 
 $(LIB_SO): $(CORE_OBJ) core/libjauth.map
 	@mkdir -p $(@D)
 	$(CC) -shared -pthread -Wl,-soname,libjauth.so.$(SOMAJOR) -Wl,--version-script=core/libjauth.map \
-		-Wl,-z,relro,-z,now -Wl,--no-undefined $(CFLAGS) -o $@ $(CORE_OBJ) $(DEP_LIBS) -ldl
+		-Wl,-z,relro,-z,now -Wl,--no-undefined $(CFLAGS) -o $@ $(CORE_OBJ) $(CJSON_LIBS) -ldl
 	ln -sf libjauth.so.$(SOMAJOR) $(LIB_LINK)
+
+$(B)/lib/jauth/http.so: core/http/curl.c core/http/iface.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -shared -Wl,-z,relro,-z,now \
+		-Wl,--no-undefined -o $@ $< $(CURL_LIBS)
 
 # ---- modules ----
 $(B)/modules/%.so: modules/%/* core/include/jauth/module.h $(LIB_SO)
@@ -89,7 +100,7 @@ $(B)/obj/cli/%.o: cli/%.c cli/*.h core/include/jauth/jauth.h | deps
 
 $(CLI): $(CLI_OBJ) $(LIB_SO)
 	@mkdir -p $(@D)
-	$(CC) -pthread $(CFLAGS) -o $@ $(CLI_OBJ) -L$(B)/lib -ljauth -Wl,-rpath,$(LIBDIR) $(DEP_LIBS)
+	$(CC) -pthread $(CFLAGS) -o $@ $(CLI_OBJ) -L$(B)/lib -ljauth -Wl,-rpath,$(LIBDIR) $(CJSON_LIBS)
 
 # ---- tests ----
 $(B)/tests/modules/%.so: tests/modules/testmod.c core/include/jauth/module.h $(LIB_SO)
@@ -183,6 +194,8 @@ install: all $(B)/jauth.pc
 		$(DESTDIR)$(MODULEDIR) $(DESTDIR)$(BINDIR) \
 		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DATADIR)/conf
 	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	install -d $(DESTDIR)$(LIBDIR)/jauth
+	install -m 0644 $(B)/lib/jauth/*.so $(DESTDIR)$(LIBDIR)/jauth/
 	ln -sf libjauth.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libjauth.so
 	install -m 0644 core/include/jauth/jauth.h core/include/jauth/module.h \
 		$(DESTDIR)$(INCLUDEDIR)/jauth/
@@ -198,6 +211,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libjauth.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libjauth.so
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/jauth $(DESTDIR)$(DATADIR)
 	rm -f $(MODULES:%=$(DESTDIR)$(MODULEDIR)/%.so)
+	rm -f $(PRIVATE_SO:$(B)/lib/jauth/%=$(DESTDIR)$(LIBDIR)/jauth/%)
 	-rmdir $(DESTDIR)$(MODULEDIR) $(DESTDIR)$(LIBDIR)/jauth 2>/dev/null
 	rm -f $(DESTDIR)$(BINDIR)/jauth $(DESTDIR)$(PKGCONFIGDIR)/jauth.pc
 	for m in $(MANPAGES); do s=$${m##*.}; \

@@ -273,6 +273,17 @@ void tokens_free(struct tokens *t);
 int module_load(const char *module_path, const char *name, struct module *out,
 		char **why);
 void module_unload(struct module *mod);
+/* dlopens the checked descriptor FD (of the file ST) by its /proc name,
+ * RTLD_NOW|RTLD_LOCAL; the object stays loaded. NULL with *why. */
+void *dlopen_fd(int fd, const struct stat *st, char **why);
+
+/* ---- private.c: libjauth's own objects, loaded on first use ---- */
+
+/* Opens NAME (e.g. "http.so") from the directory "jauth" next to the
+ * running libjauth, with the checks of a module. NULL with *why set. */
+void *private_open(const char *name, char **why);
+/* The symbol SYM of the object NAME opened as DL, or NULL with *why. */
+void *private_sym(void *dl, const char *name, const char *sym, char **why);
 /* "1.1" style text of an ABI version, in BUF. */
 const char *abi_text(uint32_t abi, char *buf, size_t n);
 
@@ -288,6 +299,9 @@ struct run {
 	char *msg;		   /* failure message of the current line */
 	struct buf say;		   /* admin text */
 	struct problems *problems; /* OP_OPEN: where argument problems go */
+	int config; /* a line returned JAUTH_CONFIG (e.g. an untrusted
+		       certificate): its controls see error, the caller
+		       config */
 };
 
 struct jauth_m {
@@ -472,9 +486,24 @@ char *state_file_read(const char *dir, const char *name);
 int state_file_write(const char *dir, const char *name, const char *text);
 void state_file_remove(const char *dir, const char *name);
 
-/* ---- http.c ---- */
+/* ---- http.c: the one HTTP client (the transfer itself is http.so's) ---- */
 
-void http_global_init(void);
-void http_close(void *curl);
+/* The grant's lock is waited for at most JAUTH_LOCK_WAIT_S (store.c); a
+ * holder's whole HTTP exchange — every try, timeout and backoff, Retry-After
+ * included — ends within JAUTH_HTTP_BUDGET_MS, strictly less. */
+#define JAUTH_LOCK_WAIT_S 60
+#define JAUTH_HTTP_TRIES 4
+#define JAUTH_HTTP_TRY_MS 12000L    /* one try, connect included */
+#define JAUTH_HTTP_CONNECT_MS 8000L /* the connect phase of a try */
+#define JAUTH_HTTP_BACKOFF_MS 250L  /* first pause; doubling, capped: */
+#define JAUTH_HTTP_BACKOFF_MAX_MS 2000L
+#define JAUTH_HTTP_BUDGET_MS 50000L
+#define JAUTH_HTTP_LOW_SPEED_BPS 64L /* abort below this many bytes/s… */
+#define JAUTH_HTTP_LOW_SPEED_S 8L    /* …for this many seconds */
+#define JAUTH_HTTP_MAX_BODY (1024 * 1024)
+#define JAUTH_HTTP_MAX_HEADER (64 * 1024)
+
+/* Closes a connection the module instance kept. NULL is accepted. */
+void http_close(void *conn);
 
 #endif

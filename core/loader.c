@@ -103,7 +103,7 @@ static int name_free_for(int fd, dev_t dev, ino_t ino)
 	return 1;
 }
 
-static void *dlopen_fd(int fd, const struct stat *st, char **why)
+void *dlopen_fd(int fd, const struct stat *st, char **why)
 {
 	char name[64];
 	int cur = fd;
