@@ -136,6 +136,9 @@ static jauth_result fault_result(enum http_fault f)
 	return fault_retryable(f) ? JAUTH_TRANSIENT : JAUTH_ERROR;
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 #define NET_HINT                                                               \
 	"check the host name, DNS, a proxy (https_proxy, no_proxy) or a "      \
 	"firewall, then try again"
@@ -151,8 +154,8 @@ static const char *fault_words(enum http_fault f)
 	case HF_TIMEOUT:
 		return "no answer in time: " NET_HINT;
 	case HF_SLOW:
-		return "the answer came slower than 64 bytes/s for 8 s: the "
-		       "server or the network is overloaded; try again later";
+		return "the answer came slower than " STR(JAUTH_HTTP_LOW_SPEED_BPS) " bytes/s for " STR(
+			JAUTH_HTTP_LOW_SPEED_S) " s: the server, the network or a proxy is overloaded; try again later";
 	case HF_DROPPED:
 		return "the connection dropped: try again later";
 	case HF_TLS_TRUST:
@@ -484,8 +487,11 @@ jauth_result jauth_http_get(jauth *h, const char *source, const char *url,
 				  source, h->service);
 		return JAUTH_ERROR;
 	}
-	if (auth)
+	if (auth) { /* "Bearer X": X alone may be echoed too */
 		redactor_add(&h->red, auth);
+		if (strchr(auth, ' '))
+			redactor_add(&h->red, strchr(auth, ' ') + 1);
+	}
 	void *conn = NULL;
 	struct call c = { .h = h,
 			  .conn = &conn,

@@ -498,8 +498,8 @@ void state_file_remove(const char *dir, const char *name);
 #define JAUTH_HTTP_BACKOFF_MS 250L  /* first pause; doubling, capped: */
 #define JAUTH_HTTP_BACKOFF_MAX_MS 2000L
 #define JAUTH_HTTP_BUDGET_MS 50000L
-#define JAUTH_HTTP_LOW_SPEED_BPS 64L /* abort below this many bytes/s… */
-#define JAUTH_HTTP_LOW_SPEED_S 8L    /* …for this many seconds */
+#define JAUTH_HTTP_LOW_SPEED_BPS 64 /* abort below this many bytes/s… */
+#define JAUTH_HTTP_LOW_SPEED_S 6    /* …for this many seconds */
 #define JAUTH_HTTP_MAX_BODY (1024 * 1024)
 #define JAUTH_HTTP_MAX_HEADER (64 * 1024)
 

@@ -17,5 +17,6 @@ Suite *suite_cli(void);
 Suite *suite_hostile(void);
 Suite *suite_pam(void);
 Suite *suite_verbs(void);
+Suite *suite_http(void);
 
 #endif

@@ -62,7 +62,7 @@ static void bytes_wipe(struct bytes *b)
 struct xfer {
 	struct http_try *t;
 	struct bytes body, headers;
-	size_t header_bytes;
+	size_t header_bytes, header_lines;
 	int body_big, header_big;
 };
 
@@ -112,6 +112,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 	struct xfer *x = ctx;
 	size_t len = size * n;
 	x->header_bytes += len;
+	x->header_lines++;
 	if (x->header_bytes > x->t->max_header) {
 		x->header_big = 1;
 		return 0;
@@ -224,10 +225,15 @@ static enum http_fault fault_of(CURLcode cc, const struct xfer *x)
 		return HF_BODY_BIG;
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		return HF_SCHEME;
+#if LIBCURL_VERSION_NUM >= 0x080600
+	case CURLE_TOO_LARGE:
+		return HF_HEADER_BIG;
+#endif
 	case CURLE_OUT_OF_MEMORY:
-		/* libcurl's own cap on one header line (100 KiB) */
-		return strstr(x->t->detail, "header") ? HF_HEADER_BIG
-						      : HF_OTHER;
+		/* What libcurl 7.x says when one header line exceeds its own
+		 * cap (100 KiB): after the status line, before the body. */
+		return x->header_lines > 0 && x->body.len == 0 ? HF_HEADER_BIG
+							       : HF_OTHER;
 	default:
 		return HF_OTHER;
 	}
