@@ -331,22 +331,54 @@ END_TEST
 
 /* ---- no TLS stack until a request needs it (#15.1) ---- */
 
-/* In a fresh process (the jauth tool), a cached API token never maps
- * libcurl or OpenSSL; `jauth check` does. */
+/* 1 when the jauth tool run with ARGS (NULL-terminated) under
+ * LD_DEBUG=files mapped libcurl or OpenSSL; fails the test unless it
+ * exited 0. */
+static int cli_maps_tls(const char *a, const char *b)
+{
+	clear();
+	setenv("LD_DEBUG", "files", 1);
+	int st = fx_cli(NULL, &out, &err, a, b, (char *)NULL);
+	unsetenv("LD_DEBUG");
+	ck_assert_msg(st == 0, "jauth %s %s: %d", a, b ? b : "", st);
+	ck_assert_msg(strstr(err, "libjauth.so"), "LD_DEBUG said: %.300s", err);
+	return strstr(err, "libcurl") || strstr(err, "libssl");
+}
+
+/* A fresh process (the jauth tool) that needs no request never maps
+ * libcurl or OpenSSL: a cached API token, an OAuth access token still
+ * fresh in the store, --version, lint, status. `jauth check` does. */
 START_TEST(test_token_does_not_load_the_tls_stack)
 {
 	apitoken_stack(SI.ca);
-	setenv("LD_DEBUG", "files", 1);
-	ck_assert_int_eq(fx_cli(NULL, &out, &err, "token", "svc", (char *)NULL),
-			 0);
-	ck_assert_msg(strstr(err, "libjauth.so"), "LD_DEBUG said: %.300s", err);
-	ck_assert_msg(!strstr(err, "libcurl") && !strstr(err, "libssl"),
-		      "token loaded the TLS stack");
-	clear();
-	ck_assert_int_eq(fx_cli(NULL, &out, &err, "check", "svc", (char *)NULL),
-			 0);
-	ck_assert_msg(strstr(err, "libcurl"), "check did not load http.so");
-	unsetenv("LD_DEBUG");
+	ck_assert_msg(!cli_maps_tls("token", "svc"), "token loaded TLS");
+	ck_assert_msg(!cli_maps_tls("--version", NULL), "--version loaded TLS");
+	ck_assert_msg(!cli_maps_tls("lint", "svc"), "lint loaded TLS");
+	ck_assert_msg(!cli_maps_tls("status", "svc"), "status loaded TLS");
+	ck_assert_msg(cli_maps_tls("check", "svc"), "check did not load TLS");
+}
+END_TEST
+
+START_TEST(test_fresh_oauth_token_does_not_load_the_tls_stack)
+{
+	setenv("CLIENT_SECRET", "csecret", 1);
+	fx_stack("svc",
+		 "required oauth3lo.so client_id=cid "
+		 "client_secret=@env:CLIENT_SECRET auth_url=%s api_url=%s "
+		 "ca_file=%s redirect_uri=https://app.example/cb\n",
+		 SI.url, SI.url, SI.ca);
+	jauth *h = fx_open("svc");
+	char *url = NULL;
+	ck_assert_int_eq(jauth_authorize_begin(h, &url), JAUTH_SUCCESS);
+	char *cb = standin_consent(&SI, url, NULL);
+	ck_assert_int_eq(jauth_authorize_finish(h, cb, NULL), JAUTH_SUCCESS);
+	free(cb);
+	jauth_free(url);
+	jauth_close(h);
+	long before = standin_counter(&SI, "token_requests");
+	ck_assert_msg(!cli_maps_tls("token", "svc"), "token loaded TLS");
+	ck_assert_msg(!cli_maps_tls("status", "svc"), "status loaded TLS");
+	ck_assert_int_eq(standin_counter(&SI, "token_requests"), before);
 }
 END_TEST
 
@@ -372,6 +404,7 @@ Suite *suite_http(void)
 	tcase_add_test(tc,
 		       test_wrong_client_secret_at_code_exchange_says_compare);
 	tcase_add_test(tc, test_token_does_not_load_the_tls_stack);
+	tcase_add_test(tc, test_fresh_oauth_token_does_not_load_the_tls_stack);
 	suite_add_tcase(s, tc);
 	return s;
 }
