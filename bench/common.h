@@ -149,13 +149,11 @@ void bench_storm(struct row *r);
 void bench_refresh(struct row *r);
 void bench_memory(struct row *r, const char *self);
 void bench_scale(struct row *r);
+void bench_cli(struct row *r);
 
 /* The memory benchmark's child (a fresh process): argv after the
  * "--memory-child" switch. */
 int memory_child(int argc, char **argv);
-/* `jauth-bench --open-child jauth|pam CONF MODS STATE PAMDIR`: one cold open
- * in a fresh process; prints its µs. */
-int open_child(int argc, char **argv);
 
 /* Formats ns as "12.3 ns" / "4.56 µs" / "7.89 ms" in BUF. */
 const char *fmt_time(double ns, char *buf, size_t n);

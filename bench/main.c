@@ -36,9 +36,10 @@ static const struct bench benches[] = {
 	{ "cached", bench_cached }, { "open", bench_open },
 	{ "storm", bench_storm },   { "refresh", bench_refresh },
 	{ "memory", run_memory },   { "scale", bench_scale },
+	{ "cli", bench_cli },
 };
 #define NBENCH (sizeof benches / sizeof *benches)
-static const int run_order[NBENCH] = { 0, 5, 1, 4, 2, 3 };
+static const int run_order[NBENCH] = { 0, 5, 1, 6, 4, 2, 3 };
 
 /* ---- the machine ---- */
 
@@ -317,8 +318,6 @@ int main(int argc, char **argv)
 	const char *doc = NULL, *cc = "cc", *only = NULL;
 	if (argc > 1 && strcmp(argv[1], "--memory-child") == 0)
 		return memory_child(argc - 2, argv + 2);
-	if (argc > 1 && strcmp(argv[1], "--open-child") == 0)
-		return open_child(argc - 2, argv + 2);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--doc") == 0 && i + 1 < argc)
 			doc = argv[++i];
@@ -330,7 +329,7 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: %s [--doc FILE] [--cc COMPILER] "
 				"[--only cached,open,storm,refresh,"
-				"memory,scale]\n",
+				"memory,scale,cli]\n",
 				argv[0]);
 			return 2;
 		}
