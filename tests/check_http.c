@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -382,6 +383,56 @@ START_TEST(test_fresh_oauth_token_does_not_load_the_tls_stack)
 }
 END_TEST
 
+/* http.so is found next to the libjauth.so.1 that runs, and is checked
+ * like a module before it is loaded. */
+static const struct {
+	const char *name;
+	int mode; /* of LIB/jauth/http.so; 0: not there */
+	int exit;
+	const char *says;
+} private_cases[] = {
+	{ "missing", 0, 1, "http.so: does not exist" },
+	{ "writable by others", 0666, 1, "reinstall jauth" },
+	{ "in place", 0644, 0, NULL },
+};
+
+static void copy(const char *from, const char *to, int mode)
+{
+	size_t n = 0;
+	FILE *src = fopen(from, "rb"), *dst = fopen(to, "wb");
+	ck_assert(src && dst);
+	char buf[65536];
+	while ((n = fread(buf, 1, sizeof buf, src)) > 0)
+		ck_assert_uint_eq(fwrite(buf, 1, n, dst), n);
+	fclose(src);
+	fclose(dst);
+	chmod(to, (mode_t)mode);
+}
+
+START_TEST(test_http_so_found_next_to_libjauth_and_checked)
+{
+	__typeof__(private_cases[0]) *c = &private_cases[_i];
+	char lib[PATH_MAX], path[PATH_MAX + 32];
+	snprintf(lib, sizeof lib, "%s/lib", FX.dir);
+	ck_assert_int_eq(mkdir(lib, 0755), 0);
+	snprintf(path, sizeof path, "%s/libjauth.so.1", lib);
+	copy(JAUTH_TEST_BUILDDIR "/lib/libjauth.so.1", path, 0755);
+	if (c->mode) {
+		snprintf(path, sizeof path, "%s/jauth", lib);
+		ck_assert_int_eq(mkdir(path, 0755), 0);
+		snprintf(path, sizeof path, "%s/jauth/http.so", lib);
+		copy(JAUTH_TEST_BUILDDIR "/lib/jauth/http.so", path, c->mode);
+	}
+	apitoken_stack(SI.ca);
+	setenv("LD_LIBRARY_PATH", lib, 1);
+	int st = fx_cli(NULL, &out, &err, "check", "svc", (char *)NULL);
+	ck_assert_msg(st == c->exit, "%s: exit %d: %s", c->name, st, err);
+	if (c->says)
+		ck_assert_msg(strstr(err, c->says) && strstr(err, lib),
+			      "%s: %s", c->name, err);
+}
+END_TEST
+
 Suite *suite_http(void)
 {
 	Suite *s = suite_create("http");
@@ -405,6 +456,8 @@ Suite *suite_http(void)
 		       test_wrong_client_secret_at_code_exchange_says_compare);
 	tcase_add_test(tc, test_token_does_not_load_the_tls_stack);
 	tcase_add_test(tc, test_fresh_oauth_token_does_not_load_the_tls_stack);
+	tcase_add_loop_test(tc, test_http_so_found_next_to_libjauth_and_checked,
+			    0, sizeof private_cases / sizeof *private_cases);
 	suite_add_tcase(s, tc);
 	return s;
 }
