@@ -137,14 +137,7 @@ static int setup_jauth(struct row *r)
 		row_fail(r, "cannot make its temp tree");
 		return -1;
 	}
-	jauth *h = NULL;
-	if (jauth_open(SERVICE, &E.opt, &h) != JAUTH_SUCCESS) {
-		row_fail(r, "jauth_open: %s", jauth_error(h));
-		jauth_close(h);
-		return -1;
-	}
-	int rc = oauth_consent(h, si, err, sizeof err);
-	jauth_close(h);
+	int rc = env_consent(&E, SERVICE, si, err, sizeof err);
 	if (rc < 0)
 		row_fail(r, "consent: %s", err);
 	return rc;

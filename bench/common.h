@@ -99,6 +99,9 @@ const char *oauth_line(struct standin *si);
 /* A whole consent through handle H (authorize_begin, the stand-in's
  * consent screen, authorize_finish). 0, or -1 with a message in ERR. */
 int oauth_consent(jauth *h, struct standin *si, char *err, size_t n);
+/* The same through a handle of SERVICE opened on E (and closed). */
+int env_consent(const struct env *e, const char *service, struct standin *si,
+		char *err, size_t n);
 
 /* The secrets the stacks name with @env: */
 #define ENV_CLIENT_SECRET "JAUTH_BENCH_CLIENT_SECRET"

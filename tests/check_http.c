@@ -306,9 +306,11 @@ END_TEST
 
 /* ---- oauth3lo's code exchange (#10.4) ---- */
 
-START_TEST(test_wrong_client_secret_at_code_exchange_says_compare)
+/* The 3LO stack "svc" with client secret SECRET, consented through the
+ * stand-in; the result of authorize_finish. */
+static jauth_result consent_with(const char *secret, char *msg, size_t n)
 {
-	setenv("CLIENT_SECRET", "not-the-secret", 1);
+	setenv("CLIENT_SECRET", secret, 1);
 	fx_stack("svc",
 		 "required oauth3lo.so client_id=cid "
 		 "client_secret=@env:CLIENT_SECRET auth_url=%s api_url=%s "
@@ -319,14 +321,22 @@ START_TEST(test_wrong_client_secret_at_code_exchange_says_compare)
 	ck_assert_int_eq(jauth_authorize_begin(h, &url), JAUTH_SUCCESS);
 	char *cb = standin_consent(&SI, url, NULL);
 	ck_assert_ptr_nonnull(cb);
-	ck_assert_int_eq(jauth_authorize_finish(h, cb, NULL), JAUTH_DENIED);
-	const char *e = jauth_error(h);
-	ck_assert_msg(strstr(e, "client_id=") && strstr(e, "client_secret") &&
-			      strstr(e, "Settings"),
-		      "%s", e);
+	jauth_result rc = jauth_authorize_finish(h, cb, NULL);
+	snprintf(msg, n, "%s", jauth_error(h));
 	free(cb);
 	jauth_free(url);
 	jauth_close(h);
+	return rc;
+}
+
+START_TEST(test_wrong_client_secret_at_code_exchange_says_compare)
+{
+	char e[2048];
+	ck_assert_int_eq(consent_with("not-the-secret", e, sizeof e),
+			 JAUTH_DENIED);
+	ck_assert_msg(strstr(e, "client_id=") && strstr(e, "client_secret") &&
+			      strstr(e, "Settings"),
+		      "%s", e);
 }
 END_TEST
 
@@ -362,20 +372,9 @@ END_TEST
 
 START_TEST(test_fresh_oauth_token_does_not_load_the_tls_stack)
 {
-	setenv("CLIENT_SECRET", "csecret", 1);
-	fx_stack("svc",
-		 "required oauth3lo.so client_id=cid "
-		 "client_secret=@env:CLIENT_SECRET auth_url=%s api_url=%s "
-		 "ca_file=%s redirect_uri=https://app.example/cb\n",
-		 SI.url, SI.url, SI.ca);
-	jauth *h = fx_open("svc");
-	char *url = NULL;
-	ck_assert_int_eq(jauth_authorize_begin(h, &url), JAUTH_SUCCESS);
-	char *cb = standin_consent(&SI, url, NULL);
-	ck_assert_int_eq(jauth_authorize_finish(h, cb, NULL), JAUTH_SUCCESS);
-	free(cb);
-	jauth_free(url);
-	jauth_close(h);
+	char e[2048];
+	ck_assert_msg(consent_with("csecret", e, sizeof e) == JAUTH_SUCCESS,
+		      "%s", e);
 	long before = standin_counter(&SI, "token_requests");
 	ck_assert_msg(!cli_maps_tls("token", "svc"), "token loaded TLS");
 	ck_assert_msg(!cli_maps_tls("status", "svc"), "status loaded TLS");
