@@ -339,6 +339,8 @@ int main(int argc, char **argv)
 	self[n > 0 ? n : 0] = '\0';
 	self_path = self;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* The stand-in is on loopback: never through a proxy. */
+	setenv("no_proxy", "127.0.0.1,localhost,::1", 1);
 
 	struct machine m;
 	machine(&m, cc);

@@ -154,8 +154,8 @@ static const char *fault_words(enum http_fault f)
 	case HF_TIMEOUT:
 		return "no answer in time: " NET_HINT;
 	case HF_SLOW:
-		return "the answer came slower than " STR(JAUTH_HTTP_LOW_SPEED_BPS) " bytes/s for " STR(
-			JAUTH_HTTP_LOW_SPEED_S) " s: the server, the network or a proxy is overloaded; try again later";
+		return "no answer, or one slower than " STR(JAUTH_HTTP_LOW_SPEED_BPS) " bytes/s for " STR(
+			JAUTH_HTTP_LOW_SPEED_S) " s: check a proxy (https_proxy, no_proxy) or a firewall; if the server is overloaded, try again later";
 	case HF_DROPPED:
 		return "the connection dropped: try again later";
 	case HF_TLS_TRUST:
@@ -406,13 +406,22 @@ static char *server_words(const char *body)
 }
 
 /* "HTTP 503 from URL: server words (try again later)", malloc'd. */
-static char *status_words(long st, const char *raw_url, const char *body)
+static char *status_words(long st, const char *raw_url, const char *body,
+			  long retry_after)
 {
-	char *url = shown_url(raw_url), *words = server_words(body);
-	char *s = xasprintf("HTTP %ld from %s%s%s", st, url, words,
-			    status_retryable(st) ? " (try again later)" : "");
+	char *url = shown_url(raw_url), *words = server_words(body), *when;
+	if (!status_retryable(st))
+		when = xstrdup("");
+	else if (retry_after > JAUTH_HTTP_BUDGET_MS / 1000)
+		when = xasprintf(" (the server asks to wait %ld s, longer "
+				 "than jauth waits: try again later)",
+				 retry_after);
+	else
+		when = xstrdup(" (try again later)");
+	char *s = xasprintf("HTTP %ld from %s%s%s", st, url, words, when);
 	free(url);
 	free(words);
+	free(when);
 	return s;
 }
 
@@ -424,7 +433,7 @@ jauth_result jauth_m_http_fail(jauth_m *m, const char *what,
 	jauth_result rc = st == 401 || st == 403 ? JAUTH_DENIED
 			  : status_retryable(st) ? JAUTH_TRANSIENT
 						 : JAUTH_ERROR;
-	char *words = status_words(st, rq->url, rs->body);
+	char *words = status_words(st, rq->url, rs->body, rs->retry_after);
 	jauth_m_fail(m, rc, "%s: %s", what, words);
 	free(words);
 	return rc;
@@ -508,7 +517,8 @@ jauth_result jauth_http_get(jauth *h, const char *source, const char *url,
 					 .date = o.date,
 					 .seconds = o.seconds };
 	if (rc != JAUTH_SUCCESS && !msg) {
-		char *words = status_words(o.status, url, o.body);
+		char *words =
+			status_words(o.status, url, o.body, o.retry_after);
 		msg = xasprintf("GET %s", words);
 		free(words);
 	}

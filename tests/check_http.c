@@ -139,6 +139,24 @@ START_TEST(test_get_503_after_every_try_is_transient)
 }
 END_TEST
 
+/* #12.14: every try, pause and Retry-After fits in one deadline below the
+ * store's lock wait; a server asking for more ends the tries at once. */
+START_TEST(test_retry_after_beyond_the_deadline_ends_the_tries)
+{
+	standin_fault(&SI, "{\"path\":\"/x\",\"status\":429,"
+			   "\"retry_after\":\"600\",\"count\":-1}");
+	jauth *h = fetcher("/x", SI.ca, NULL);
+	struct jauth_http_answer a;
+	ck_assert_int_eq(jauth_http_get(h, line1(), url_of("/x"), NULL, &a),
+			 JAUTH_TRANSIENT);
+	ck_assert_int_eq(standin_counter(&SI, "faults_served"), 1);
+	ck_assert_msg(strstr(jauth_error(h), "asks to wait 600 s"), "%s",
+		      jauth_error(h));
+	jauth_http_answer_free(&a);
+	jauth_close(h);
+}
+END_TEST
+
 /* ---- errors that say what to do (#10.4), as a table ---- */
 
 static const struct {
@@ -180,7 +198,7 @@ static const struct {
 	  "{\"path\":\"/x\",\"trickle\":1.5,\"count\":-1}",
 	  0,
 	  JAUTH_TRANSIENT,
-	  { "slower than 64 bytes/s", "try again later", NULL } },
+	  { "slower than 64 bytes/s", "proxy", "try again later" } },
 };
 
 START_TEST(test_network_errors_name_line_url_and_fix)
@@ -444,6 +462,7 @@ Suite *suite_http(void)
 	tcase_add_test(tc, test_get_of_an_unknown_line_refused);
 	tcase_add_test(tc, test_get_429_with_retry_after_then_200);
 	tcase_add_test(tc, test_get_503_after_every_try_is_transient);
+	tcase_add_test(tc, test_retry_after_beyond_the_deadline_ends_the_tries);
 	tcase_add_loop_test(tc, test_network_errors_name_line_url_and_fix, 0,
 			    sizeof error_cases / sizeof *error_cases);
 	tcase_add_test(tc, test_debug_trace_shows_the_exchange_not_the_secret);
