@@ -16,6 +16,8 @@
 #include "suites.h"
 
 #define CANARY "canary-6f1d2e9b7a"
+#define LABEL10 "aaaaaaaaaa"
+#define LABEL70 LABEL10 LABEL10 LABEL10 LABEL10 LABEL10 LABEL10 LABEL10
 
 static char *out, *err;
 
@@ -168,37 +170,23 @@ static const struct {
 	const char *says[3]; /* what the message must contain besides the
 				line and the URL */
 } error_cases[] = {
-	{ "certificate of another CA",
-	  "/x",
-	  NULL,
-	  1,
-	  JAUTH_CONFIG,
-	  { "certificate is not trusted",
-	    "ca_file=", "update-ca-certificates" } },
-	{ "connection refused",
-	  "https://127.0.0.1:1/x",
-	  NULL,
-	  0,
-	  JAUTH_TRANSIENT,
+	/* clang-format off */
+	{ "certificate of another CA", "/x", NULL, 1, JAUTH_CONFIG,
+	  { "certificate is not trusted", "ca_file=", "update-ca-certificates" } },
+	{ "connection refused", "https://127.0.0.1:1/x", NULL, 0, JAUTH_TRANSIENT,
 	  { "cannot connect", "proxy", "firewall" } },
-	{ "4 MB header",
-	  "/x",
-	  "{\"path\":\"/x\",\"header_bytes\":4000000}",
-	  0,
-	  JAUTH_ERROR,
-	  { "the server's header was too large", NULL, NULL } },
-	{ "80 KB of header",
-	  "/x",
-	  "{\"path\":\"/x\",\"header_bytes\":80000}",
-	  0,
-	  JAUTH_ERROR,
-	  { "the server's header was too large", NULL, NULL } },
-	{ "slow-loris answer",
-	  "/x",
-	  "{\"path\":\"/x\",\"trickle\":1.5,\"count\":-1}",
-	  0,
-	  JAUTH_TRANSIENT,
+	/* A label over 63 bytes: the resolver refuses it without sending a
+	 * query, so the test does not touch the network. */
+	{ "name does not resolve", "https://" LABEL70 ".example/x", NULL, 0,
+	  JAUTH_TRANSIENT, { "cannot resolve the host name", "DNS", "proxy" } },
+	{ "4 MB header", "/x", "{\"path\":\"/x\",\"header_bytes\":4000000}", 0,
+	  JAUTH_ERROR, { "the server's header was too large", NULL, NULL } },
+	{ "80 KB of header", "/x", "{\"path\":\"/x\",\"header_bytes\":80000}", 0,
+	  JAUTH_ERROR, { "the server's header was too large", NULL, NULL } },
+	{ "slow-loris answer", "/x",
+	  "{\"path\":\"/x\",\"trickle\":1.5,\"count\":-1}", 0, JAUTH_TRANSIENT,
 	  { "slower than 64 bytes/s", "proxy", "try again later" } },
+	/* clang-format on */
 };
 
 START_TEST(test_network_errors_name_line_url_and_fix)
