@@ -330,8 +330,9 @@ static jauth_result exchange(const struct call *c, struct outcome *o,
 	if (t.fault != HF_NONE) {
 		rc = fault_result(t.fault);
 		*msg = t.fault == HF_OTHER
-			       ? xasprintf("%s %s: %s", c->method, url,
-					   t.detail)
+			       ? xasprintf("%s %s: %s: check the URL; run "
+					   "with -vv to see the exchange",
+					   c->method, url, t.detail)
 			       : xasprintf("%s %s: %s", c->method, url,
 					   fault_words(t.fault));
 	} else if (status_retryable(o->status)) {
