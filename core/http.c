@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -32,41 +33,48 @@ _Static_assert(JAUTH_HTTP_TRIES *JAUTH_HTTP_TRY_MS +
 
 /* ---- loading http.so ---- */
 
-static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-static const struct http_iface *iface;
-static char *load_error;
+/* Set once http.so is loaded; a failed load is tried again on the next
+ * request (the file may have been installed meanwhile). */
+static const struct http_iface *_Atomic iface;
+static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void load(void)
+static const struct http_iface *load(char **why)
 {
-	char *why = NULL;
-	void *dl = private_open("http.so", &why), *sym = NULL;
+	void *dl = private_open("http.so", why), *sym = NULL;
 	if (dl)
-		sym = private_sym(dl, "http.so", JAUTH_HTTP_IFACE_SYMBOL, &why);
+		sym = private_sym(dl, "http.so", JAUTH_HTTP_IFACE_SYMBOL, why);
 	const struct http_iface *i =
 		sym ? ((const struct http_iface *(*)(void))sym)() : NULL;
 	if (i && (i->version != JAUTH_HTTP_IFACE_VERSION ||
 		  i->size != sizeof(struct http_try))) {
-		why = xstrdup("http.so belongs to another jauth version: "
-			      "reinstall jauth");
+		*why = xstrdup("http.so belongs to another jauth version: "
+			       "reinstall jauth");
 		i = NULL;
 	}
-	iface = i;
-	load_error = why;
+	return i;
 }
 
-/* The transfer, or NULL with *why (not to free). */
-static const struct http_iface *transfer(const char **why)
+/* The transfer, or NULL with *why (malloc'd). */
+static const struct http_iface *transfer(char **why)
 {
-	pthread_once(&load_once, load);
-	*why = load_error;
-	return iface;
+	const struct http_iface *i =
+		atomic_load_explicit(&iface, memory_order_acquire);
+	*why = NULL;
+	if (i)
+		return i;
+	pthread_mutex_lock(&load_mu);
+	if (!(i = atomic_load_explicit(&iface, memory_order_relaxed)) &&
+	    (i = load(why)))
+		atomic_store_explicit(&iface, i, memory_order_release);
+	pthread_mutex_unlock(&load_mu);
+	return i;
 }
 
 void http_close(void *conn)
 {
-	/* A connection exists only if http.so was loaded. */
+	/* A connection exists only once http.so is loaded. */
 	if (conn)
-		iface->close(conn);
+		atomic_load_explicit(&iface, memory_order_acquire)->close(conn);
 }
 
 /* ---- one exchange ---- */
@@ -275,10 +283,11 @@ static jauth_result exchange(const struct call *c, struct outcome *o,
 				 c->method, c->url ? c->url : "(no URL)");
 		return JAUTH_ERROR;
 	}
-	const char *why;
+	char *why;
 	const struct http_iface *x = transfer(&why);
 	if (!x) {
 		*msg = xasprintf("%s %s: %s", c->method, c->url, why);
+		free(why);
 		return JAUTH_ERROR;
 	}
 	char *url = shown_url(c->url);
