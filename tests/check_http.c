@@ -314,14 +314,19 @@ END_TEST
 
 /* The 3LO stack "svc" with client secret SECRET, consented through the
  * stand-in; the result of authorize_finish. */
-static jauth_result consent_with(const char *secret, char *msg, size_t n)
+static void oauth_stack(const char *ca)
 {
-	setenv("CLIENT_SECRET", secret, 1);
 	fx_stack("svc",
 		 "required oauth3lo.so client_id=cid "
 		 "client_secret=@env:CLIENT_SECRET auth_url=%s api_url=%s "
 		 "ca_file=%s redirect_uri=https://app.example/cb\n",
-		 SI.url, SI.url, SI.ca);
+		 SI.url, SI.url, ca);
+}
+
+static jauth_result consent_with(const char *secret, char *msg, size_t n)
+{
+	setenv("CLIENT_SECRET", secret, 1);
+	oauth_stack(SI.ca);
 	jauth *h = fx_open("svc");
 	char *url = NULL;
 	ck_assert_int_eq(jauth_authorize_begin(h, &url), JAUTH_SUCCESS);
@@ -343,6 +348,28 @@ START_TEST(test_wrong_client_secret_at_code_exchange_says_compare)
 	ck_assert_msg(strstr(e, "client_id=") && strstr(e, "client_secret") &&
 			      strstr(e, "Settings"),
 		      "%s", e);
+}
+END_TEST
+
+/* A refresh that failed on the certificate never reached the server: once
+ * the CA is fixed, even after Atlassian's reuse interval, it is sent. */
+START_TEST(test_refresh_after_a_certificate_fix_is_not_held_back)
+{
+	char e[2048];
+	time_t t0 = time(NULL);
+	fx_clock(t0);
+	ck_assert_msg(consent_with("csecret", e, sizeof e) == JAUTH_SUCCESS,
+		      "%s", e);
+	oauth_stack(SI.other_ca);
+	jauth *h = fx_open("svc");
+	ck_assert_int_eq(jauth_refresh(h, NULL), JAUTH_CONFIG);
+	jauth_close(h);
+	fx_clock(t0 + 700); /* past the 600 s reuse interval */
+	oauth_stack(SI.ca);
+	h = fx_open("svc");
+	ck_assert_msg(jauth_refresh(h, NULL) == JAUTH_SUCCESS, "%s",
+		      jauth_error(h));
+	jauth_close(h);
 }
 END_TEST
 
@@ -460,6 +487,8 @@ Suite *suite_http(void)
 	tcase_add_test(tc, test_check_vv_traces_without_the_token);
 	tcase_add_test(tc,
 		       test_wrong_client_secret_at_code_exchange_says_compare);
+	tcase_add_test(tc,
+		       test_refresh_after_a_certificate_fix_is_not_held_back);
 	tcase_add_test(tc, test_token_does_not_load_the_tls_stack);
 	tcase_add_test(tc, test_fresh_oauth_token_does_not_load_the_tls_stack);
 	tcase_add_loop_test(tc, test_http_so_found_next_to_libjauth_and_checked,
