@@ -9,6 +9,7 @@
  * It links libcurl and nothing of libjauth, and exports one symbol.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
