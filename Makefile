@@ -27,6 +27,9 @@ WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes $(WERROR)
 PKGS    := libcurl libcjson
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 DEP_LIBS   = $(shell pkg-config --libs $(PKGS))
+# libjauth and the CLI link cJSON only; libcurl is http.so's (see below).
+CJSON_LIBS = $(shell pkg-config --libs libcjson)
+CURL_LIBS  = $(shell pkg-config --libs libcurl)
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS   = $(shell pkg-config --libs check)
 BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -Icore/include $(WARN) $(CFLAGS) $(DEP_CFLAGS)
@@ -34,6 +37,9 @@ BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -Icore/include $(WARN) $(CFLAGS) $
 B ?= build
 LIB_SO   := $(B)/lib/libjauth.so.$(SOMAJOR)
 LIB_LINK := $(B)/lib/libjauth.so
+# libjauth's private objects, dlopened on first use from jauth/ next to
+# libjauth.so.1 (core/private.c): http.so holds libcurl.
+PRIVATE_SO := $(B)/lib/jauth/http.so
 
 CORE_SRC := $(wildcard core/*.c) $(filter-out core/store/pgsql_driver.c,$(wildcard core/store/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
@@ -62,13 +68,13 @@ TEST_DEFS := -DJAUTH_TEST_SRCDIR=\"$(CURDIR)/tests\" -DJAUTH_TEST_BUILDDIR=\"$(C
 
 .PHONY: all deps check demo install uninstall clean bench check-asan \
 	check-tsan check-valgrind check-python install-python uninstall-python
-all: $(LIB_SO) $(MODULE_SO) $(CLI) $(PGSQL_SO)
+all: $(LIB_SO) $(PRIVATE_SO) $(MODULE_SO) $(CLI) $(PGSQL_SO)
 
 deps:
 	@sh mk/deps.sh
 
 # ---- libjauth ----
-$(B)/obj/core/%.o: core/%.c core/internal.h core/include/jauth/jauth.h core/include/jauth/module.h | deps
+$(B)/obj/core/%.o: core/%.c core/internal.h core/http/iface.h core/include/jauth/jauth.h core/include/jauth/module.h | deps
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DJAUTH_MODULEDIR=\"$(MODULEDIR)\" -c $< -o $@
 
@@ -77,7 +83,7 @@ $(B)/obj/core/store/%.o: core/store/store.h
 $(LIB_SO): $(CORE_OBJ) core/libjauth.map
 	@mkdir -p $(@D)
 	$(CC) -shared -pthread -Wl,-soname,libjauth.so.$(SOMAJOR) -Wl,--version-script=core/libjauth.map \
-		-Wl,-z,relro,-z,now -Wl,--no-undefined $(CFLAGS) -o $@ $(CORE_OBJ) $(DEP_LIBS) -ldl
+		-Wl,-z,relro,-z,now -Wl,--no-undefined $(CFLAGS) -o $@ $(CORE_OBJ) $(CJSON_LIBS) -ldl
 	ln -sf libjauth.so.$(SOMAJOR) $(LIB_LINK)
 
 $(filter $(B)/obj/core/store/%,$(CORE_OBJ)): core/store/pgsql.h
@@ -95,6 +101,11 @@ $(PGSQL_SO): core/store/pgsql_driver.c core/store/pgsql.h | deps
 	$(CC) $(BASE_CFLAGS) $(shell pkg-config --cflags libpq) -fPIC -fvisibility=hidden -shared \
 		-Wl,-z,relro,-z,now -Wl,--no-undefined -o $@ $< $(shell pkg-config --libs libpq libcjson)
 
+$(B)/lib/jauth/http.so: core/http/curl.c core/http/iface.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -shared -Wl,-z,relro,-z,now \
+		-Wl,--no-undefined -o $@ $< $(CURL_LIBS)
+
 # ---- modules ----
 $(B)/modules/%.so: modules/%/* core/include/jauth/module.h $(LIB_SO)
 	@mkdir -p $(@D)
@@ -108,7 +119,7 @@ $(B)/obj/cli/%.o: cli/%.c cli/*.h core/include/jauth/jauth.h | deps
 
 $(CLI): $(CLI_OBJ) $(LIB_SO)
 	@mkdir -p $(@D)
-	$(CC) -pthread $(CFLAGS) -o $@ $(CLI_OBJ) -L$(B)/lib -ljauth -Wl,-rpath,$(LIBDIR) $(DEP_LIBS)
+	$(CC) -pthread $(CFLAGS) -o $@ $(CLI_OBJ) -L$(B)/lib -ljauth -Wl,-rpath,$(LIBDIR) $(CJSON_LIBS)
 
 # ---- tests ----
 $(B)/tests/modules/%.so: tests/modules/testmod.c core/include/jauth/module.h $(LIB_SO)
@@ -178,7 +189,7 @@ check-tsan:
 # memcheck over the suites of one process (the thread and process storms
 # are TSan's); leaks of libcurl/OpenSSL caches are "still reachable", not
 # lost, and do not count.
-VALGRIND_SUITES := "stack syntax" dispatch loading services apitoken.so oauth3lo.so "hostile input"
+VALGRIND_SUITES := "stack syntax" dispatch loading services apitoken.so oauth3lo.so "hostile input" http
 check-valgrind: all $(TESTMOD_SO) $(PAM_PICK) $(TEST_BIN)
 	@sh mk/deps.sh valgrind
 	for s in $(VALGRIND_SUITES); do \
@@ -202,6 +213,8 @@ install: all $(B)/jauth.pc
 		$(DESTDIR)$(MODULEDIR) $(DESTDIR)$(BINDIR) \
 		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DATADIR)/conf
 	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	install -d $(DESTDIR)$(LIBDIR)/jauth
+	install -m 0644 $(B)/lib/jauth/*.so $(DESTDIR)$(LIBDIR)/jauth/
 	ln -sf libjauth.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libjauth.so
 	install -m 0644 core/include/jauth/jauth.h core/include/jauth/module.h \
 		$(DESTDIR)$(INCLUDEDIR)/jauth/
@@ -210,7 +223,6 @@ install: all $(B)/jauth.pc
 	install -m 0644 $(B)/jauth.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	install -m 0644 $(CONF_EXAMPLES) $(DESTDIR)$(DATADIR)/conf/
 	install -d $(DESTDIR)$(LIBDIR)/jauth $(DESTDIR)$(DATADIR)/pgsql
-	install -m 0644 $(PGSQL_SO) $(DESTDIR)$(LIBDIR)/jauth/
 	install -m 0644 core/store/pgsql.sql $(DESTDIR)$(DATADIR)/pgsql/schema.sql
 	for m in $(MANPAGES); do \
 		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
@@ -221,6 +233,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/jauth $(DESTDIR)$(DATADIR)
 	rm -f $(MODULES:%=$(DESTDIR)$(MODULEDIR)/%.so)
 	rm -f $(DESTDIR)$(LIBDIR)/jauth/store-pgsql.so
+	rm -f $(PRIVATE_SO:$(B)/lib/jauth/%=$(DESTDIR)$(LIBDIR)/jauth/%)
 	-rmdir $(DESTDIR)$(MODULEDIR) $(DESTDIR)$(LIBDIR)/jauth 2>/dev/null
 	rm -f $(DESTDIR)$(BINDIR)/jauth $(DESTDIR)$(PKGCONFIGDIR)/jauth.pc
 	for m in $(MANPAGES); do s=$${m##*.}; \

@@ -373,6 +373,20 @@ const char *oauth_line(struct standin *s)
 	return line;
 }
 
+int env_consent(const struct env *e, const char *service, struct standin *s,
+		char *err, size_t n)
+{
+	jauth *h = NULL;
+	if (jauth_open(service, &e->opt, &h) != JAUTH_SUCCESS) {
+		snprintf(err, n, "jauth_open: %s", jauth_error(h));
+		jauth_close(h);
+		return -1;
+	}
+	int rc = oauth_consent(h, s, err, n);
+	jauth_close(h);
+	return rc;
+}
+
 int oauth_consent(jauth *h, struct standin *s, char *err, size_t n)
 {
 	char *url = NULL, *report = NULL, *cb;

@@ -99,6 +99,9 @@ const char *oauth_line(struct standin *si);
 /* A whole consent through handle H (authorize_begin, the stand-in's
  * consent screen, authorize_finish). 0, or -1 with a message in ERR. */
 int oauth_consent(jauth *h, struct standin *si, char *err, size_t n);
+/* The same through a handle of SERVICE opened on E (and closed). */
+int env_consent(const struct env *e, const char *service, struct standin *si,
+		char *err, size_t n);
 
 /* The secrets the stacks name with @env: */
 #define ENV_CLIENT_SECRET "JAUTH_BENCH_CLIENT_SECRET"
@@ -150,13 +153,11 @@ void bench_refresh(struct row *r);
 void bench_memory(struct row *r, const char *self);
 void bench_scale(struct row *r);
 void bench_fleet(struct row *r);
+void bench_cli(struct row *r);
 
 /* The memory benchmark's child (a fresh process): argv after the
  * "--memory-child" switch. */
 int memory_child(int argc, char **argv);
-/* `jauth-bench --open-child jauth|pam CONF MODS STATE PAMDIR`: one cold open
- * in a fresh process; prints its µs. */
-int open_child(int argc, char **argv);
 
 /* Formats ns as "12.3 ns" / "4.56 µs" / "7.89 ms" in BUF. */
 const char *fmt_time(double ns, char *buf, size_t n);

@@ -218,6 +218,8 @@ static jauth_result run_stack(struct jauth *h, struct stack *st, enum op op,
 	struct run r = { .h = h, .op = op };
 	char *kept = NULL;
 	jauth_result rc = dispatch(st, &r);
+	if (rc == JAUTH_ERROR && r.config)
+		rc = JAUTH_CONFIG;
 	pthread_mutex_lock(&h->mu);
 	jauth_result got = publish(h, st, &r, rc, tc, &kept);
 	pthread_mutex_unlock(&h->mu);

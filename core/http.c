@@ -1,173 +1,135 @@
 /*
- * http.c — HTTPS for modules, on libcurl: https only, verification always
- * on, timeouts, a 1 MiB answer cap, no redirects, retries with backoff that
- * honour Retry-After, and errors in words. One connection per module
- * instance is kept and reused.
+ * http.c — the project's one HTTP client, for modules (jauth_m_http) and
+ * for the CLI (jauth_http_get): https only, verification always on, caps
+ * on header (64 KiB) and body (1 MiB), no redirects, retries with backoff
+ * that honour Retry-After, every try inside one deadline below the
+ * grant's lock wait (internal.h), errors in words that say what to do, and
+ * at debug level a trace with the secrets masked.
+ *
+ * The transfer itself is http.so's (core/http/curl.c, on libcurl), loaded
+ * on the first request: processes that never go to the network never map
+ * libcurl and OpenSSL.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
+#include "http/iface.h"
 #include "internal.h"
 
-#define HTTP_MAX_BODY (1024 * 1024)
-#define HTTP_TRIES 4
-#define HTTP_CONNECT_MS 10000L
-#define HTTP_TOTAL_MS 30000L
-#define BACKOFF_FIRST_MS 250
-#define BACKOFF_MAX_MS 8000
-#define RETRY_AFTER_MAX 30
+_Static_assert(JAUTH_HTTP_BUDGET_MS < JAUTH_LOCK_WAIT_S * 1000L,
+	       "an HTTP exchange must end before others stop waiting for "
+	       "the lock its caller holds");
+_Static_assert(JAUTH_HTTP_TRIES *JAUTH_HTTP_TRY_MS +
+			       (JAUTH_HTTP_TRIES - 1) *
+				       JAUTH_HTTP_BACKOFF_MAX_MS <
+		       JAUTH_LOCK_WAIT_S * 1000L,
+	       "tries x timeout + backoff must stay below the lock wait");
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+/* ---- loading http.so ---- */
 
-static void global_init(void)
+/* Set once http.so is loaded; a failed load is tried again on the next
+ * request (the file may have been installed meanwhile). */
+static const struct http_iface *_Atomic iface;
+static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct http_iface *load(char **why)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	void *dl = private_open("http.so", why), *sym = NULL;
+	if (dl)
+		sym = private_sym(dl, "http.so", JAUTH_HTTP_IFACE_SYMBOL, why);
+	const struct http_iface *i =
+		sym ? ((const struct http_iface *(*)(void))sym)() : NULL;
+	if (i && (i->version != JAUTH_HTTP_IFACE_VERSION ||
+		  i->size != sizeof(struct http_try))) {
+		*why = xstrdup("http.so belongs to another jauth version: "
+			       "reinstall jauth");
+		i = NULL;
+	}
+	return i;
 }
 
-void http_global_init(void)
+/* The transfer, or NULL with *why (malloc'd). */
+static const struct http_iface *transfer(char **why)
 {
-	pthread_once(&global_once, global_init);
+	const struct http_iface *i =
+		atomic_load_explicit(&iface, memory_order_acquire);
+	*why = NULL;
+	if (i)
+		return i;
+	pthread_mutex_lock(&load_mu);
+	if (!(i = atomic_load_explicit(&iface, memory_order_relaxed)) &&
+	    (i = load(why)))
+		atomic_store_explicit(&iface, i, memory_order_release);
+	pthread_mutex_unlock(&load_mu);
+	return i;
 }
 
-void http_close(void *curl)
+void http_close(void *conn)
 {
-	if (curl)
-		curl_easy_cleanup(curl);
+	/* A connection exists only once http.so is loaded. */
+	if (conn)
+		atomic_load_explicit(&iface, memory_order_acquire)->close(conn);
 }
 
-/* One attempt's answer as it arrives. */
-struct answer {
-	struct buf body;
-	int too_big;
-	long retry_after;
+/* ---- one exchange ---- */
+
+/* A request as both entry points make it. */
+struct call {
+	struct jauth *h;
+	void **conn;
+	const char *method, *url, *auth, *json, *ca_file;
+	int tries;
 };
 
-static size_t on_body(char *data, size_t size, size_t n, void *ctx)
+/* What came of it. */
+struct outcome {
+	long status;
+	char *body;
+	size_t len;
+	long retry_after;
+	time_t date;
+	int uncertain;
+	double seconds;
+};
+
+static long now_ms(void)
 {
-	struct answer *a = ctx;
-	size_t len = size * n;
-	if (a->body.len + len > HTTP_MAX_BODY) {
-		a->too_big = 1;
-		return 0;
-	}
-	buf_add(&a->body, data, len);
-	return len;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Retry-After is seconds or an HTTP date. */
-static long parse_retry_after(const char *v)
+static void sleep_ms(long ms)
 {
-	char *end;
-	long s = strtol(v, &end, 10);
-	if (end != v && (*end == '\0' || *end == '\r' || *end == '\n'))
-		return s < 0 ? 0 : s;
-	time_t t = curl_getdate(v, NULL);
-	if (t < 0)
-		return -1;
-	time_t now = time(NULL);
-	return t > now ? (long)(t - now) : 0;
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }
 
-static size_t on_header(char *data, size_t size, size_t n, void *ctx)
+/* The pause before try number TRY+1: Retry-After when given, else
+ * exponential with jitter. */
+static long backoff_ms(int try, long retry_after)
 {
-	struct answer *a = ctx;
-	size_t len = size * n;
-	static const char key[] = "retry-after:";
-	if (len > sizeof key && strncasecmp(data, key, sizeof key - 1) == 0) {
-		char *v = xstrndup(data + sizeof key - 1, len - sizeof key + 1);
-		a->retry_after = parse_retry_after(v + strspn(v, " \t"));
-		free(v);
-	}
-	return len;
+	if (retry_after >= 0)
+		return retry_after * 1000L;
+	long ms = JAUTH_HTTP_BACKOFF_MS << (try - 1);
+	if (ms > JAUTH_HTTP_BACKOFF_MAX_MS)
+		ms = JAUTH_HTTP_BACKOFF_MAX_MS;
+	unsigned short jitter = 0;
+	(void)!getrandom(&jitter, sizeof jitter, GRND_NONBLOCK);
+	return ms / 2 + (long)(jitter % (unsigned)(ms / 2 + 1));
 }
 
-/* Frees a header list, wiping it: it may hold an Authorization value. */
-static void headers_free(struct curl_slist *h)
+static int fault_retryable(enum http_fault f)
 {
-	for (struct curl_slist *p = h; p; p = p->next)
-		explicit_bzero(p->data, strlen(p->data));
-	curl_slist_free_all(h);
-}
-
-static struct curl_slist *headers_for(const struct jauth_m_http_req *rq)
-{
-	struct curl_slist *h =
-		curl_slist_append(NULL, "Accept: application/json");
-	if (rq->json)
-		h = curl_slist_append(h, "Content-Type: application/json");
-	if (rq->authorization) {
-		char *v = xasprintf("Authorization: %s", rq->authorization);
-		h = curl_slist_append(h, v);
-		wipe_free(v);
-	}
-	return h;
-}
-
-static void set_options(CURL *c, const struct jauth_m_http_req *rq,
-			struct curl_slist *hdr, struct answer *a, char *errbuf)
-{
-	curl_easy_setopt(c, CURLOPT_URL, rq->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	if (rq->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, rq->ca_file);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, HTTP_CONNECT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, HTTP_TOTAL_MS);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
-			 (curl_off_t)HTTP_MAX_BODY);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "jauth/" JAUTH_VERSION);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	if (rq->json) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->json);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE,
-				 (long)strlen(rq->json));
-	} else {
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	}
-}
-
-/* 1 when the failure CC is worth another try. */
-static int cc_retryable(CURLcode cc)
-{
-	switch (cc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_SSL_CONNECT_ERROR:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* 1 when the failure CC may have come after the server got the request. */
-static int cc_uncertain(CURLcode cc)
-{
-	return cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_SEND_ERROR ||
-	       cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING ||
-	       cc == CURLE_PARTIAL_FILE;
+	return f == HF_DNS || f == HF_CONNECT || f == HF_TIMEOUT ||
+	       f == HF_SLOW || f == HF_DROPPED || f == HF_TLS;
 }
 
 static int status_retryable(long status)
@@ -175,152 +137,252 @@ static int status_retryable(long status)
 	return status == 429 || (status >= 500 && status <= 599);
 }
 
-/* What failed, in words, for the transfer error CC. */
-static char *cc_words(CURLcode cc, const char *host_url, const char *errbuf,
-		      const struct answer *a)
+static jauth_result fault_result(enum http_fault f)
 {
-	const char *what;
-	switch (cc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-		what = "cannot resolve the host name (DNS)";
-		break;
-	case CURLE_COULDNT_CONNECT:
-		what = "cannot connect";
-		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		what = "timed out";
-		break;
-	case CURLE_PEER_FAILED_VERIFICATION:
-		what = "the server's TLS certificate is not trusted (set "
-		       "ca_file= if it uses a private CA)";
-		break;
-	case CURLE_SSL_CACERT_BADFILE:
-		what = "the ca_file cannot be read as certificates";
-		break;
-	case CURLE_SSL_CONNECT_ERROR:
-		what = "the TLS handshake failed";
-		break;
-	case CURLE_GOT_NOTHING:
-	case CURLE_RECV_ERROR:
-	case CURLE_SEND_ERROR:
-	case CURLE_PARTIAL_FILE:
-		what = "the connection dropped";
-		break;
-	case CURLE_UNSUPPORTED_PROTOCOL:
-		what = "only https:// URLs are allowed";
-		break;
-	case CURLE_FILESIZE_EXCEEDED:
-	case CURLE_WRITE_ERROR:
-		what = a->too_big || cc == CURLE_FILESIZE_EXCEEDED
-			       ? "the answer is larger than 1 MiB"
-			       : "the answer could not be stored";
-		break;
+	if (f == HF_TLS_TRUST || f == HF_CA_FILE)
+		return JAUTH_CONFIG;
+	return fault_retryable(f) ? JAUTH_TRANSIENT : JAUTH_ERROR;
+}
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+#define NET_HINT                                                               \
+	"check the host name, DNS, a proxy (https_proxy, no_proxy) or a "      \
+	"firewall, then try again"
+
+/* What went wrong and what to do, for fault F. */
+static const char *fault_words(enum http_fault f)
+{
+	switch (f) {
+	case HF_DNS:
+		return "cannot resolve the host name: " NET_HINT;
+	case HF_CONNECT:
+		return "cannot connect (refused or unreachable): " NET_HINT;
+	case HF_TIMEOUT:
+		return "no answer in time: " NET_HINT;
+	case HF_SLOW:
+		return "no answer, or one slower than " STR(JAUTH_HTTP_LOW_SPEED_BPS) " bytes/s for " STR(
+			JAUTH_HTTP_LOW_SPEED_S) " s: check a proxy (https_proxy, no_proxy) or a firewall; if the server is overloaded, try again later";
+	case HF_DROPPED:
+		return "the connection dropped: try again later";
+	case HF_TLS_TRUST:
+		return "the server's TLS certificate is not trusted: if it "
+		       "uses a private CA, set ca_file=PATH on the line; else "
+		       "add its CA to the system store "
+		       "(update-ca-certificates)";
+	case HF_CA_FILE:
+		return "the ca_file= cannot be read as PEM certificates: fix "
+		       "the path or the file";
+	case HF_TLS:
+		return "the TLS handshake failed: check a proxy "
+		       "(https_proxy) or the server's TLS setup";
+	case HF_BODY_BIG:
+		return "the answer is larger than 1 MiB: is the URL right?";
+	case HF_HEADER_BIG:
+		return "the server's header was too large (over 64 KiB): is "
+		       "the URL right?";
+	case HF_SCHEME:
+		return "only https:// URLs are allowed";
 	default:
-		what = curl_easy_strerror(cc);
+		return "the request failed";
 	}
-	return *errbuf ? xasprintf("%s: %s (%s)", host_url, what, errbuf)
-		       : xasprintf("%s: %s", host_url, what);
 }
 
-/* Sleeps before try number TRY (1-based), honouring RETRY_AFTER. */
-static void backoff(int try, long retry_after)
-{
-	long ms = BACKOFF_FIRST_MS << (try - 1);
-	if (ms > BACKOFF_MAX_MS)
-		ms = BACKOFF_MAX_MS;
-	unsigned short jitter = 0;
-	(void)!getrandom(&jitter, sizeof jitter, GRND_NONBLOCK);
-	ms = ms / 2 + (long)(jitter % (unsigned)(ms / 2 + 1));
-	if (retry_after >= 0)
-		ms = (retry_after > RETRY_AFTER_MAX ? RETRY_AFTER_MAX
-						    : retry_after) *
-		     1000L;
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* One attempt. Fills RS from the answer; returns libcurl's code. */
-static CURLcode attempt(CURL *c, const struct jauth_m_http_req *rq,
-			struct jauth_m_http_resp *rs, char *errbuf,
-			struct answer *a)
-{
-	struct curl_slist *hdr = headers_for(rq);
-	curl_easy_reset(c);
-	errbuf[0] = '\0';
-	buf_wipe(&a->body);
-	a->too_big = 0;
-	a->retry_after = -1;
-	set_options(c, rq, hdr, a, errbuf);
-	CURLcode cc = curl_easy_perform(c);
-	headers_free(hdr);
-	jauth_m_http_free(rs);
-	rs->status = 0;
-	rs->retry_after = a->retry_after;
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
-	rs->len = a->body.len;
-	rs->body = buf_take(&a->body);
-	return cc;
-}
-
-/* The URL without its query, for messages. */
+/* The URL without its query, for messages and traces. */
 static char *shown_url(const char *url)
 {
 	return xstrndup(url, strcspn(url, "?#"));
 }
 
+/* Copies LINE (N bytes) for a log, control characters made visible. */
+static char *printable(const char *line, size_t n)
+{
+	char *s = xstrndup(line, n);
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
+
+/* At debug level: the answer's header lines, Set-Cookie values hidden
+ * (everything else is masked by the handle's redactor). */
+static void trace_headers(struct jauth *h, const char *headers)
+{
+	for (const char *p = headers; p && *p;) {
+		size_t n = strcspn(p, "\r\n");
+		if (n && strncasecmp(p, "set-cookie:", 11) == 0)
+			hlog(h, JAUTH_LOG_DEBUG, "< Set-Cookie: (hidden)");
+		else if (n) {
+			char *s = printable(p, n);
+			hlog(h, JAUTH_LOG_DEBUG, "< %s", s);
+			free(s);
+		}
+		p += n;
+		p += strspn(p, "\r\n");
+	}
+}
+
+static void trace_request(const struct call *c, const char *url, int try,
+			  int tries)
+{
+	hlog(c->h, JAUTH_LOG_DEBUG, "> %s %s%s (try %d of %d)", c->method, url,
+	     strcspn(c->url, "?#") < strlen(c->url) ? "?…" : "", try, tries);
+	if (c->auth)
+		hlog(c->h, JAUTH_LOG_DEBUG, "> Authorization: %.*s (hidden)",
+		     (int)strcspn(c->auth, " "), c->auth);
+	if (c->json)
+		hlog(c->h, JAUTH_LOG_DEBUG,
+		     "> Content-Type: application/json (%zu bytes, hidden)",
+		     strlen(c->json));
+}
+
+static void trace_answer(struct jauth *h, const struct http_try *t, long ms)
+{
+	if (t->fault == HF_NONE)
+		hlog(h, JAUTH_LOG_DEBUG, "< HTTP %ld in %ld.%03ld s, %zu bytes",
+		     t->status, ms / 1000, ms % 1000, t->len);
+	else
+		hlog(h, JAUTH_LOG_DEBUG, "< no answer after %ld.%03ld s: %s",
+		     ms / 1000, ms % 1000, t->detail);
+	trace_headers(h, t->headers);
+}
+
+static void outcome_take(struct outcome *o, struct http_try *t)
+{
+	if (o->body) {
+		explicit_bzero(o->body, o->len);
+		free(o->body);
+	}
+	o->status = t->status;
+	o->body = t->body;
+	o->len = t->len;
+	o->retry_after = t->retry_after;
+	o->date = t->date;
+	o->uncertain |= t->uncertain;
+	t->body = NULL;
+	free(t->headers);
+	t->headers = NULL;
+}
+
+/*
+ * Makes the request C with retries inside the deadline. Returns
+ * JAUTH_SUCCESS with *O filled when an answer arrived whose status is not
+ * worth another try; otherwise the result, *O as far as it got and *MSG
+ * ("METHOD URL: what: fix", malloc'd) — NULL for a 5xx/429 that outlasted
+ * the tries, whose words the caller makes from the answer.
+ */
+static jauth_result exchange(const struct call *c, struct outcome *o,
+			     char **msg)
+{
+	memset(o, 0, sizeof *o);
+	o->retry_after = -1;
+	*msg = NULL;
+	if (!c->url || strncmp(c->url, "https://", 8) != 0) {
+		*msg = xasprintf("%s %s: only https:// URLs are allowed",
+				 c->method, c->url ? c->url : "(no URL)");
+		return JAUTH_ERROR;
+	}
+	char *why;
+	const struct http_iface *x = transfer(&why);
+	if (!x) {
+		*msg = xasprintf("%s %s: %s", c->method, c->url, why);
+		free(why);
+		return JAUTH_ERROR;
+	}
+	char *url = shown_url(c->url);
+	int tries = c->tries > 0 ? c->tries : JAUTH_HTTP_TRIES;
+	int trace = c->h->log_level >= JAUTH_LOG_DEBUG;
+	long start = now_ms(), deadline = start + JAUTH_HTTP_BUDGET_MS;
+	struct http_try t = { .fault = HF_OTHER };
+	for (int i = 1; i <= tries; i++) {
+		if (i > 1) {
+			long pause = backoff_ms(i - 1, o->retry_after);
+			if (now_ms() + pause + 1000 > deadline)
+				break; /* no time left for another try */
+			sleep_ms(pause);
+		}
+		long left = deadline - now_ms(), begin = now_ms();
+		t = (struct http_try){
+			.url = c->url,
+			.authorization = c->auth,
+			.json = c->json,
+			.ca_file = c->ca_file,
+			.user_agent = "jauth/" JAUTH_VERSION,
+			.total_ms = left < JAUTH_HTTP_TRY_MS
+					    ? left
+					    : JAUTH_HTTP_TRY_MS,
+			.low_speed_bps = JAUTH_HTTP_LOW_SPEED_BPS,
+			.low_speed_s = JAUTH_HTTP_LOW_SPEED_S,
+			.max_body = JAUTH_HTTP_MAX_BODY,
+			.max_header = JAUTH_HTTP_MAX_HEADER,
+			.trace = trace,
+		};
+		t.connect_ms = t.total_ms < JAUTH_HTTP_CONNECT_MS
+				       ? t.total_ms
+				       : JAUTH_HTTP_CONNECT_MS;
+		if (trace)
+			trace_request(c, url, i, tries);
+		x->perform(c->conn, &t);
+		if (trace)
+			trace_answer(c->h, &t, now_ms() - begin);
+		outcome_take(o, &t);
+		if (t.fault == HF_NONE ? !status_retryable(t.status)
+				       : !fault_retryable(t.fault))
+			break;
+		hlog(c->h, JAUTH_LOG_INFO, "%s %s: try %d of %d failed (%s)",
+		     c->method, url, i, tries,
+		     t.fault == HF_NONE ? "HTTP error" : t.detail);
+	}
+	o->seconds = (double)(now_ms() - start) / 1000.0;
+	jauth_result rc = JAUTH_SUCCESS;
+	if (t.fault != HF_NONE) {
+		rc = fault_result(t.fault);
+		*msg = t.fault == HF_OTHER
+			       ? xasprintf("%s %s: %s: check the URL; run "
+					   "with -vv to see the exchange",
+					   c->method, url, t.detail)
+			       : xasprintf("%s %s: %s", c->method, url,
+					   fault_words(t.fault));
+	} else if (status_retryable(o->status)) {
+		rc = JAUTH_TRANSIENT;
+	}
+	free(url);
+	return rc;
+}
+
+/* ---- for modules ---- */
+
 jauth_result jauth_m_http(jauth_m *m, const struct jauth_m_http_req *rq,
 			  struct jauth_m_http_resp *rs)
 {
-	memset(rs, 0, sizeof *rs);
-	rs->retry_after = -1;
-	if (!rq->url || strncmp(rq->url, "https://", 8) != 0)
-		return jauth_m_fail(m, JAUTH_ERROR,
-				    "%s: only https:// URLs are allowed",
-				    rq->url ? rq->url : "(no URL)");
-	/* libcurl (and OpenSSL under it) is set up on the first request, not
-	 * at open: most opens never need the network. */
-	http_global_init();
-	if (!m->curl && !(m->curl = curl_easy_init()))
-		return jauth_m_fail(m, JAUTH_ERROR, "cannot start libcurl");
-	char errbuf[CURL_ERROR_SIZE], *url = shown_url(rq->url);
-	struct answer a = { .retry_after = -1 };
-	int tries = rq->tries > 0 ? rq->tries : HTTP_TRIES, uncertain = 0;
-	CURLcode cc = CURLE_OK;
-	for (int i = 1; i <= tries; i++) {
-		if (i > 1)
-			backoff(i - 1, rs->retry_after);
-		cc = attempt(m->curl, rq, rs, errbuf, &a);
-		uncertain |= cc_uncertain(cc);
-		if (cc == CURLE_OK ? !status_retryable(rs->status)
-				   : !cc_retryable(cc))
-			break;
-		jauth_m_log(m, JAUTH_LOG_INFO,
-			    "%s %s: try %d of %d failed (%s)", rq->method, url,
-			    i, tries,
-			    cc ? curl_easy_strerror(cc) : "HTTP error");
-	}
-	buf_wipe(&a.body);
-	rs->uncertain = uncertain;
-	if (cc)
-		jauth_m_log(m, JAUTH_LOG_DEBUG, "%s %s: %s", rq->method, url,
-			    curl_easy_strerror(cc));
-	else
-		jauth_m_log(m, JAUTH_LOG_DEBUG, "%s %s: HTTP %ld, %zu bytes",
-			    rq->method, url, rs->status, rs->len);
-	jauth_result rc = JAUTH_SUCCESS;
-	if (cc != CURLE_OK) {
-		char *words = cc_words(cc, url, errbuf, &a);
-		rc = jauth_m_fail(m,
-				  cc_retryable(cc) ? JAUTH_TRANSIENT
-						   : JAUTH_ERROR,
-				  "%s %s", rq->method, words);
-		free(words);
-	} else if (status_retryable(rs->status)) {
-		rc = jauth_m_http_fail(m, rq->method, rq, rs);
-	}
-	free(url);
+	struct call c = {
+		.h = m->h,
+		.conn = &m->curl,
+		.method = rq->method ? rq->method
+			  : rq->json ? "POST"
+				     : "GET",
+		.url = rq->url,
+		.auth = rq->authorization,
+		.json = rq->json,
+		.ca_file = rq->ca_file,
+		.tries = rq->tries,
+	};
+	struct outcome o;
+	char *msg;
+	jauth_result rc = exchange(&c, &o, &msg);
+	*rs = (struct jauth_m_http_resp){
+		.status = o.status,
+		.body = o.body,
+		.len = o.len,
+		.retry_after = o.retry_after,
+		.uncertain = o.uncertain,
+	};
+	if (msg)
+		jauth_m_fail(m, rc, "%s", msg);
+	else if (rc != JAUTH_SUCCESS)
+		jauth_m_http_fail(m, c.method, rq, rs);
+	free(msg);
 	return rc;
 }
 
@@ -336,9 +398,9 @@ void jauth_m_http_free(struct jauth_m_http_resp *rs)
 
 /* The server's error and error_description (or message), if its body is
  * JSON that has them. */
-static char *server_words(const struct jauth_m_http_resp *rs)
+static char *server_words(const char *body)
 {
-	cJSON *j = rs->body ? cJSON_Parse(rs->body) : NULL;
+	cJSON *j = body ? cJSON_Parse(body) : NULL;
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
 	const cJSON *d =
 		cJSON_GetObjectItemCaseSensitive(j, "error_description");
@@ -353,6 +415,26 @@ static char *server_words(const struct jauth_m_http_resp *rs)
 	return s ? s : xstrdup("");
 }
 
+/* "HTTP 503 from URL: server words (try again later)", malloc'd. */
+static char *status_words(long st, const char *raw_url, const char *body,
+			  long retry_after)
+{
+	char *url = shown_url(raw_url), *words = server_words(body), *when;
+	if (!status_retryable(st))
+		when = xstrdup("");
+	else if (retry_after > JAUTH_HTTP_BUDGET_MS / 1000)
+		when = xasprintf(" (the server asks to wait %ld s, longer "
+				 "than jauth waits: try again later)",
+				 retry_after);
+	else
+		when = xstrdup(" (try again later)");
+	char *s = xasprintf("HTTP %ld from %s%s%s", st, url, words, when);
+	free(url);
+	free(words);
+	free(when);
+	return s;
+}
+
 jauth_result jauth_m_http_fail(jauth_m *m, const char *what,
 			       const struct jauth_m_http_req *rq,
 			       const struct jauth_m_http_resp *rs)
@@ -361,10 +443,108 @@ jauth_result jauth_m_http_fail(jauth_m *m, const char *what,
 	jauth_result rc = st == 401 || st == 403 ? JAUTH_DENIED
 			  : status_retryable(st) ? JAUTH_TRANSIENT
 						 : JAUTH_ERROR;
-	char *url = shown_url(rq->url), *words = server_words(rs);
-	jauth_m_fail(m, rc, "%s: HTTP %ld from %s%s%s", what, st, url, words,
-		     rc == JAUTH_TRANSIENT ? " (try again later)" : "");
-	free(url);
+	char *words = status_words(st, rq->url, rs->body, rs->retry_after);
+	jauth_m_fail(m, rc, "%s: %s", what, words);
 	free(words);
 	return rc;
+}
+
+/* ---- for the CLI ---- */
+
+/* The ca_file= of line SOURCE in stack ST or its substacks, or NULL; 1 in
+ * *found when the line exists. */
+static const char *ca_file_of(const struct stack *st, const char *source,
+			      int *found)
+{
+	for (size_t i = 0; i < st->n && !*found; i++) {
+		const struct line *ln = st->lines[i];
+		if (ln->sub) {
+			const char *v = ca_file_of(ln->sub, source, found);
+			if (*found)
+				return v;
+			continue;
+		}
+		if (strcmp(ln->source, source) != 0)
+			continue;
+		*found = 1;
+		for (size_t k = 0; k < ln->nargs; k++)
+			if (strcmp(ln->args[k].key, "ca_file") == 0)
+				return ln->args[k].value;
+	}
+	return NULL;
+}
+
+/* Copies the ca_file= of SOURCE into *CA (NULL when none). -1 when the
+ * handle has no such line. */
+static int line_ca_file(struct jauth *h, const char *source, char **ca)
+{
+	*ca = NULL;
+	if (!source)
+		return 0;
+	pthread_mutex_lock(&h->mu);
+	struct stack *st = h->stack;
+	int found = 0;
+	if (st) {
+		const char *v = ca_file_of(st, source, &found);
+		*ca = v ? xstrdup(v) : NULL;
+	}
+	pthread_mutex_unlock(&h->mu);
+	return found ? 0 : -1;
+}
+
+jauth_result jauth_http_get(jauth *h, const char *source, const char *url,
+			    const char *auth, struct jauth_http_answer *a)
+{
+	memset(a, 0, sizeof *a);
+	if (!h)
+		return JAUTH_ERROR;
+	char *ca, *msg = NULL;
+	if (line_ca_file(h, source, &ca) < 0) {
+		handle_set_errorf(h,
+				  "%s: no such line in the stack of %s: pass "
+				  "a source jauth_cred_source gave",
+				  source, h->service);
+		return JAUTH_ERROR;
+	}
+	if (auth) { /* "Bearer X": X alone may be echoed too */
+		redactor_add(&h->red, auth);
+		if (strchr(auth, ' '))
+			redactor_add(&h->red, strchr(auth, ' ') + 1);
+	}
+	void *conn = NULL;
+	struct call c = { .h = h,
+			  .conn = &conn,
+			  .method = "GET",
+			  .url = url,
+			  .auth = auth,
+			  .ca_file = ca };
+	struct outcome o;
+	jauth_result rc = exchange(&c, &o, &msg);
+	http_close(conn);
+	*a = (struct jauth_http_answer){ .status = o.status,
+					 .body = o.body,
+					 .len = o.len,
+					 .date = o.date,
+					 .seconds = o.seconds };
+	if (rc != JAUTH_SUCCESS && !msg) {
+		char *words =
+			status_words(o.status, url, o.body, o.retry_after);
+		msg = xasprintf("GET %s", words);
+		free(words);
+	}
+	if (msg)
+		handle_set_errorf(h, "%s: %s", source ? source : h->service,
+				  msg);
+	free(msg);
+	free(ca);
+	return rc;
+}
+
+void jauth_http_answer_free(struct jauth_http_answer *a)
+{
+	if (a->body) {
+		explicit_bzero(a->body, a->len);
+		free(a->body);
+	}
+	memset(a, 0, sizeof *a);
 }

@@ -301,6 +301,9 @@ struct run {
 	char *msg;		   /* failure message of the current line */
 	struct buf say;		   /* admin text */
 	struct problems *problems; /* OP_OPEN: where argument problems go */
+	int config; /* a line returned JAUTH_CONFIG (e.g. an untrusted
+		       certificate): its controls see error, the caller
+		       config */
 };
 
 struct jauth_m {
@@ -519,9 +522,24 @@ cJSON *store_status(struct jauth *h, struct stack *st, int busy);
 jauth_result secret_of(jauth_m *m, const char *key, const char *v,
 		       jauth_m_secret **out);
 
-/* ---- http.c ---- */
+/* ---- http.c: the one HTTP client (the transfer itself is http.so's) ---- */
 
-void http_global_init(void);
-void http_close(void *curl);
+/* The grant's lock is waited for at most JAUTH_LOCK_WAIT_S (store.c); a
+ * holder's whole HTTP exchange — every try, timeout and backoff, Retry-After
+ * included — ends within JAUTH_HTTP_BUDGET_MS, strictly less. */
+#define JAUTH_LOCK_WAIT_S 60
+#define JAUTH_HTTP_TRIES 4
+#define JAUTH_HTTP_TRY_MS 12000L    /* one try, connect included */
+#define JAUTH_HTTP_CONNECT_MS 8000L /* the connect phase of a try */
+#define JAUTH_HTTP_BACKOFF_MS 250L  /* first pause; doubling, capped: */
+#define JAUTH_HTTP_BACKOFF_MAX_MS 2000L
+#define JAUTH_HTTP_BUDGET_MS 50000L
+#define JAUTH_HTTP_LOW_SPEED_BPS 64 /* abort below this many bytes/s… */
+#define JAUTH_HTTP_LOW_SPEED_S 6    /* …for this many seconds */
+#define JAUTH_HTTP_MAX_BODY (1024 * 1024)
+#define JAUTH_HTTP_MAX_HEADER (64 * 1024)
+
+/* Closes a connection the module instance kept. NULL is accepted. */
+void http_close(void *conn);
 
 #endif

@@ -92,7 +92,10 @@ jauth_result m_call(struct jauth_m *m, struct run *r)
 	jauth_result rc = m_dispatch_op(m, r->op);
 	m->run = NULL;
 	const char *mod = m->line->modname;
-	if ((unsigned)rc >= JAUTH_NRESULTS) {
+	if (rc == JAUTH_CONFIG && r->msg) {
+		r->config = 1;
+		rc = JAUTH_ERROR;
+	} else if ((unsigned)rc >= JAUTH_NRESULTS) {
 		wipe_free(r->msg);
 		r->msg = xasprintf("%s returned result %d, which is not one of "
 				   "success, unavailable, denied, transient, "

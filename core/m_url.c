@@ -1,10 +1,50 @@
 /* m_url.c — building a URL with a query, and finding one parameter of a
- * callback URL (libcurl does the encoding both ways). */
+ * callback URL (RFC 3986 percent-encoding both ways; by hand, so that no
+ * caller loads the HTTP stack for it). */
+#include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "internal.h"
+
+/* Appends S percent-encoded: everything but the unreserved characters. */
+static void escape_to(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p && strchr(ALNUM "-._~", *p)) {
+			buf_add(b, (const char *)p, 1);
+		} else {
+			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+			buf_add(b, e, 3);
+		}
+	}
+}
+
+static int hex_value(char c)
+{
+	const char *digits = "0123456789abcdef";
+	const char *p = c ? strchr(digits, c | 0x20) : NULL;
+	return p ? (int)(p - digits) : -1;
+}
+
+/* Decodes %XX in place; returns the new length (a %00 makes a NUL). */
+static size_t unescape(char *s)
+{
+	char *out = s;
+	for (const char *p = s; *p; p++) {
+		int hi, lo;
+		if (*p == '%' && (hi = hex_value(p[1])) >= 0 &&
+		    (lo = hex_value(p[2])) >= 0) {
+			*out++ = (char)(hi << 4 | lo);
+			p += 2;
+		} else {
+			*out++ = *p;
+		}
+	}
+	size_t n = (size_t)(out - s);
+	explicit_bzero(out, strlen(out));
+	return n;
+}
 
 char *jauth_m_url_query(const char *base, const char *const *pairs)
 {
@@ -12,18 +52,11 @@ char *jauth_m_url_query(const char *base, const char *const *pairs)
 	buf_puts(&b, base);
 	char sep = strchr(base, '?') ? '&' : '?';
 	for (size_t i = 0; pairs[i] && pairs[i + 1]; i += 2) {
-		char *k = curl_easy_escape(NULL, pairs[i], 0);
-		char *v = curl_easy_escape(NULL, pairs[i + 1], 0);
-		if (!k || !v) {
-			curl_free(k);
-			curl_free(v);
-			buf_wipe(&b);
-			return NULL;
-		}
-		buf_printf(&b, "%c%s=%s", sep, k, v);
+		buf_add(&b, &sep, 1);
+		escape_to(&b, pairs[i]);
+		buf_add(&b, "=", 1);
+		escape_to(&b, pairs[i + 1]);
 		sep = '&';
-		curl_free(k);
-		curl_free(v);
 	}
 	return buf_take(&b);
 }
@@ -44,19 +77,13 @@ static char *decode(const char *s, size_t n)
 	for (char *p = copy; *p; p++)
 		if (*p == '+')
 			*p = ' ';
-	int len = 0;
-	char *d = curl_easy_unescape(NULL, copy, 0, &len);
-	wipe_free(copy);
-	if (!d)
-		return NULL;
-	char *out = xstrndup(d, (size_t)len);
-	explicit_bzero(d, (size_t)len);
-	curl_free(d);
-	if (strlen(out) != (size_t)len) { /* %00 inside */
-		wipe_free(out);
+	size_t len = unescape(copy);
+	if (strlen(copy) != len) { /* %00 inside */
+		explicit_bzero(copy, len);
+		free(copy);
 		return NULL;
 	}
-	return out;
+	return copy;
 }
 
 jauth_result jauth_m_url_param(const char *url, const char *key, char **value)

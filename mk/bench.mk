@@ -5,7 +5,10 @@
 
 BENCH_DIR  := $(B)/bench
 BENCH_BIN  := $(BENCH_DIR)/jauth-bench
-BENCH_SRC  := $(wildcard bench/*.c) tests/support/standin.c tests/support/pgserver.c
+BENCH_SRC  := $(filter-out bench/child_%.c,$(wildcard bench/*.c)) tests/support/standin.c tests/support/pgserver.c
+# The Open row's fresh process: a program linked with libjauth and libpam
+# only (jauth-bench itself links libcurl for its baselines).
+BENCH_OPEN := $(BENCH_DIR)/jauth-bench-open
 BENCH_OBJ  := $(patsubst %.c,$(BENCH_DIR)/%.o,$(notdir $(BENCH_SRC)))
 BENCH_DOC  := docs/PERFORMANCE.md
 BENCH_WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
@@ -41,8 +44,13 @@ $(BENCH_BIN): $(BENCH_OBJ) $(LIB_SO)
 	@mkdir -p $(@D)
 	$(CC) -pthread -o $@ $(BENCH_OBJ) $(BENCH_LIBS)
 
+$(BENCH_OPEN): bench/child_open.c core/include/jauth/jauth.h $(LIB_SO) | bench-deps
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(BENCH_WARN) -Icore/include -o $@ $< \
+		-L$(B)/lib -ljauth -Wl,-rpath,$(CURDIR)/$(B)/lib -lpam
+
 # One run of every benchmark; a missed target is reported in the table,
 # only a benchmark that could not run makes this fail.
-bench: all $(B)/tests/modules/testmod.so $(BENCH_BIN)
+bench: all $(B)/tests/modules/testmod.so $(BENCH_BIN) $(BENCH_OPEN)
 	@mkdir -p $(dir $(BENCH_DOC))
 	$(BENCH_BIN) --cc "$(CC)" --doc $(BENCH_DOC)

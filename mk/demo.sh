@@ -8,6 +8,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${B:-$top/build}
 jauth_bin="$build/bin/jauth"
 export LD_LIBRARY_PATH="$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The stand-in is on loopback: never through a proxy of the environment.
+export no_proxy="127.0.0.1,localhost,::1${no_proxy:+,$no_proxy}"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/jauth-demo-XXXXXX")
 standin_pid=""

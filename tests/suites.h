@@ -18,5 +18,6 @@ Suite *suite_hostile(void);
 Suite *suite_pam(void);
 Suite *suite_verbs(void);
 Suite *suite_pgsql(void);
+Suite *suite_http(void);
 
 #endif

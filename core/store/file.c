@@ -23,7 +23,7 @@
 #include "store.h"
 
 #define RECORD_MAX (1024 * 1024)
-#define LOCK_WAIT_S 60
+#define LOCK_WAIT_S JAUTH_LOCK_WAIT_S /* internal.h: HTTP stays below it */
 
 struct files {
 	char *dir;

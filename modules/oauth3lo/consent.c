@@ -172,6 +172,15 @@ static jauth_result exchange_code(jauth_m *m, struct oauth *o, const char *code,
 			"was used already or is older than 10 "
 			"minutes): run `jauth authorize %s`",
 			jauth_m_service(m));
+	else if (rc == JAUTH_SUCCESS && rs.status == 401)
+		rc = jauth_m_fail(
+			m, JAUTH_DENIED,
+			"Atlassian refused the app's credentials (HTTP 401 "
+			"from %s at the code exchange): compare client_id= "
+			"and client_secret with the app's Settings in the "
+			"developer console "
+			"(https://developer.atlassian.com/console/myapps)",
+			o->token_url);
 	else if (rc == JAUTH_SUCCESS && rs.status != 200) {
 		struct jauth_m_http_req rq = { .url = o->token_url };
 		rc = jauth_m_http_fail(m, "code exchange", &rq, &rs);

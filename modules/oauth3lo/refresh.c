@@ -182,8 +182,9 @@ static jauth_result exchange(jauth_m *m, struct oauth *o, struct grant *g,
 		return rc;
 	cJSON_AddStringToObject(body, "refresh_token", g->refresh_token);
 	rc = token_post(m, o, body, &rs);
-	if (rc == JAUTH_TRANSIENT && !rs.uncertain) {
-		/* Refused before it was processed: the token was not used. */
+	if ((rc == JAUTH_TRANSIENT || rc == JAUTH_CONFIG) && !rs.uncertain) {
+		/* Refused before it was processed (or, for a certificate
+		 * that is not trusted, never sent): the token was not used. */
 		g->refresh_sent_at = 0;
 		grant_note(lk, g);
 	}

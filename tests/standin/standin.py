@@ -263,11 +263,19 @@ def oauth_error(error, description=None):
 
 
 def validate_fault(fault):
-    """Check a fault object from a test; raise ConfigError if wrong."""
+    """Check a fault object from a test; raise ConfigError if wrong.
+
+    Keys: path (required), method, count (1; -1 forever); then what the
+    answer does: status, body, content_type, headers (extra header lines),
+    retry_after, delay (seconds before answering), drop (close without an
+    answer), oversize (a body of that many bytes), header_bytes (one header
+    line of that many bytes), trickle (a body sent one byte every that many
+    seconds), echo (fill {{field}} in body from the JSON request)."""
     if not isinstance(fault, dict):
         raise ConfigError("fault must be a JSON object")
     known = {"path", "method", "status", "retry_after", "delay", "drop",
-             "body", "oversize", "count", "content_type", "echo"}
+             "body", "oversize", "count", "content_type", "echo",
+             "headers", "header_bytes", "trickle"}
     for key in fault:
         if key not in known:
             raise ConfigError("unknown fault key %r" % key)
@@ -279,7 +287,8 @@ def validate_fault(fault):
     typed = {"method": str, "status": int, "retry_after": str,
              "delay": (int, float), "drop": bool, "body": str,
              "oversize": int, "count": int, "content_type": str,
-             "echo": bool}
+             "echo": bool, "headers": dict, "header_bytes": int,
+             "trickle": (int, float)}
     for key, types in typed.items():
         if key in fault and (not isinstance(fault[key], types) or
                              types is not bool and
@@ -290,9 +299,15 @@ def validate_fault(fault):
         raise ConfigError("fault count must be positive or -1")
     if "status" in fault and not 100 <= fault["status"] <= 599:
         raise ConfigError("fault status must be 100..599")
-    if fault.get("delay", 0) < 0 or fault.get("oversize", 0) < 0:
-        raise ConfigError("fault delay and oversize must not be negative")
-    effects = ("status", "drop", "body", "oversize", "delay")
+    if fault.get("delay", 0) < 0 or fault.get("oversize", 0) < 0 or \
+            fault.get("header_bytes", 0) < 0 or fault.get("trickle", 1) <= 0:
+        raise ConfigError("fault delay, oversize, header_bytes and trickle "
+                          "must not be negative")
+    if not all(isinstance(k, str) and isinstance(v, str)
+               for k, v in fault.get("headers", {}).items()):
+        raise ConfigError("fault headers must map names to strings")
+    effects = ("status", "drop", "body", "oversize", "delay", "headers",
+               "header_bytes", "trickle")
     if not any(key in fault for key in effects):
         raise ConfigError("fault needs one of " + ", ".join(effects))
     result = dict(fault)
@@ -470,13 +485,20 @@ class Handler(BaseHTTPRequestHandler):
         if "oversize" in fault:
             self.send_oversize(fault)
             return True
-        if "status" not in fault and "body" not in fault:
+        if "header_bytes" in fault:
+            self.send_big_header(fault)
+            return True
+        if "trickle" in fault:
+            self.send_trickle(fault)
+            return True
+        if "status" not in fault and "body" not in fault and \
+                "headers" not in fault:
             return False
         self.send_fault(fault)
         return True
 
     def fault_headers(self, fault):
-        headers = {}
+        headers = dict(fault.get("headers", {}))
         if "retry_after" in fault:
             headers["Retry-After"] = fault["retry_after"]
         return headers
@@ -496,6 +518,35 @@ class Handler(BaseHTTPRequestHandler):
             got = req.get(match.group(1))
             return json.dumps(got if isinstance(got, str) else "")[1:-1]
         return re.sub(r"\{\{([a-z_]+)\}\}", value, text)
+
+    def send_big_header(self, fault):
+        """Answer with one header line of fault["header_bytes"] bytes."""
+        try:
+            self.send_response(fault.get("status", 200))
+            self.send_header("X-Padding", "a" * fault["header_bytes"])
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+        except (ConnectionError, ssl.SSLError, socket.timeout):
+            pass
+        self.close_connection = True
+
+    def send_trickle(self, fault):
+        """A 1000-byte body, one byte every fault["trickle"] seconds, until
+        the client gives up (a slow-loris server)."""
+        try:
+            self.send_response(fault.get("status", 200))
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.flush()
+            for _ in range(1000):
+                time.sleep(fault["trickle"])
+                self.wfile.write(b" ")
+                self.wfile.flush()
+        except (ConnectionError, ssl.SSLError, socket.timeout, OSError):
+            pass
+        self.close_connection = True
 
     def send_fault(self, fault):
         status = fault.get("status", 200)

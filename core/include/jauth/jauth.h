@@ -188,6 +188,29 @@ JAUTH_EXPORT jauth_result jauth_services(const struct jauth_options *opt,
 JAUTH_EXPORT jauth_result jauth_modules(const struct jauth_options *opt,
 					char **json);
 
+/* An answer of jauth_http_get. */
+struct jauth_http_answer {
+	long status; /* the HTTP status */
+	char *body;  /* NUL-terminated, at most 1 MiB; wiped on free */
+	size_t len;
+	time_t date;	/* the server's Date header, 0 if none */
+	double seconds; /* wall time of the whole call, tries included */
+};
+
+/* GET URL over the library's HTTP client with the TLS settings (ca_file=) of
+ * stack line SOURCE ("FILE:LINE" as jauth_cred_source gives; NULL: the
+ * system's CAs) and Authorization AUTH (NULL: none). Retries, backoff,
+ * Retry-After, the size caps and the TLS rules are those the modules get.
+ * JAUTH_SUCCESS when an answer arrived (any status); else JAUTH_CONFIG
+ * (certificate problem) or JAUTH_TRANSIENT (DNS/connect/timeout/5xx/429)
+ * with a message in jauth_error(h) naming line, URL, fix. A partly filled
+ * *a is possible on failure (e.g. the last 503): free it either way. */
+JAUTH_EXPORT jauth_result jauth_http_get(jauth *h, const char *source,
+					 const char *url, const char *auth,
+					 struct jauth_http_answer *a);
+/* Wipes and frees the body; A may be zeroed or filled. */
+JAUTH_EXPORT void jauth_http_answer_free(struct jauth_http_answer *a);
+
 /* Frees (and wipes) a string the API handed out. NULL is accepted. */
 JAUTH_EXPORT void jauth_free(char *s);
 

@@ -241,11 +241,14 @@ struct jauth_m_http_resp {
 
 /*
  * Makes the request over verified TLS, retrying connection failures, 5xx and
- * 429 with exponential backoff and jitter (honouring Retry-After, capped).
- * Never follows redirects. Returns JAUTH_SUCCESS when a final answer arrived
- * (any status; see rs->status), JAUTH_TRANSIENT when the network or the
- * server's 5xx/429 outlasted the tries, JAUTH_ERROR for a refused URL, a TLS
- * verification failure or an oversized body — each with a message in words.
+ * 429 with exponential backoff and jitter (honouring Retry-After), all tries
+ * within one deadline shorter than the store's lock wait. Never follows
+ * redirects. Returns JAUTH_SUCCESS when a final answer arrived (any status;
+ * see rs->status), JAUTH_TRANSIENT when the network or the server's 5xx/429
+ * outlasted the tries, JAUTH_CONFIG for a certificate that is not trusted
+ * (pass it on: the stack's controls see it as error, the caller as a
+ * configuration problem), JAUTH_ERROR for a refused URL or an oversized
+ * header or body — each with a message in words that says what to do.
  * Free the response with jauth_m_http_free.
  */
 JAUTH_EXPORT jauth_result jauth_m_http(jauth_m *m,
