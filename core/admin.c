@@ -65,6 +65,8 @@ jauth_result jauth_revoke(jauth *h, char **steps)
 	struct run r = { .h = h, .op = OP_REVOKE };
 	char *msg = NULL;
 	jauth_result rc = revoke_all(st, &r, &msg);
+	if (rc == JAUTH_ERROR && r.config)
+		rc = JAUTH_CONFIG;
 	admin_end(h, st, 1);
 	if (rc != JAUTH_SUCCESS)
 		handle_set_error(h, msg);
@@ -113,6 +115,8 @@ static jauth_result consent(struct jauth *h, const char *callback, char **out)
 							   out);
 		ln->m->run = NULL;
 	}
+	if (rc == JAUTH_ERROR && r.config)
+		rc = JAUTH_CONFIG;
 	admin_end(h, st, callback && rc == JAUTH_SUCCESS);
 	if (rc != JAUTH_SUCCESS) {
 		char *msg = ln ? xasprintf("%s: %s", ln->source,

@@ -116,6 +116,15 @@ enum trust_kind {
  */
 int trust_open(const char *path, enum trust_kind kind, struct stat *st,
 	       char **why);
+/*
+ * Opens directory PATH (absolute) for use with openat: walked like
+ * trust_open, every directory on the way checked, links followed and their
+ * directories checked too; missing directories made (0700) when CREATE.
+ * The last one is only described in *st: the caller decides what it needs
+ * of it. Returns an O_RDONLY|O_DIRECTORY descriptor, or -1 with *why
+ * (malloc'd) and errno.
+ */
+int trust_open_dir(const char *path, int create, struct stat *st, char **why);
 
 /* ---- confpath.c ---- */
 
@@ -302,8 +311,8 @@ struct run {
 	struct buf say;		   /* admin text */
 	struct problems *problems; /* OP_OPEN: where argument problems go */
 	int config; /* a line returned JAUTH_CONFIG (e.g. an untrusted
-		       certificate): its controls see error, the caller
-		       config */
+		       certificate, an unusable state directory): its
+		       controls see error, the caller config */
 };
 
 struct jauth_m {
@@ -492,10 +501,10 @@ struct store *store_open(struct jauth *h, const char *spec, char **why);
 /* NULL is accepted. */
 void store_close(struct store *s);
 
-/* Makes sure DIR exists (0700) and is private to the caller. Returns 0, or
- * -1 with *why set. */
-int store_dir_ready(const char *dir, char **why);
-/* The state directory in force for OPT (malloc'd). */
+/* The state directory in force for OPT (malloc'd): OPT, else
+ * $JAUTH_STATE_DIR, else systemd's $STATE_DIRECTORY, else /var/lib/jauth
+ * (root) or XDG_STATE_HOME/jauth or ~/.local/state/jauth; "" when none
+ * (no usable HOME): the store then says to set JAUTH_STATE_DIR or -s. */
 char *state_dir_of(const char *opt);
 /* The handle's own small files in DIR (not module records): read (NULL
  * when missing or not the caller's), replaced atomically (0 or -1),

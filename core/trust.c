@@ -89,6 +89,7 @@ struct walk {
 	int depth;
 	char *todo; /* the components still to walk, '/'-separated */
 	int links;
+	int create; /* make missing directories (0700) on the way */
 	char **why;
 };
 
@@ -203,6 +204,10 @@ static int walk_step(struct walk *w, const char *name)
 {
 	struct stat st;
 	int fd = openat(w->fd[w->depth], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && w->create &&
+	    (mkdirat(w->fd[w->depth], name, 0700) == 0 || errno == EEXIST))
+		fd = openat(w->fd[w->depth], name,
+			    O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		int e = errno;
 		*w->why = open_problem(w, name, e);
@@ -345,4 +350,45 @@ int trust_open(const char *path, enum trust_kind kind, struct stat *st,
 	walk_free(&w);
 	errno = e;
 	return fd;
+}
+
+/* Walks every component of the path as a directory. */
+static int walk_dirs(struct walk *w)
+{
+	char *name;
+	while ((name = next_component(w))) {
+		int rc = 0;
+		if (strcmp(name, "..") == 0 && w->depth > 0)
+			walk_pop(w);
+		else if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+			rc = walk_step(w, name);
+		free(name);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int trust_open_dir(const char *path, int create, struct stat *st, char **why)
+{
+	struct walk w = { .depth = -1, .why = why, .create = create };
+	int fd = -1;
+	*why = NULL;
+	if (path[0] != '/') {
+		*why = xasprintf("%s is not an absolute path", path);
+		errno = EINVAL;
+		return -1;
+	}
+	w.todo = xstrdup(path);
+	if (walk_root(&w) == 0 && walk_dirs(&w) == 0 &&
+	    ((fd = openat(w.fd[w.depth], ".",
+			  O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	     fstat(fd, st) < 0))
+		*why = xasprintf("%s: %s", path, strerror(errno));
+	int e = errno;
+	if (*why && fd >= 0)
+		close(fd);
+	walk_free(&w);
+	errno = e;
+	return *why ? -1 : fd;
 }

@@ -15,6 +15,7 @@ int main(void)
 	srunner_add_suite(sr, suite_threads());
 	srunner_add_suite(sr, suite_services());
 	srunner_add_suite(sr, suite_store_procs());
+	srunner_add_suite(sr, suite_store());
 	srunner_add_suite(sr, suite_apitoken());
 	srunner_add_suite(sr, suite_oauth());
 	srunner_add_suite(sr, suite_procs());

@@ -460,7 +460,7 @@ START_TEST(test_store_dir_open_to_others_refused)
 	jauth *h = fx_open("svc");
 	jauth_result rc;
 	fx_auth(h, &rc);
-	ck_assert_int_eq(rc, JAUTH_ERROR);
+	ck_assert_int_eq(rc, JAUTH_CONFIG);
 	ck_assert_ptr_nonnull(strstr(jauth_error(h), "chmod 700"));
 	jauth_close(h);
 }

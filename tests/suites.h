@@ -10,6 +10,7 @@ Suite *suite_load(void);
 Suite *suite_threads(void);
 Suite *suite_services(void);
 Suite *suite_store_procs(void);
+Suite *suite_store(void);
 Suite *suite_apitoken(void);
 Suite *suite_oauth(void);
 Suite *suite_procs(void);

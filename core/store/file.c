@@ -1,22 +1,39 @@
 /*
  * file.c — the file backend of the state store (store.h, DESIGN §6): one
- * file per record under the state directory, read without a lock, replaced
- * crash-safely under an flock shared by every thread and process.
+ * file per record in the state directory, which is opened once per handle
+ * (its whole path walked and checked, dir.c) and used only through its
+ * descriptor (openat, renameat, unlinkat, fsync of the directory).
  *
- * Files of record R: R.json (the record), R.lock (never removed: removing a
- * lock file lets two processes hold "the" lock on two different files),
- * R.tmp (the next record while it is written).
- *
- * Also here: the state directory itself (which one, made private) and the
- * handle's own small files in it.
+ * Files of record R:
+ *  - R.json, the record. Only a durable commit replaces it: R.tmp written
+ *    and fsynced, renamed over R.json, the directory fsynced. A reader sees
+ *    the old or the new file, never half of one; a power failure leaves the
+ *    last committed one.
+ *  - R.lock, never removed (removing a lock file lets two processes hold
+ *    "the" lock on two different files), kept open by the handle. Its flock
+ *    is the single-flight lock. Its first page, mapped shared, holds the
+ *    word waiters sleep on (a futex): whoever lets go bumps it, so waiters
+ *    wake when the lock is free instead of polling. From its second page on
+ *    it holds the intent mark: one pwrite of the noted record, with its
+ *    length, a checksum, and the checksum of the committed record it
+ *    belongs to. A mark torn or lost in a power failure, or left from an
+ *    older record, is ignored: the committed record is never touched by a
+ *    note.
+ *  - R.tmp, the next record while it is written.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,199 +41,346 @@
 
 #define RECORD_MAX (1024 * 1024)
 #define LOCK_WAIT_S JAUTH_LOCK_WAIT_S /* internal.h: HTTP stays below it */
+/* A holder killed mid-refresh wakes nobody (the kernel drops its flock);
+ * waiters look again this often, whatever the wake-ups say. */
+#define DEATH_SLICE_MS 200
+#define LOCK_PAGE 4096
+#define MARK_AT LOCK_PAGE
+#define MARK_MAGIC 0x314b524dU /* "MRK1" */
+
+/* The first page of R.lock, shared by every process that has it open. */
+struct lock_page {
+	_Atomic uint32_t wake;	  /* bumped at every unlock */
+	_Atomic uint32_t waiters; /* > 0: someone may sleep on wake */
+};
+
+struct mark_head {
+	uint32_t magic, len; /* len bytes of record follow */
+	uint64_t base;	     /* checksum of the committed record */
+	uint64_t sum;	     /* of base, len and the record */
+};
+
+/* One record's lock file, kept open for the handle's life. */
+struct frec {
+	struct frec *next;
+	char *name;
+	pthread_mutex_t mu; /* one holder in this handle at a time */
+	int fd;		    /* R.lock, -1 until opened */
+	pid_t pid;	    /* the process that opened it (a fork reopens) */
+	struct lock_page *page;
+};
 
 struct files {
 	char *dir;
+	enum dir_origin origin;
+	pthread_mutex_t mu; /* dfd, old, recs */
+	int dfd;	    /* the state directory, -1 until opened */
+	struct buf old;	    /* descriptors of directories since removed */
+	struct frec *recs;
 };
 
 struct store_lock {
-	int fd;
-	char *path; /* R.json */
-	char *tmp;  /* R.tmp */
+	struct files *f;
+	struct frec *r;
+	int dfd;
+	uint64_t base; /* checksum of the committed record read */
+	int marked;    /* a mark may be in force */
 };
 
-char *state_dir_of(const char *opt)
+/* FNV-1a, 64 bits: tells a torn or stale mark from a good one. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
-	const char *env = secure_getenv("JAUTH_STATE_DIR");
-	const char *xdg = secure_getenv("XDG_STATE_HOME");
-	const char *home = secure_getenv("HOME");
-	if (opt && *opt)
-		return xstrdup(opt);
-	if (env && *env)
-		return xstrdup(env);
-	if (geteuid() == 0)
-		return xstrdup("/var/lib/jauth");
-	if (xdg && *xdg == '/')
-		return xasprintf("%s/jauth", xdg);
-	return xasprintf("%s/.local/state/jauth", home ? home : "");
+	const unsigned char *s = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 0x100000001b3ULL;
+	return h;
 }
 
-/* mkdir -p, new directories private. */
-static int mkdirs(const char *dir)
+#define FNV_START 0xcbf29ce484222325ULL
+
+static uint64_t text_sum(const char *text, size_t len)
 {
-	char *p = xstrdup(dir);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
-		*s = '/';
-	}
-	int rc = mkdir(p, 0700) < 0 && errno != EEXIST ? -1 : 0;
-	free(p);
-	return rc;
+	return text ? fnv(FNV_START, text, len) : 0;
 }
 
-int store_dir_ready(const char *dir, char **why)
+static uint64_t mark_sum(const struct mark_head *h, const char *text)
+{
+	uint64_t s = fnv(FNV_START, &h->base, sizeof h->base);
+	s = fnv(s, &h->len, sizeof h->len);
+	return fnv(s, text, h->len);
+}
+
+static char *name_ext(const char *name, const char *ext)
+{
+	return xasprintf("%s.%s", name, ext);
+}
+
+/* Fails M's call for a set-up problem of the state directory: reported as
+ * JAUTH_CONFIG by the core. */
+static jauth_result config_fail(jauth_m *m, char *why)
+{
+	if (m->run)
+		m->run->config = 1;
+	jauth_m_fail(m, JAUTH_ERROR, "%s", why);
+	free(why);
+	return JAUTH_ERROR;
+}
+
+/* The state directory's descriptor, opened (and made) on first use, and
+ * again if it was removed. It stays valid for the handle's life. */
+static jauth_result dir_fd(jauth_m *m, struct files *f, int *out)
 {
 	struct stat st;
-	*why = NULL;
-	if (dir[0] != '/') {
-		*why = xasprintf("state directory \"%s\" is not an absolute "
-				 "path: set JAUTH_STATE_DIR",
-				 dir);
-		return -1;
-	}
-	if ((lstat(dir, &st) < 0 && (mkdirs(dir) < 0 || lstat(dir, &st) < 0))) {
-		*why = xasprintf("state directory %s: %s", dir,
-				 strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode))
-		*why = xasprintf("state directory %s is not a directory", dir);
-	else if (st.st_uid != geteuid())
-		*why = xasprintf("state directory %s belongs to uid %u, not "
-				 "you: run as its owner or chown it",
-				 dir, (unsigned)st.st_uid);
-	else if (st.st_mode & 077)
-		*why = xasprintf("state directory %s is open to group or "
-				 "others (mode %04o): chmod 700 %s",
-				 dir, (unsigned)(st.st_mode & 07777), dir);
-	return *why ? -1 : 0;
-}
-
-/* Makes sure the state directory is there and private. */
-static jauth_result dir_ready(jauth_m *m, struct files *f)
-{
 	char *why = NULL;
-	if (store_dir_ready(f->dir, &why) < 0) {
-		jauth_m_fail(m, JAUTH_ERROR, "%s", why);
-		free(why);
-		return JAUTH_ERROR;
+	pthread_mutex_lock(&f->mu);
+	if (f->dfd >= 0 && fstat(f->dfd, &st) == 0 && st.st_nlink == 0) {
+		buf_add(&f->old, (const char *)&f->dfd, sizeof f->dfd);
+		f->dfd = -1;
 	}
-	return JAUTH_SUCCESS;
+	if (f->dfd < 0)
+		f->dfd = state_dir_open(f->dir, f->origin, 1, &why);
+	*out = f->dfd;
+	pthread_mutex_unlock(&f->mu);
+	return *out < 0 ? config_fail(m, why) : JAUTH_SUCCESS;
 }
 
-/* "DIR/NAME.EXT" */
-static char *record_path(struct files *f, const char *name, const char *ext)
-{
-	return xasprintf("%s/%s.%s", f->dir, name, ext);
-}
-
-/* Opens PATH for reading if it is a regular file of the caller's that
- * nobody else may access. Returns the descriptor, or -1 with errno
- * (ENOENT: none; EPERM: not private). */
-static int open_private(const char *path)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || (st.st_mode & 077)) {
-		close(fd);
-		errno = EPERM;
-		return -1;
-	}
-	return fd;
-}
-
-/* Reads record PATH into *text (NULL when there is none). */
-static jauth_result read_record(jauth_m *m, const char *path, char **text,
-				size_t *len)
+/* Reads NAME of DFD into *text (NULL when there is none). */
+static jauth_result read_record(jauth_m *m, struct files *f, int dfd,
+				const char *name, char **text, size_t *len)
 {
 	*text = NULL;
 	*len = 0;
-	int fd = open_private(path);
-	if (fd < 0 && errno == ENOENT)
-		return JAUTH_SUCCESS;
-	if (fd < 0 && errno == EPERM)
-		return jauth_m_fail(
-			m, JAUTH_ERROR,
-			"state file %s is not a private regular "
-			"file of yours (mode 0600): fix or remove it",
-			path);
-	if (fd < 0)
-		return jauth_m_fail(m, JAUTH_ERROR, "state file %s: %s", path,
-				    strerror(errno));
+	char *file = name_ext(name, "json");
+	int fd = open_private_at(dfd, file, O_RDONLY);
 	struct buf b = { 0 };
-	int rc = read_capped(fd, RECORD_MAX, &b), e = errno;
-	close(fd);
-	if (rc < 0) {
-		buf_wipe(&b);
-		return jauth_m_fail(m, JAUTH_ERROR,
-				    "state file %s cannot be read as a record "
-				    "(%s)",
-				    path, strerror(e));
+	int rc = fd < 0 ? -1 : read_capped(fd, RECORD_MAX, &b), e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0) {
+		*len = b.len;
+		*text = buf_take(&b);
 	}
-	*len = b.len;
-	*text = buf_take(&b);
-	return JAUTH_SUCCESS;
+	buf_wipe(&b);
+	jauth_result r = JAUTH_SUCCESS;
+	if (rc < 0 && e == EPERM)
+		r = jauth_m_fail(m, JAUTH_ERROR,
+				 "state file %s/%s is not a private regular "
+				 "file of yours (mode 0600): fix or remove it",
+				 f->dir, file);
+	else if (rc < 0 && e != ENOENT)
+		r = jauth_m_fail(m, JAUTH_ERROR,
+				 "state file %s/%s cannot be read as a record "
+				 "(%s): remove it, or replace it with a new "
+				 "consent (`jauth authorize %s`) or `jauth "
+				 "revoke %s`",
+				 f->dir, file, strerror(e), jauth_m_service(m),
+				 jauth_m_service(m));
+	free(file);
+	return r;
+}
+
+/* The mark in lock file FD if it belongs to the committed record whose
+ * checksum is BASE: *text (malloc'd) or NULL. */
+static void mark_read(int fd, uint64_t base, char **text, size_t *len)
+{
+	struct mark_head h;
+	*text = NULL;
+	if (pread(fd, &h, sizeof h, MARK_AT) != (ssize_t)sizeof h ||
+	    h.magic != MARK_MAGIC || h.base != base || h.len == 0 ||
+	    h.len > RECORD_MAX)
+		return;
+	char *t = xmalloc((size_t)h.len + 1);
+	if (pread(fd, t, h.len, MARK_AT + sizeof h) != (ssize_t)h.len ||
+	    mark_sum(&h, t) != h.sum) {
+		explicit_bzero(t, h.len);
+		free(t);
+		return;
+	}
+	t[h.len] = '\0';
+	*text = t;
+	*len = h.len;
+}
+
+/* Puts the mark (if any) over the committed record *TEXT read from FD's
+ * record; 1 when there was one. */
+static int mark_apply(int fd, char **text, size_t *len)
+{
+	char *mark;
+	size_t mlen;
+	mark_read(fd, text_sum(*text, *len), &mark, &mlen);
+	if (!mark)
+		return 0;
+	if (*text) {
+		explicit_bzero(*text, *len);
+		free(*text);
+	}
+	*text = mark;
+	*len = mlen;
+	return 1;
 }
 
 static jauth_result files_load(jauth_m *m, void *ctx, const char *name,
 			       char **text, size_t *len)
 {
 	struct files *f = ctx;
+	int dfd;
 	*text = NULL;
-	if (dir_ready(m, f) != JAUTH_SUCCESS)
-		return JAUTH_ERROR;
-	char *path = record_path(f, name, "json");
-	jauth_result rc = read_record(m, path, text, len);
-	free(path);
-	return rc;
+	jauth_result rc = dir_fd(m, f, &dfd);
+	if (rc == JAUTH_SUCCESS)
+		rc = read_record(m, f, dfd, name, text, len);
+	if (rc != JAUTH_SUCCESS || !*text)
+		return rc;
+	char *file = name_ext(name, "lock");
+	int fd = open_private_at(dfd, file, O_RDONLY);
+	free(file);
+	if (fd >= 0) {
+		mark_apply(fd, text, len);
+		close(fd);
+	}
+	return JAUTH_SUCCESS;
 }
 
-static double mono_now(void)
+/* ---- the lock ---- */
+
+static long futex(_Atomic uint32_t *word, int op, uint32_t val,
+		  const struct timespec *ts)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return syscall(SYS_futex, word, op, val, ts, NULL, 0);
 }
 
-/* Waits for the flock on FD, polling with growing pauses, for at most
- * LOCK_WAIT_S seconds. */
-static int lock_wait(int fd)
+static void deadline_in(struct timespec *ts, int seconds)
 {
-	double deadline = mono_now() + LOCK_WAIT_S;
-	long pause_us = 100;
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += seconds;
+}
+
+/* Milliseconds left until DEADLINE (CLOCK_MONOTONIC), at least 0. */
+static long ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (long)(deadline->tv_sec - now.tv_sec) * 1000 +
+		  (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? ms : 0;
+}
+
+/* Takes R's flock, sleeping on the lock page's wake word between tries,
+ * until DEADLINE. Returns 0, or -1 with errno (ETIMEDOUT). */
+static int flock_wait(struct frec *r, const struct timespec *deadline)
+{
+	for (;;) {
+		uint32_t seen = atomic_load(&r->page->wake);
+		if (flock(r->fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -1;
-		if (mono_now() > deadline) {
+		long ms = ms_left(deadline);
+		if (ms == 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		struct timespec ts = { 0, pause_us * 1000 };
-		nanosleep(&ts, NULL);
-		/* Short pauses: a refresh holds the lock for milliseconds,
-		 * and the waiters' latency is the connector's. */
-		if (pause_us < 2000)
-			pause_us *= 2;
+		ms = ms < DEATH_SLICE_MS ? ms : DEATH_SLICE_MS;
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		atomic_fetch_add(&r->page->waiters, 1);
+		futex(&r->page->wake, FUTEX_WAIT, seen, &ts);
+		atomic_fetch_sub(&r->page->waiters, 1);
 	}
-	return 0;
 }
 
-static void lock_free(struct store_lock *lk)
+/* Lets go of R's flock and wakes whoever sleeps on it. */
+static void flock_release(struct frec *r)
 {
-	if (lk->fd >= 0)
-		close(lk->fd);
-	free(lk->path);
-	free(lk->tmp);
-	free(lk);
+	flock(r->fd, LOCK_UN);
+	atomic_fetch_add(&r->page->wake, 1);
+	if (atomic_load(&r->page->waiters) > 0)
+		futex(&r->page->wake, FUTEX_WAKE, INT_MAX, NULL);
+}
+
+/* The lock state of record NAME in F, made on first use. */
+static struct frec *frec_of(struct files *f, const char *name)
+{
+	pthread_mutex_lock(&f->mu);
+	struct frec *r = f->recs;
+	while (r && strcmp(r->name, name) != 0)
+		r = r->next;
+	if (!r) {
+		pthread_mutexattr_t a;
+		r = xcalloc(1, sizeof *r);
+		r->name = xstrdup(name);
+		r->fd = -1;
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+		pthread_mutex_init(&r->mu, &a);
+		pthread_mutexattr_destroy(&a);
+		r->next = f->recs;
+		f->recs = r;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return r;
+}
+
+static void frec_shut(struct frec *r)
+{
+	if (r->page)
+		munmap(r->page, LOCK_PAGE);
+	if (r->fd >= 0)
+		close(r->fd);
+	r->page = NULL;
+	r->fd = -1;
+}
+
+/* Opens and maps R.lock in DFD unless it is open already (in this
+ * process, and still the file of that name). Under r->mu. */
+static int frec_open(struct frec *r, int dfd)
+{
+	struct stat st;
+	if (r->fd >= 0 && r->pid == getpid() && fstat(r->fd, &st) == 0 &&
+	    st.st_nlink > 0)
+		return 0;
+	frec_shut(r);
+	char *file = name_ext(r->name, "lock");
+	r->fd = open_private_at(dfd, file, O_RDWR | O_CREAT);
+	free(file);
+	if (r->fd < 0 || fstat(r->fd, &st) < 0 ||
+	    (st.st_size < LOCK_PAGE && ftruncate(r->fd, LOCK_PAGE) < 0))
+		goto fail;
+	r->page = mmap(NULL, LOCK_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       r->fd, 0);
+	if (r->page == MAP_FAILED) {
+		r->page = NULL;
+		goto fail;
+	}
+	r->pid = getpid();
+	return 0;
+fail:;
+	int e = errno;
+	frec_shut(r);
+	errno = e;
+	return -1;
+}
+
+/* Takes R: this handle's turn (r->mu), then the lock file's flock, both
+ * bounded by LOCK_WAIT_S. */
+static jauth_result take(jauth_m *m, struct files *f, struct frec *r, int dfd)
+{
+	struct timespec deadline;
+	deadline_in(&deadline, LOCK_WAIT_S);
+	int e = pthread_mutex_clocklock(&r->mu, CLOCK_MONOTONIC, &deadline);
+	if (e == 0 && frec_open(r, dfd) == 0 && flock_wait(r, &deadline) == 0)
+		return JAUTH_SUCCESS;
+	if (e == 0) {
+		e = errno;
+		pthread_mutex_unlock(&r->mu);
+	}
+	return jauth_m_fail(m, e == ETIMEDOUT ? JAUTH_TRANSIENT : JAUTH_ERROR,
+			    "lock %s/%s.lock: %s", f->dir, r->name,
+			    e == ETIMEDOUT
+				    ? "another process has held it for 60 s"
+			    : e == EPERM
+				    ? "not a private regular file of yours "
+				      "(mode 0600): fix or remove it"
+			    : e == EDEADLK ? "already held by this thread"
+					   : strerror(e));
 }
 
 static jauth_result files_lock(jauth_m *m, void *ctx, const char *name,
@@ -224,123 +388,31 @@ static jauth_result files_lock(jauth_m *m, void *ctx, const char *name,
 			       size_t *len)
 {
 	struct files *f = ctx;
+	struct frec *r = frec_of(f, name);
+	int dfd;
 	*out = NULL;
 	if (text)
 		*text = NULL;
-	if (dir_ready(m, f) != JAUTH_SUCCESS)
-		return JAUTH_ERROR;
-	char *lockpath = record_path(f, name, "lock");
+	jauth_result rc = dir_fd(m, f, &dfd);
+	if (rc == JAUTH_SUCCESS)
+		rc = take(m, f, r, dfd);
+	if (rc != JAUTH_SUCCESS)
+		return rc;
 	struct store_lock *lk = xcalloc(1, sizeof *lk);
-	lk->path = record_path(f, name, "json");
-	lk->tmp = record_path(f, name, "tmp");
-	lk->fd =
-		open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (lk->fd < 0 || lock_wait(lk->fd) < 0) {
-		jauth_result rc = jauth_m_fail(
-			m, errno == ETIMEDOUT ? JAUTH_TRANSIENT : JAUTH_ERROR,
-			"lock %s: %s", lockpath,
-			errno == ETIMEDOUT ? "another process has held it for "
-					     "60 s"
-					   : strerror(errno));
-		free(lockpath);
-		lock_free(lk);
+	*lk = (struct store_lock){ .f = f, .r = r, .dfd = dfd, .marked = 1 };
+	if (text &&
+	    (rc = read_record(m, f, dfd, name, text, len)) != JAUTH_SUCCESS) {
+		flock_release(r);
+		pthread_mutex_unlock(&r->mu);
+		free(lk);
 		return rc;
 	}
-	jauth_m_log(m, JAUTH_LOG_DEBUG, "locked %s", lockpath);
-	free(lockpath);
-	jauth_result rc =
-		text ? read_record(m, lk->path, text, len) : JAUTH_SUCCESS;
-	if (rc != JAUTH_SUCCESS) {
-		lock_free(lk);
-		return rc;
+	if (text) {
+		lk->base = text_sum(*text, *len);
+		lk->marked = mark_apply(r->fd, text, len);
 	}
+	jauth_m_log(m, JAUTH_LOG_DEBUG, "locked %s/%s.lock", f->dir, name);
 	*out = lk;
-	return JAUTH_SUCCESS;
-}
-
-/* fsync of the directory holding PATH, so that a rename or unlink in it
- * survives a crash. */
-static int sync_dir_of(const char *path)
-{
-	char *dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
-	int fd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(dir);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-static int write_all(int fd, const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Writes TEXT to the temporary file, durably when DURABLE. */
-static int write_tmp(const char *tmp, const char *text, size_t len, int durable)
-{
-	unlink(tmp); /* left by a crash; we hold the lock */
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		      0600);
-	if (fd < 0)
-		return -1;
-	if (write_all(fd, text, len) < 0 || (durable && fsync(fd) < 0)) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	return close(fd);
-}
-
-/* Replaces the record by renaming a temporary file over it; DURABLE adds
- * the fsyncs that make the new record survive a power loss. */
-static jauth_result replace(jauth_m *m, struct store_lock *lk, const char *text,
-			    size_t len, int durable)
-{
-	if (write_tmp(lk->tmp, text, len, durable) < 0 ||
-	    rename(lk->tmp, lk->path) < 0 ||
-	    (durable && sync_dir_of(lk->path) < 0)) {
-		int e = errno;
-		unlink(lk->tmp);
-		return jauth_m_fail(m, JAUTH_ERROR,
-				    "cannot save %s: %s (the previous record "
-				    "is intact)",
-				    lk->path, strerror(e));
-	}
-	jauth_m_log(m, JAUTH_LOG_DEBUG, "saved %s", lk->path);
-	return JAUTH_SUCCESS;
-}
-
-static jauth_result files_commit(jauth_m *m, struct store_lock *lk,
-				 const char *text, size_t len)
-{
-	return replace(m, lk, text, len, 1);
-}
-
-static jauth_result files_note(jauth_m *m, struct store_lock *lk,
-			       const char *text, size_t len)
-{
-	return replace(m, lk, text, len, 0);
-}
-
-static jauth_result files_remove(jauth_m *m, struct store_lock *lk)
-{
-	if ((unlink(lk->path) < 0 && errno != ENOENT) ||
-	    sync_dir_of(lk->path) < 0)
-		return jauth_m_fail(m, JAUTH_ERROR, "cannot remove %s: %s",
-				    lk->path, strerror(errno));
 	return JAUTH_SUCCESS;
 }
 
@@ -348,16 +420,114 @@ static void files_unlock(struct store_lock *lk)
 {
 	if (!lk)
 		return;
-	flock(lk->fd, LOCK_UN);
-	lock_free(lk);
+	flock_release(lk->r);
+	pthread_mutex_unlock(&lk->r->mu);
+	free(lk);
 }
+
+/* ---- note, commit, remove ---- */
+
+static jauth_result files_note(jauth_m *m, struct store_lock *lk,
+			       const char *text, size_t len)
+{
+	struct mark_head h = { .magic = MARK_MAGIC,
+			       .len = (uint32_t)len,
+			       .base = lk->base };
+	h.sum = mark_sum(&h, text);
+	size_t n = sizeof h + len;
+	char *buf = xmalloc(n);
+	memcpy(buf, &h, sizeof h);
+	memcpy(buf + sizeof h, text, len);
+	ssize_t w = pwrite(lk->r->fd, buf, n, MARK_AT);
+	int e = w < 0 ? errno : ENOSPC;
+	explicit_bzero(buf, n);
+	free(buf);
+	lk->marked = 1;
+	if (w == (ssize_t)n)
+		return JAUTH_SUCCESS;
+	return jauth_m_fail(m, JAUTH_ERROR,
+			    "cannot note the refresh in %s/%s.lock: %s (the "
+			    "record is intact; nothing was sent)",
+			    lk->f->dir, lk->r->name, strerror(e));
+}
+
+/* Drops the mark once the record it belonged to is replaced or gone (a
+ * stale mark would be ignored anyway; this covers a new record identical
+ * to the old). */
+static void mark_clear(struct store_lock *lk)
+{
+	static const uint32_t none = 0;
+	if (lk->marked && pwrite(lk->r->fd, &none, sizeof none, MARK_AT) > 0)
+		lk->marked = 0;
+}
+
+static jauth_result files_commit(jauth_m *m, struct store_lock *lk,
+				 const char *text, size_t len)
+{
+	char *tmp = name_ext(lk->r->name, "tmp");
+	char *file = name_ext(lk->r->name, "json");
+	int renamed = 0;
+	jauth_result rc = JAUTH_SUCCESS;
+	if (write_new_at(lk->dfd, tmp, text, len, 1) < 0 ||
+	    !(renamed = renameat(lk->dfd, tmp, lk->dfd, file) == 0) ||
+	    fsync(lk->dfd) < 0) {
+		int e = errno;
+		if (!renamed)
+			unlinkat(lk->dfd, tmp, 0);
+		rc = jauth_m_fail(
+			m, JAUTH_ERROR, "cannot save %s/%s: %s (%s)",
+			lk->f->dir, file, strerror(e),
+			renamed ? "the new record is in place but may not "
+				  "survive a power failure"
+				: "the previous record is intact");
+	}
+	if (renamed) {
+		lk->base = text_sum(text, len);
+		mark_clear(lk);
+	}
+	if (rc == JAUTH_SUCCESS)
+		jauth_m_log(m, JAUTH_LOG_DEBUG, "saved %s/%s", lk->f->dir,
+			    file);
+	free(tmp);
+	free(file);
+	return rc;
+}
+
+static jauth_result files_remove(jauth_m *m, struct store_lock *lk)
+{
+	char *file = name_ext(lk->r->name, "json");
+	jauth_result rc = JAUTH_SUCCESS;
+	if ((unlinkat(lk->dfd, file, 0) < 0 && errno != ENOENT) ||
+	    fsync(lk->dfd) < 0)
+		rc = jauth_m_fail(m, JAUTH_ERROR, "cannot remove %s/%s: %s",
+				  lk->f->dir, file, strerror(errno));
+	else
+		mark_clear(lk);
+	lk->base = 0;
+	free(file);
+	return rc;
+}
+
+/* ---- the backend ---- */
 
 static int files_open(struct jauth *h, const char *conf, void **ctx, char **why)
 {
 	struct files *f = xcalloc(1, sizeof *f);
-	(void)conf;
+	enum dir_origin o;
 	*why = NULL;
+	if (conf) {
+		free(f);
+		*why = xstrdup("the files store takes no settings (its "
+			       "directory is the state directory: -s or "
+			       "JAUTH_STATE_DIR)");
+		return -1;
+	}
+	char *dflt = state_dir_pick(NULL, &o);
 	f->dir = xstrdup(h->state_dir);
+	f->origin = strcmp(dflt, f->dir) == 0 ? o : DIR_OPTION;
+	free(dflt);
+	f->dfd = -1;
+	pthread_mutex_init(&f->mu, NULL);
 	*ctx = f;
 	return 0;
 }
@@ -367,13 +537,30 @@ static void files_close(void *ctx)
 	struct files *f = ctx;
 	if (!f)
 		return;
+	for (struct frec *r = f->recs, *next; r; r = next) {
+		next = r->next;
+		frec_shut(r);
+		pthread_mutex_destroy(&r->mu);
+		free(r->name);
+		free(r);
+	}
+	for (size_t i = 0; i + sizeof(int) <= f->old.len; i += sizeof(int)) {
+		int fd;
+		memcpy(&fd, f->old.s + i, sizeof fd);
+		close(fd);
+	}
+	buf_wipe(&f->old);
+	if (f->dfd >= 0)
+		close(f->dfd);
+	pthread_mutex_destroy(&f->mu);
 	free(f->dir);
 	free(f);
 }
 
 static char *files_where(void *ctx, const char *name)
 {
-	return record_path(ctx, name, "json");
+	struct files *f = ctx;
+	return xasprintf("%s/%s.json", f->dir, name);
 }
 
 const struct store_backend store_files = {
@@ -389,49 +576,3 @@ const struct store_backend store_files = {
 	.remove = files_remove,
 	.unlock = files_unlock,
 };
-
-/* ---- the handle's own small files in the state directory ---- */
-
-char *state_file_read(const char *dir, const char *name)
-{
-	char *path = xasprintf("%s/%s", dir, name);
-	int fd = open_private(path);
-	free(path);
-	if (fd < 0)
-		return NULL;
-	struct buf b = { 0 };
-	int rc = read_capped(fd, 65536, &b);
-	close(fd);
-	if (rc < 0) {
-		buf_wipe(&b);
-		return NULL;
-	}
-	return buf_take(&b);
-}
-
-int state_file_write(const char *dir, const char *name, const char *text)
-{
-	char *why = NULL;
-	if (store_dir_ready(dir, &why) < 0) {
-		free(why);
-		return -1;
-	}
-	char *path = xasprintf("%s/%s", dir, name);
-	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-	int rc = write_tmp(tmp, text, strlen(text), 0) < 0 ||
-				 rename(tmp, path) < 0
-			 ? -1
-			 : 0;
-	if (rc < 0)
-		unlink(tmp);
-	free(tmp);
-	free(path);
-	return rc;
-}
-
-void state_file_remove(const char *dir, const char *name)
-{
-	char *path = xasprintf("%s/%s", dir, name);
-	unlink(path);
-	free(path);
-}

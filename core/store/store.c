@@ -148,8 +148,10 @@ static jauth_result parse(jauth_m *m, struct store *s, const char *name,
 	*rec = NULL;
 	char *where = s->be->where(s->ctx, name);
 	jauth_m_fail(m, JAUTH_ERROR,
-		     "state file %s cannot be read as a record (not JSON)",
-		     where);
+		     "state file %s cannot be read as a record (not JSON): "
+		     "remove it, or replace it with a new consent (`jauth "
+		     "authorize %s`) or `jauth revoke %s`",
+		     where, jauth_m_service(m), jauth_m_service(m));
 	free(where);
 	return JAUTH_ERROR;
 }
@@ -177,7 +179,8 @@ jauth_result jauth_m_store_lock(jauth_m *m, const char *key, jauth_m_lock **out,
 	char *text = NULL;
 	size_t len = 0;
 	*out = NULL;
-	*rec = NULL;
+	if (rec)
+		*rec = NULL;
 	jauth_m_lock *lk = xcalloc(1, sizeof *lk);
 	lk->m = m;
 	lk->s = s;
@@ -185,8 +188,8 @@ jauth_result jauth_m_store_lock(jauth_m *m, const char *key, jauth_m_lock **out,
 		free(lk);
 		return JAUTH_ERROR;
 	}
-	jauth_result rc =
-		s->be->lock(m, s->ctx, lk->name, &lk->lk, &text, &len);
+	jauth_result rc = s->be->lock(m, s->ctx, lk->name, &lk->lk,
+				      rec ? &text : NULL, &len);
 	if (rc == JAUTH_SUCCESS && text)
 		rc = parse(m, s, lk->name, text, rec);
 	text_free(text, len);
@@ -198,7 +201,7 @@ jauth_result jauth_m_store_lock(jauth_m *m, const char *key, jauth_m_lock **out,
 	return JAUTH_SUCCESS;
 }
 
-/* Serializes REC for LK's backend. */
+/* Serializes REC for LK's backend: never more than it reads back. */
 static char *serialize(jauth_m_lock *lk, const cJSON *rec, size_t *len)
 {
 	char *text = cJSON_PrintUnformatted(rec);
@@ -207,7 +210,15 @@ static char *serialize(jauth_m_lock *lk, const cJSON *rec, size_t *len)
 		return NULL;
 	}
 	*len = strlen(text);
-	return text;
+	if (*len <= lk->s->be->max_record)
+		return text;
+	jauth_m_fail(lk->m, JAUTH_ERROR,
+		     "the record %s would be %zu bytes, more than the store "
+		     "reads back (%zu): it is not saved (the previous record "
+		     "is in force)",
+		     lk->name, *len, lk->s->be->max_record);
+	text_free(text, *len);
+	return NULL;
 }
 
 jauth_result jauth_m_store_commit(jauth_m_lock *lk, const cJSON *rec)

@@ -102,6 +102,38 @@ struct store_backend {
 			 size_t argc, void **ctx, char **why);
 };
 
+/* ---- dir.c: the state directory ---- */
+
+/* Where the state directory in force came from. */
+enum dir_origin {
+	DIR_OPTION,  /* jauth_options.state_dir, the CLI's -s */
+	DIR_ENV,     /* $JAUTH_STATE_DIR */
+	DIR_SYSTEMD, /* $STATE_DIRECTORY (the first of them) */
+	DIR_DEFAULT, /* /var/lib/jauth for root, else under XDG_STATE_HOME/HOME
+		      */
+	DIR_NONE,    /* none: no usable HOME ("" is returned) */
+};
+/* state_dir_of, saying where the directory came from. */
+char *state_dir_pick(const char *opt, enum dir_origin *origin);
+/* Opens DIR (its whole path walked and checked as trust_open_dir does,
+ * missing directories made 0700 when CREATE) if it is the caller's and
+ * private (0700). Returns an O_DIRECTORY descriptor, or -1 with *why
+ * (malloc'd): one line that says what to do, worded for origin O. */
+int state_dir_open(const char *dir, enum dir_origin o, int create, char **why);
+/* Opens NAME in directory DFD with FLAGS (O_RDONLY, or O_RDWR|O_CREAT for a
+ * 0600 file) if it is a private regular file of the caller's: never a
+ * link (O_NOFOLLOW), never blocking on a FIFO or device planted under the
+ * name (O_NONBLOCK, the type checked on the descriptor). Returns the
+ * descriptor, or -1 with errno (ENOENT: none; EPERM: not private). */
+int open_private_at(int dfd, const char *name, int flags);
+/* write(2) until done. Returns 0, or -1 with errno. */
+int write_all(int fd, const char *s, size_t n);
+/* Writes a new file NAME (0600, O_EXCL; a stale one is removed first: the
+ * caller holds the lock that makes it stale) in DFD; fsynced when DURABLE.
+ * Returns 0, or -1 with errno (nothing left behind). */
+int write_new_at(int dfd, const char *name, const char *text, size_t len,
+		 int durable);
+
 /* file.c: records as files in the state directory (the default). */
 extern const struct store_backend store_files;
 /* pgsql.c: records in PostgreSQL, shared by hosts (the driver, with libpq,

@@ -6,12 +6,22 @@
 
 #include "oauth3lo.h"
 
-/* Removes record KEY if it exists. */
+/* Removes record KEY if it exists; one that cannot be read is removed
+ * too (a revoke must never be blocked by it). */
 static jauth_result forget(jauth_m *m, const char *key, struct grant *g)
 {
 	jauth_m_lock *lk;
-	cJSON *rec;
+	cJSON *rec = NULL;
 	jauth_result rc = jauth_m_store_lock(m, key, &lk, &rec);
+	if (rc == JAUTH_ERROR) {
+		jauth_m_log(m, JAUTH_LOG_WARN,
+			    "the stored record cannot be read; removing it");
+		rc = jauth_m_store_lock(m, key, &lk, NULL);
+		if (rc == JAUTH_SUCCESS)
+			rc = jauth_m_store_remove(lk);
+		jauth_m_store_unlock(lk);
+		return rc;
+	}
 	if (rc != JAUTH_SUCCESS)
 		return rc;
 	if (g) {

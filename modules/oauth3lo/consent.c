@@ -20,10 +20,10 @@ jauth_result oa_authorize_begin(jauth_m *m, void *state, char **url)
 	*url = NULL;
 	if (jauth_m_random_hex(st, STATE_BYTES) != JAUTH_SUCCESS)
 		return jauth_m_fail(m, JAUTH_ERROR, "no random bytes");
-	jauth_result rc = jauth_m_store_lock(m, o->consent_key, &lk, &rec);
+	/* Not read: whatever is pending (even unreadable) is replaced. */
+	jauth_result rc = jauth_m_store_lock(m, o->consent_key, &lk, NULL);
 	if (rc != JAUTH_SUCCESS)
 		return rc;
-	jauth_m_json_free(rec);
 	rec = cJSON_CreateObject();
 	cJSON_AddStringToObject(rec, "state", st);
 	cJSON_AddNumberToObject(rec, "created_at", (double)jauth_m_now(m));
@@ -269,11 +269,11 @@ static jauth_result store_grant(jauth_m *m, struct oauth *o,
 				const struct grant *g)
 {
 	jauth_m_lock *lk;
-	cJSON *old;
-	jauth_result rc = jauth_m_store_lock(m, o->key, &lk, &old);
+	/* The old record is not read: a new consent replaces it whatever
+	 * it holds, even when it cannot be read. */
+	jauth_result rc = jauth_m_store_lock(m, o->key, &lk, NULL);
 	if (rc != JAUTH_SUCCESS)
 		return rc;
-	jauth_m_json_free(old);
 	rc = grant_commit(lk, g);
 	jauth_m_store_unlock(lk);
 	return rc;

@@ -1,20 +1,27 @@
 /* grant.c — the grant record: to and from JSON, the token endpoint's
  * answer, and handing out its access token. */
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "oauth3lo.h"
 
 #define EXPIRES_IN_MIN 60
 #define EXPIRES_IN_MAX (2 * DAY)
 #define SITES_LISTED 5 /* sites named in a message */
+/* Atlassian's tokens are a few KiB; anything near the store's record cap
+ * would make a record nobody can read back. */
+#define TOKEN_MAX (16 * 1024)
 
 void grant_clear(struct grant *g)
 {
 	jauth_m_wipe_free(g->access_token);
 	jauth_m_wipe_free(g->refresh_token);
 	jauth_m_wipe_free(g->prev_refresh_token);
+	free(g->boot);
 	free(g->cloud_id);
 	free(g->site_url);
 	free(g->site_name);
@@ -47,6 +54,8 @@ void grant_from_json(struct grant *g, const cJSON *rec)
 	grant_clear(g);
 	g->access_token = str_of(rec, "access_token");
 	g->expires_at = time_of(rec, "expires_at");
+	g->expires_boot = (long long)time_of(rec, "expires_boot");
+	g->boot = str_of(rec, "boot");
 	g->refresh_token = str_of(rec, "refresh_token");
 	g->refresh_sent_at = time_of(rec, "refresh_sent_at");
 	g->prev_refresh_token = str_of(rec, "prev_refresh_token");
@@ -83,6 +92,8 @@ cJSON *grant_to_json(const struct grant *g)
 	cJSON_AddNumberToObject(o, "version", 1);
 	put_str(o, "access_token", g->access_token);
 	put_time(o, "expires_at", g->expires_at);
+	put_time(o, "expires_boot", (time_t)g->expires_boot);
+	put_str(o, "boot", g->boot);
 	put_str(o, "refresh_token", g->refresh_token);
 	put_time(o, "refresh_sent_at", g->refresh_sent_at);
 	put_str(o, "prev_refresh_token", g->prev_refresh_token);
@@ -253,13 +264,50 @@ jauth_result grant_note(jauth_m_lock *lk, const struct grant *g)
 	return rc;
 }
 
+/* This boot's id (the kernel's random boot_id), "" when unknown. */
+static char boot_id[40];
+static pthread_once_t boot_once = PTHREAD_ONCE_INIT;
+
+static void read_boot_id(void)
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, boot_id, sizeof boot_id - 1);
+	if (fd >= 0)
+		close(fd);
+	boot_id[n > 0 ? strcspn(boot_id, "\n") : 0] = '\0';
+}
+
+static const char *this_boot(void)
+{
+	pthread_once(&boot_once, read_boot_id);
+	return boot_id;
+}
+
+/* Seconds on this boot's CLOCK_BOOTTIME: nobody sets it, it never goes
+ * back. */
+static long long boot_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (long long)ts.tv_sec;
+}
+
+time_t grant_expires(const struct grant *g, time_t now)
+{
+	if (!g->expires_boot || !g->boot || !*this_boot() ||
+	    strcmp(g->boot, this_boot()) != 0)
+		return g->expires_at;
+	time_t mono = now + (time_t)(g->expires_boot - boot_now());
+	return mono < g->expires_at ? mono : g->expires_at;
+}
+
 int grant_fresh(jauth_m *m, const struct grant *g, time_t now)
 {
 	long long leeway = jauth_m_arg_int(m, "refresh_leeway");
 	long long keepalive = jauth_m_arg_int(m, "keepalive_days") * DAY;
 	if (!g->access_token || g->dead_at || !grant_site_matches(m, g))
 		return 0;
-	if (now >= g->expires_at - leeway)
+	if (now >= grant_expires(g, now) - leeway)
 		return 0;
 	return !g->refresh_token || !g->last_refresh ||
 	       now - g->last_refresh < keepalive;
@@ -288,7 +336,7 @@ jauth_result grant_publish(jauth_m *m, struct oauth *o, const struct grant *g,
 		.scheme = "Bearer",
 		.token = g->access_token,
 		.base_url = base,
-		.expires_at = g->expires_at,
+		.expires_at = grant_expires(g, jauth_m_now(m)),
 		.refresh_at = refresh_at,
 	};
 	jauth_result rc = jauth_m_credential(m, &c);
@@ -359,6 +407,24 @@ static jauth_result take_refresh(jauth_m *m, struct grant *g, const cJSON *j,
 	return JAUTH_SUCCESS;
 }
 
+/* Refuses field NAME of the answer J when it is larger than any real
+ * token: storing it could make a record the store cannot read back. */
+static jauth_result token_fits(jauth_m *m, const char *what, const cJSON *j,
+			       const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+	size_t n = cJSON_IsString(v) && v->valuestring ? strlen(v->valuestring)
+						       : 0;
+	if (n <= TOKEN_MAX)
+		return JAUTH_SUCCESS;
+	return jauth_m_fail(m, JAUTH_ERROR,
+			    "%s has a %s of %zu bytes, more than any real one "
+			    "(%d KiB at most): refused, the stored one is "
+			    "kept; if this repeats, the token endpoint "
+			    "(auth_url=) is not Atlassian's",
+			    what, name, n, TOKEN_MAX / 1024);
+}
+
 /*
  * The refresh token is taken whatever else the answer lacks: once
  * Atlassian has rotated it, the new one must reach the store even if the
@@ -373,11 +439,16 @@ jauth_result grant_take_tokens(jauth_m *m, struct grant *g, const char *body,
 	const char *at, *scope;
 	double expires_in;
 	jauth_result rc = jauth_m_json_parse(m, what, body, &j);
+	if (rc == JAUTH_SUCCESS &&
+	    (rc = token_fits(m, what, j, "refresh_token")) != JAUTH_SUCCESS)
+		jauth_m_json_free(j); /* the mark stays: as if unanswered */
 	if (rc != JAUTH_SUCCESS)
 		return rc;
-	if (jauth_m_json_str(m, what, j, "scope", &scope) == JAUTH_SUCCESS)
+	if (jauth_m_json_str(m, what, j, "scope", &scope) == JAUTH_SUCCESS &&
+	    strlen(scope) <= TOKEN_MAX)
 		set_str(&g->scopes, scope);
-	if ((rc = jauth_m_json_str(m, what, j, "access_token", &at)) ==
+	if ((rc = token_fits(m, what, j, "access_token")) == JAUTH_SUCCESS &&
+	    (rc = jauth_m_json_str(m, what, j, "access_token", &at)) ==
 		    JAUTH_SUCCESS &&
 	    !token_ok(at))
 		rc = jauth_m_fail(m, JAUTH_ERROR,
@@ -401,6 +472,9 @@ jauth_result grant_take_tokens(jauth_m *m, struct grant *g, const char *body,
 		set_str(&g->access_token, at);
 		jauth_m_redact(m, at);
 		g->expires_at = now + (time_t)expires_in;
+		g->expires_boot = boot_now() + (long long)expires_in;
+		free(g->boot);
+		g->boot = *this_boot() ? strdup(this_boot()) : NULL;
 	}
 	jauth_result rt_rc = take_refresh(m, g, j, now);
 	g->refresh_sent_at = 0;

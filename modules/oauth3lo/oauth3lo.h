@@ -29,7 +29,9 @@
  * when unknown. */
 struct grant {
 	char *access_token;
-	time_t expires_at;
+	time_t expires_at;	/* by the wall clock */
+	long long expires_boot; /* the same on this boot's CLOCK_BOOTTIME */
+	char *boot;		/* … of the boot with this id */
 	char *refresh_token;
 	time_t refresh_sent_at; /* a refresh with refresh_token got no committed
 				   answer yet */
@@ -70,6 +72,10 @@ void grant_copy(struct grant *dst, const struct grant *src);
 /* Registers G's tokens for masking as soon as they are read (and, when it
  * holds text a server wrote, the client secret too). */
 void grant_redact(jauth_m *m, const struct grant *g);
+/* When G's access token expires, seen at NOW: the wall-clock expiry, or
+ * earlier if this boot's monotonic clock says so (a wall clock that was
+ * far ahead when the token came must not stretch its life). */
+time_t grant_expires(const struct grant *g, time_t now);
 /* 1 when G's access token can be handed out at NOW without a refresh. */
 int grant_fresh(jauth_m *m, const struct grant *g, time_t now);
 /* Publishes G's access token. */

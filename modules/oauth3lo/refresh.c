@@ -143,6 +143,17 @@ static jauth_result may_send(jauth_m *m, struct grant *g, time_t now)
 	long long margin = interval / 10 < 60 ? interval / 10 : 60;
 	if (!g->refresh_sent_at)
 		return JAUTH_SUCCESS;
+	if (now < g->refresh_sent_at)
+		return jauth_m_fail(
+			m, JAUTH_DENIED,
+			"a refresh sent at %lld got no answer, and the clock "
+			"now says %lld — it went back since, so nobody can "
+			"tell whether Atlassian's reuse interval has passed; "
+			"sending the refresh token again could make Atlassian "
+			"revoke the whole grant: fix the clock (then this "
+			"retries by itself) or run `jauth authorize %s`",
+			(long long)g->refresh_sent_at, (long long)now,
+			jauth_m_service(m));
 	if (now - g->refresh_sent_at < interval - margin) {
 		jauth_m_log(m, JAUTH_LOG_NOTICE,
 			    "a refresh sent %lld s ago got no answer; sending "
@@ -218,7 +229,7 @@ static void remember(struct oauth *o, const struct grant *g)
 static jauth_result publish(jauth_m *m, struct oauth *o, time_t now)
 {
 	long long leeway = jauth_m_arg_int(m, "refresh_leeway");
-	time_t at = o->g.expires_at - leeway;
+	time_t at = grant_expires(&o->g, now) - leeway;
 	if (o->retry_at > now && o->retry_at < at)
 		at = o->retry_at;
 	return grant_publish(m, o, &o->g, at > now ? at : now + 1);
@@ -231,13 +242,13 @@ static jauth_result serve_stale(jauth_m *m, struct oauth *o, jauth_result rc,
 				time_t now)
 {
 	if ((rc != JAUTH_TRANSIENT && rc != JAUTH_ERROR) || !o->have ||
-	    !o->g.access_token || now >= o->g.expires_at ||
+	    !o->g.access_token || now >= grant_expires(&o->g, now) ||
 	    is_rejected(o, &o->g))
 		return rc;
 	jauth_m_log(m, JAUTH_LOG_WARN,
 		    "refresh failed for now; the access token is still valid "
 		    "for %lld s, so it stays in use",
-		    (long long)(o->g.expires_at - now));
+		    (long long)(grant_expires(&o->g, now) - now));
 	o->retry_at = now + SERVE_STALE_RETRY;
 	return publish(m, o, now);
 }
@@ -274,7 +285,7 @@ static jauth_result refresh_locked(jauth_m *m, struct oauth *o, enum why why,
 			    why == WHY_FORCED	  ? "asked to"
 			    : why == WHY_REJECTED ? "Jira rejected the token"
 						  : "due",
-			    (long long)(g.expires_at - now));
+			    (long long)(grant_expires(&g, now) - now));
 		rc = exchange(m, o, &g, lk, now);
 	}
 	jauth_m_store_unlock(lk);
@@ -393,7 +404,8 @@ jauth_result oa_acquire(jauth_m *m, void *state)
 	if (is_rejected(o, &o->g))
 		return after_rejection(m, o, now);
 	if (grant_fresh(m, &o->g, now) ||
-	    (o->retry_at > now && now < o->g.expires_at && !o->g.dead_at))
+	    (o->retry_at > now && now < grant_expires(&o->g, now) &&
+	     !o->g.dead_at))
 		return publish(m, o, now);
 	return refresh_locked(m, o, WHY_DUE, now);
 }

@@ -313,19 +313,26 @@ JAUTH_EXPORT jauth_result jauth_m_store_load(jauth_m *m, const char *key,
 					     cJSON **rec);
 /*
  * Takes the record's lock, shared with every thread and process using the
- * same state directory (waiting up to 60 s), then re-reads the record into
- * *rec (NULL when none). Release with jauth_m_store_unlock.
+ * same store (waiting up to 60 s, then JAUTH_TRANSIENT), then re-reads the
+ * record into *rec (NULL when none). A record that cannot be read fails
+ * the call. REC may be NULL: the record is not read, for a caller that
+ * replaces or removes it whatever it holds (a new consent, a revoke: an
+ * unreadable record must not block them). Release with
+ * jauth_m_store_unlock.
  */
 JAUTH_EXPORT jauth_result jauth_m_store_lock(jauth_m *m, const char *key,
 					     jauth_m_lock **lk, cJSON **rec);
-/* Replaces the record crash-safely: temporary file, fsync, rename, fsync of
- * the directory. Either the old or the new record survives a crash. */
+/* Replaces the record durably: when it returns, the new record survives a
+ * crash or a power failure; on failure the previous one is in force. A
+ * record larger than the store can read back (1 MiB) is refused, not
+ * written. */
 JAUTH_EXPORT jauth_result jauth_m_store_commit(jauth_m_lock *lk,
 					       const cJSON *rec);
-/* Replaces the record atomically but without waiting for the disk: the
- * new record survives a crash of the process, not of the machine. For
- * notes whose loss in a power failure is harmless (oauth3lo's "refresh
- * sent" mark). */
+/* Notes REC as the record's intent mark (oauth3lo's "refresh sent"), seen
+ * by every later load and lock until the next commit or remove. It
+ * survives a crash of the process, not necessarily of the machine: after a
+ * power failure the last committed record is in force. It never damages
+ * the committed record. */
 JAUTH_EXPORT jauth_result jauth_m_store_note(jauth_m_lock *lk,
 					     const cJSON *rec);
 /* Removes the record (durably). */
