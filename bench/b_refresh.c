@@ -352,6 +352,19 @@ void bench_refresh(struct row *r)
 	snprintf(l->result + strlen(l->result),
 		 sizeof l->result - strlen(l->result), "; %.2f×", mj / mp);
 
+	l = row_line(r, "Durable refresh vs its limit");
+	snprintf(l->jauth, sizeof l->jauth, "%s/refresh (state on %s)",
+		 fmt_time(mj, a, sizeof a), fs_name(e.state));
+	snprintf(l->baseline, sizeof l->baseline,
+		 "%s (plain POST + one fsynced commit)",
+		 fmt_time(mp + mc, b, sizeof b));
+	snprintf(l->target, sizeof l->target, "≤ 1.25× baseline (%s)",
+		 fmt_time(1.25 * (mp + mc), c, sizeof c));
+	verdict_le(l, mj / (mp + mc), 1.25, "×");
+	snprintf(l->result + strlen(l->result),
+		 sizeof l->result - strlen(l->result), "; %.2f×",
+		 mj / (mp + mc));
+
 	l = row_line(r, "… of which the store commit");
 	snprintf(l->jauth, sizeof l->jauth, "%s = %.0f%% of a refresh",
 		 fmt_time(mc, d, sizeof d), mc / mj * 100);
@@ -374,8 +387,9 @@ void bench_refresh(struct row *r)
 			 "With the state on tmpfs the same refresh takes %s "
 			 "(%.2f× the baseline): that is the library's own "
 			 "cost beyond the POST (lock, record read and parse, "
-			 "the client secret read from its file, two record "
-			 "writes and renames, the stack and the credential). ",
+			 "the client secret read from its source, the mark "
+			 "written into the lock file, one record write and "
+			 "rename, the stack and the credential). ",
 			 fmt_time(ms, f, sizeof f), ms / mp);
 	text_printf(
 		&r->para,
@@ -385,8 +399,10 @@ void bench_refresh(struct row *r)
 		"tree (%s, %s), once on tmpfs (`/dev/shm`, where `fsync` "
 		"costs nothing); each handle is consented and refreshed "
 		"%d times for warm-up. A forced `jauth_refresh` runs the "
-		"module's refresh: take the record's `flock`, re-read the "
-		"record, note a `refresh_sent_at` mark, POST the refresh "
+		"module's refresh: take the record's `flock` (the lock "
+		"file stays open in the handle), re-read the record, note "
+		"a `refresh_sent_at` mark (one `pwrite` into the lock "
+		"file: the record itself is untouched), POST the refresh "
 		"grant (JSON) to `/oauth/token` on the instance's one "
 		"reused curl handle, parse the answer, commit the rotated "
 		"tokens, publish the credential. The baseline, in the same "
@@ -408,25 +424,24 @@ void bench_refresh(struct row *r)
 		"%ld refresh grants for the %d timed refreshes). "
 		"Result: jauth %s per refresh against %s for plain libcurl "
 		"(%.2f×, target ≤ 1.1×). One durable commit takes %s "
-		"here; a refresh makes one (the rotated tokens, before "
-		"the new access token is handed out) plus a note without "
-		"fsync (the `refresh_sent_at` mark before the POST, so that "
-		"a lost answer is never replayed past Atlassian's reuse "
-		"interval), so about %.0f%% of jauth's refresh is the "
-		"durable store — what makes a rotated refresh token "
-		"survive a crash or a power cut. %s"
-		"The target is missed on purpose: a refresh must not hand "
-		"out a token before the rotated refresh token is on disk, "
-		"and one `fsync`ed commit costs more here than the whole "
-		"POST. What is left beyond it is the price of sharing the "
-		"grant safely between processes: the `flock`, the re-read "
-		"of the record under it, the client secret read from its "
-		"source, and the note before the POST. Plan, should a "
-		"connector's refresh latency ever matter (it runs once an "
-		"hour, off the hot path): keep the lock file's descriptor "
-		"open between refreshes, keep the mark in the lock file "
-		"itself (one `pwrite`, no rename), and skip the re-read "
-		"when the record's inode and mtime did not change.",
+		"here; a refresh makes exactly one (the rotated tokens, "
+		"before the new access token is handed out), and the "
+		"`refresh_sent_at` mark before the POST (so that a lost "
+		"answer is never replayed past Atlassian's reuse interval) "
+		"is one `pwrite` into the lock file, which costs no flush. "
+		"So about %.0f%% of jauth's refresh is the durable store — "
+		"what makes a rotated refresh token survive a crash or a "
+		"power cut. %s"
+		"The physical limit of a durable refresh is the POST plus "
+		"one durable commit: the second line compares with that "
+		"(target ≤ 1.25×). The 1.1× target against the POST alone "
+		"is missed on purpose: a refresh must not hand out a token "
+		"before the rotated refresh token is on disk, and one "
+		"`fsync`ed commit costs more here than the whole POST. What "
+		"is left beyond the limit is the price of sharing the grant "
+		"safely between processes: the `flock`, the re-read of the "
+		"record under it and its parse, the client secret read "
+		"from its source, and the mark.",
 		fs_name(e.state), tmp_base(), WARMUP, strlen(record), REPS,
 		REPS * PER_REP, REPS * COMMITS_PER_REP, grants,
 		(hs ? 3 : 2) * REPS * PER_REP, fmt_time(mj, a, sizeof a),

@@ -363,9 +363,14 @@ fail:;
  * bounded by LOCK_WAIT_S. */
 static jauth_result take(jauth_m *m, struct files *f, struct frec *r, int dfd)
 {
-	struct timespec deadline;
+	struct timespec deadline, wall;
 	deadline_in(&deadline, LOCK_WAIT_S);
-	int e = pthread_mutex_clocklock(&r->mu, CLOCK_MONOTONIC, &deadline);
+	/* The turn's bound is on the wall clock: pthread_mutex_timedlock is
+	 * what every tool knows (ThreadSanitizer has no clocklock), and
+	 * another thread of this handle holds it for one refresh at most. */
+	clock_gettime(CLOCK_REALTIME, &wall);
+	wall.tv_sec += LOCK_WAIT_S;
+	int e = pthread_mutex_timedlock(&r->mu, &wall);
 	if (e == 0 && frec_open(r, dfd) == 0 && flock_wait(r, &deadline) == 0)
 		return JAUTH_SUCCESS;
 	if (e == 0) {
