@@ -158,6 +158,49 @@ START_TEST(test_note_before_the_post_leaves_the_committed_record_alone)
 }
 END_TEST
 
+/* Empties the captured log: what follows is one call's. */
+static void forget_the_log(void)
+{
+	pthread_mutex_lock(&FX.log_mu);
+	FX.log_len = 0;
+	if (FX.log)
+		FX.log[0] = '\0';
+	pthread_mutex_unlock(&FX.log_mu);
+}
+
+START_TEST(test_waiter_reads_the_winners_token_without_taking_the_lock)
+{
+	fx_clock(T0);
+	ck_assert_int_eq(consent(), JAUTH_SUCCESS);
+	fx_clock(T0 + 3400); /* due, still valid */
+	long asked = standin_counter(&SI, "token_requests");
+	slow_token_endpoint(2);
+	pid_t winner = refresher();
+	wait_for_token_requests(asked + 1);
+	/* The winner holds the lock for its slow refresh: a caller whose
+	 * token is due waits for it to let go, then uses its token — it
+	 * never takes the lock itself (the losers of a storm read side by
+	 * side instead of queueing for the lock). */
+	jauth *h = fx_open("svc");
+	const jauth_cred *c;
+	forget_the_log();
+	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
+	int st;
+	waitpid(winner, &st, 0);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cJSON *rec = grant_record();
+	char want[8192];
+	snprintf(want, sizeof want, "Bearer %s",
+		 cJSON_GetObjectItem(rec, "access_token")->valuestring);
+	cJSON_Delete(rec);
+	ck_assert_str_eq(jauth_cred_authorization(c), want);
+	ck_assert_int_eq(standin_counter(&SI, "refresh_grants"), 1);
+	ck_assert(fx_log_has("another process refreshed the grant"));
+	ck_assert(!fx_log_has("locked "));
+	jauth_close(h);
+}
+END_TEST
+
 /* ---- power cuts on XFS ---- */
 
 static char img[PATH_MAX], mnt[PATH_MAX];
@@ -590,6 +633,9 @@ Suite *suite_store(void)
 	tcase_add_test(
 		tc,
 		test_note_before_the_post_leaves_the_committed_record_alone);
+	tcase_add_test(
+		tc,
+		test_waiter_reads_the_winners_token_without_taking_the_lock);
 	tcase_add_test(
 		tc, test_clock_moved_back_never_resends_a_sent_refresh_token);
 	tcase_add_test(

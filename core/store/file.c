@@ -50,8 +50,9 @@
 
 /* The first page of R.lock, shared by every process that has it open. */
 struct lock_page {
-	_Atomic uint32_t wake;	  /* bumped at every unlock */
-	_Atomic uint32_t waiters; /* > 0: someone may sleep on wake */
+	_Atomic uint32_t wake;	   /* bumped at every unlock */
+	_Atomic uint32_t waiters;  /* > 0: a taker may sleep on wake */
+	_Atomic uint32_t watchers; /* > 0: someone waits for any release */
 };
 
 struct mark_head {
@@ -265,11 +266,19 @@ static long ms_left(const struct timespec *deadline)
 }
 
 /* Takes R's flock, sleeping on the lock page's wake word between tries,
- * until DEADLINE. Returns 0, or -1 with errno (ETIMEDOUT). */
-static int flock_wait(struct frec *r, const struct timespec *deadline)
+ * until DEADLINE. WATCH: once another holder has let go, give up instead
+ * of taking it. Returns 0 (held), 1 (WATCH: released by another, not
+ * held), or -1 with errno (ETIMEDOUT). */
+static int flock_wait(struct frec *r, const struct timespec *deadline,
+		      int watch)
 {
+	_Atomic uint32_t *count =
+		watch ? &r->page->watchers : &r->page->waiters;
+	uint32_t first = atomic_load(&r->page->wake);
 	for (;;) {
 		uint32_t seen = atomic_load(&r->page->wake);
+		if (watch && seen != first)
+			return 1;
 		if (flock(r->fd, LOCK_EX | LOCK_NB) == 0)
 			return 0;
 		if (errno != EWOULDBLOCK && errno != EINTR)
@@ -281,19 +290,23 @@ static int flock_wait(struct frec *r, const struct timespec *deadline)
 		}
 		ms = ms < DEATH_SLICE_MS ? ms : DEATH_SLICE_MS;
 		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-		atomic_fetch_add(&r->page->waiters, 1);
+		atomic_fetch_add(count, 1);
 		futex(&r->page->wake, FUTEX_WAIT, seen, &ts);
-		atomic_fetch_sub(&r->page->waiters, 1);
+		atomic_fetch_sub(count, 1);
 	}
 }
 
-/* Lets go of R's flock and wakes whoever sleeps on it. */
+/* Lets go of R's flock and wakes who sleeps on it: every watcher (each
+ * goes on by itself), else one taker (they would take turns anyway; waking
+ * all of them only makes them fight for the CPU). */
 static void flock_release(struct frec *r)
 {
 	flock(r->fd, LOCK_UN);
 	atomic_fetch_add(&r->page->wake, 1);
-	if (atomic_load(&r->page->waiters) > 0)
+	if (atomic_load(&r->page->watchers) > 0)
 		futex(&r->page->wake, FUTEX_WAKE, INT_MAX, NULL);
+	else if (atomic_load(&r->page->waiters) > 0)
+		futex(&r->page->wake, FUTEX_WAKE, 1, NULL);
 }
 
 /* The lock state of record NAME in F, made on first use. */
@@ -360,8 +373,10 @@ fail:;
 }
 
 /* Takes R: this handle's turn (r->mu), then the lock file's flock, both
- * bounded by LOCK_WAIT_S. */
-static jauth_result take(jauth_m *m, struct files *f, struct frec *r, int dfd)
+ * bounded by LOCK_WAIT_S. WATCH: see flock_wait; *released is set when it
+ * gave up because another holder let go (nothing held then). */
+static jauth_result take(jauth_m *m, struct files *f, struct frec *r, int dfd,
+			 int watch, int *released)
 {
 	struct timespec deadline, wall;
 	deadline_in(&deadline, LOCK_WAIT_S);
@@ -370,12 +385,18 @@ static jauth_result take(jauth_m *m, struct files *f, struct frec *r, int dfd)
 	 * another thread of this handle holds it for one refresh at most. */
 	clock_gettime(CLOCK_REALTIME, &wall);
 	wall.tv_sec += LOCK_WAIT_S;
-	int e = pthread_mutex_timedlock(&r->mu, &wall);
-	if (e == 0 && frec_open(r, dfd) == 0 && flock_wait(r, &deadline) == 0)
+	int e = pthread_mutex_timedlock(&r->mu, &wall), got = -1;
+	*released = 0;
+	if (e == 0 && frec_open(r, dfd) == 0 &&
+	    (got = flock_wait(r, &deadline, watch)) == 0)
 		return JAUTH_SUCCESS;
 	if (e == 0) {
 		e = errno;
 		pthread_mutex_unlock(&r->mu);
+	}
+	if (got == 1) {
+		*released = 1;
+		return JAUTH_SUCCESS;
 	}
 	return jauth_m_fail(m, e == ETIMEDOUT ? JAUTH_TRANSIENT : JAUTH_ERROR,
 			    "lock %s/%s.lock: %s", f->dir, r->name,
@@ -388,20 +409,20 @@ static jauth_result take(jauth_m *m, struct files *f, struct frec *r, int dfd)
 					   : strerror(e));
 }
 
-static jauth_result files_lock(jauth_m *m, void *ctx, const char *name,
-			       struct store_lock **out, char **text,
-			       size_t *len)
+/* files_lock and files_lock_or_wait. */
+static jauth_result lock_as(jauth_m *m, struct files *f, const char *name,
+			    int watch, struct store_lock **out, char **text,
+			    size_t *len)
 {
-	struct files *f = ctx;
 	struct frec *r = frec_of(f, name);
-	int dfd;
+	int dfd, released = 0;
 	*out = NULL;
 	if (text)
 		*text = NULL;
 	jauth_result rc = dir_fd(m, f, &dfd);
 	if (rc == JAUTH_SUCCESS)
-		rc = take(m, f, r, dfd);
-	if (rc != JAUTH_SUCCESS)
+		rc = take(m, f, r, dfd, watch, &released);
+	if (rc != JAUTH_SUCCESS || released)
 		return rc;
 	struct store_lock *lk = xcalloc(1, sizeof *lk);
 	*lk = (struct store_lock){ .f = f, .r = r, .dfd = dfd, .marked = 1 };
@@ -419,6 +440,20 @@ static jauth_result files_lock(jauth_m *m, void *ctx, const char *name,
 	jauth_m_log(m, JAUTH_LOG_DEBUG, "locked %s/%s.lock", f->dir, name);
 	*out = lk;
 	return JAUTH_SUCCESS;
+}
+
+static jauth_result files_lock(jauth_m *m, void *ctx, const char *name,
+			       struct store_lock **out, char **text,
+			       size_t *len)
+{
+	return lock_as(m, ctx, name, 0, out, text, len);
+}
+
+static jauth_result files_lock_or_wait(jauth_m *m, void *ctx, const char *name,
+				       struct store_lock **out, char **text,
+				       size_t *len)
+{
+	return lock_as(m, ctx, name, 1, out, text, len);
 }
 
 static void files_unlock(struct store_lock *lk)
@@ -576,6 +611,7 @@ const struct store_backend store_files = {
 	.where = files_where,
 	.load = files_load,
 	.lock = files_lock,
+	.lock_or_wait = files_lock_or_wait,
 	.note = files_note,
 	.commit = files_commit,
 	.remove = files_remove,

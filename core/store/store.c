@@ -172,8 +172,9 @@ jauth_result jauth_m_store_load(jauth_m *m, const char *key, cJSON **rec)
 	return rc;
 }
 
-jauth_result jauth_m_store_lock(jauth_m *m, const char *key, jauth_m_lock **out,
-				cJSON **rec)
+/* jauth_m_store_lock, or with OR_WAIT jauth_m_store_lock_or_wait. */
+static jauth_result lock(jauth_m *m, const char *key, int or_wait,
+			 jauth_m_lock **out, cJSON **rec)
 {
 	struct store *s = store_of(m);
 	char *text = NULL;
@@ -188,8 +189,15 @@ jauth_result jauth_m_store_lock(jauth_m *m, const char *key, jauth_m_lock **out,
 		free(lk);
 		return JAUTH_ERROR;
 	}
-	jauth_result rc = s->be->lock(m, s->ctx, lk->name, &lk->lk,
-				      rec ? &text : NULL, &len);
+	jauth_result rc = (or_wait && s->be->lock_or_wait
+				   ? s->be->lock_or_wait
+				   : s->be->lock)(m, s->ctx, lk->name, &lk->lk,
+						  rec ? &text : NULL, &len);
+	if (rc == JAUTH_SUCCESS && !lk->lk) { /* another held it, let go */
+		free(lk->name);
+		free(lk);
+		return JAUTH_SUCCESS;
+	}
 	if (rc == JAUTH_SUCCESS && text)
 		rc = parse(m, s, lk->name, text, rec);
 	text_free(text, len);
@@ -199,6 +207,18 @@ jauth_result jauth_m_store_lock(jauth_m *m, const char *key, jauth_m_lock **out,
 	}
 	*out = lk;
 	return JAUTH_SUCCESS;
+}
+
+jauth_result jauth_m_store_lock(jauth_m *m, const char *key, jauth_m_lock **out,
+				cJSON **rec)
+{
+	return lock(m, key, 0, out, rec);
+}
+
+jauth_result jauth_m_store_lock_or_wait(jauth_m *m, const char *key,
+					jauth_m_lock **out, cJSON **rec)
+{
+	return lock(m, key, 1, out, rec);
 }
 
 /* Serializes REC for LK's backend: never more than it reads back. */

@@ -81,6 +81,13 @@ struct store_backend {
 	 * or removes the record whatever it holds). */
 	jauth_result (*lock)(jauth_m *m, void *ctx, const char *name,
 			     struct store_lock **lk, char **text, size_t *len);
+	/* lock, unless another holder has the lock: then waits (bounded)
+	 * until it lets go and returns success with *lk NULL, holding
+	 * nothing and reading nothing — the caller reads again and may find
+	 * its work done. May be NULL (store.c then uses lock). */
+	jauth_result (*lock_or_wait)(jauth_m *m, void *ctx, const char *name,
+				     struct store_lock **lk, char **text,
+				     size_t *len);
 	/* Writes the intent mark: TEXT is the whole record as noted. */
 	jauth_result (*note)(jauth_m *m, struct store_lock *lk,
 			     const char *text, size_t len);

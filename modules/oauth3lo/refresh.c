@@ -253,6 +253,30 @@ static jauth_result serve_stale(jauth_m *m, struct oauth *o, jauth_result rc,
 	return publish(m, o, now);
 }
 
+static jauth_result load(jauth_m *m, struct oauth *o);
+
+/* For a due token: the record's lock, unless another process holds it —
+ * then, once it lets go, its fresh token if it made one (*lk NULL, o->g
+ * holds it). So the losers of a race read the winner's token side by side
+ * instead of taking the lock in turn. */
+static jauth_result lock_unless_refreshed(jauth_m *m, struct oauth *o,
+					  time_t now, jauth_m_lock **lk,
+					  cJSON **rec)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		jauth_result rc =
+			jauth_m_store_lock_or_wait(m, o->key, lk, rec);
+		if (rc != JAUTH_SUCCESS || *lk)
+			return rc;
+		if ((rc = load(m, o)) != JAUTH_SUCCESS)
+			return rc;
+		if (o->have && grant_fresh(m, &o->g, now) &&
+		    !is_rejected(o, &o->g))
+			return JAUTH_SUCCESS;
+	}
+	return jauth_m_store_lock(m, o->key, lk, rec);
+}
+
 /* The grant from the record, under the lock, refreshed if WHY says so.
  * The losers of a race find the winner's fresh token and use it. */
 static jauth_result refresh_locked(jauth_m *m, struct oauth *o, enum why why,
@@ -261,7 +285,16 @@ static jauth_result refresh_locked(jauth_m *m, struct oauth *o, enum why why,
 	jauth_m_lock *lk;
 	cJSON *rec;
 	struct grant g = { 0 };
-	jauth_result rc = jauth_m_store_lock(m, o->key, &lk, &rec);
+	jauth_result rc = why == WHY_DUE
+				  ? lock_unless_refreshed(m, o, now, &lk, &rec)
+				  : jauth_m_store_lock(m, o->key, &lk, &rec);
+	if (rc == JAUTH_SUCCESS && !lk) {
+		jauth_m_log(m, JAUTH_LOG_DEBUG,
+			    "another process refreshed the grant; using its "
+			    "tokens");
+		o->retry_at = 0;
+		return publish(m, o, now);
+	}
 	if (rc != JAUTH_SUCCESS)
 		return why == WHY_FORCED ? rc : serve_stale(m, o, rc, now);
 	int exists = rec != NULL;

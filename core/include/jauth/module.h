@@ -322,6 +322,18 @@ JAUTH_EXPORT jauth_result jauth_m_store_load(jauth_m *m, const char *key,
  */
 JAUTH_EXPORT jauth_result jauth_m_store_lock(jauth_m *m, const char *key,
 					     jauth_m_lock **lk, cJSON **rec);
+/*
+ * jauth_m_store_lock, unless another holder has the lock: then waits until
+ * it lets go and returns JAUTH_SUCCESS with *lk and *rec NULL, holding
+ * nothing. For a caller whose work that holder may have done (a refresh
+ * another process made): read the record again (jauth_m_store_load) and,
+ * if it still needs the lock, call this again. Many waiters then read at
+ * once instead of taking the lock in turn.
+ */
+JAUTH_EXPORT jauth_result jauth_m_store_lock_or_wait(jauth_m *m,
+						     const char *key,
+						     jauth_m_lock **lk,
+						     cJSON **rec);
 /* Replaces the record durably: when it returns, the new record survives a
  * crash or a power failure; on failure the previous one is in force. A
  * record larger than the store can read back (1 MiB) is refused, not
