@@ -58,6 +58,7 @@ void grant_from_json(struct grant *g, const cJSON *rec)
 	g->boot = str_of(rec, "boot");
 	g->refresh_token = str_of(rec, "refresh_token");
 	g->refresh_sent_at = time_of(rec, "refresh_sent_at");
+	g->refresh_sent_boot = (long long)time_of(rec, "refresh_sent_boot");
 	g->prev_refresh_token = str_of(rec, "prev_refresh_token");
 	g->prev_rotated_at = time_of(rec, "prev_rotated_at");
 	g->cloud_id = str_of(rec, "cloud_id");
@@ -96,6 +97,7 @@ cJSON *grant_to_json(const struct grant *g)
 	put_str(o, "boot", g->boot);
 	put_str(o, "refresh_token", g->refresh_token);
 	put_time(o, "refresh_sent_at", g->refresh_sent_at);
+	put_time(o, "refresh_sent_boot", (time_t)g->refresh_sent_boot);
 	put_str(o, "prev_refresh_token", g->prev_refresh_token);
 	put_time(o, "prev_rotated_at", g->prev_rotated_at);
 	put_str(o, "cloud_id", g->cloud_id);
@@ -292,10 +294,30 @@ static long long boot_now(void)
 	return (long long)ts.tv_sec;
 }
 
+/* 1 when G's *_boot fields count on this boot. */
+static int same_boot(const struct grant *g)
+{
+	return g->boot && *this_boot() && strcmp(g->boot, this_boot()) == 0;
+}
+
+long long grant_boot_stamp(struct grant *g)
+{
+	if (!same_boot(g)) {
+		g->expires_boot = g->refresh_sent_boot = 0;
+		free(g->boot);
+		g->boot = *this_boot() ? strdup(this_boot()) : NULL;
+	}
+	return boot_now();
+}
+
+long long grant_boot_since(const struct grant *g, long long at)
+{
+	return at && same_boot(g) ? boot_now() - at : -1;
+}
+
 time_t grant_expires(const struct grant *g, time_t now)
 {
-	if (!g->expires_boot || !g->boot || !*this_boot() ||
-	    strcmp(g->boot, this_boot()) != 0)
+	if (!g->expires_boot || !same_boot(g))
 		return g->expires_at;
 	time_t mono = now + (time_t)(g->expires_boot - boot_now());
 	return mono < g->expires_at ? mono : g->expires_at;
@@ -472,12 +494,11 @@ jauth_result grant_take_tokens(jauth_m *m, struct grant *g, const char *body,
 		set_str(&g->access_token, at);
 		jauth_m_redact(m, at);
 		g->expires_at = now + (time_t)expires_in;
-		g->expires_boot = boot_now() + (long long)expires_in;
-		free(g->boot);
-		g->boot = *this_boot() ? strdup(this_boot()) : NULL;
+		g->expires_boot = grant_boot_stamp(g) + (long long)expires_in;
 	}
 	jauth_result rt_rc = take_refresh(m, g, j, now);
 	g->refresh_sent_at = 0;
+	g->refresh_sent_boot = 0;
 	jauth_m_json_free(j);
 	return rt_rc != JAUTH_SUCCESS ? rt_rc : rc;
 }

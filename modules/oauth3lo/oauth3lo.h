@@ -35,6 +35,7 @@ struct grant {
 	char *refresh_token;
 	time_t refresh_sent_at; /* a refresh with refresh_token got no committed
 				   answer yet */
+	long long refresh_sent_boot; /* … on this boot's CLOCK_BOOTTIME */
 	char *prev_refresh_token;
 	time_t prev_rotated_at;
 	char *cloud_id, *site_url, *site_name; /* the site in use */
@@ -76,6 +77,12 @@ void grant_redact(jauth_m *m, const struct grant *g);
  * earlier if this boot's monotonic clock says so (a wall clock that was
  * far ahead when the token came must not stretch its life). */
 time_t grant_expires(const struct grant *g, time_t now);
+/* Seconds on this boot's CLOCK_BOOTTIME, making G count its *_boot fields
+ * on this boot (those of an older boot are dropped). */
+long long grant_boot_stamp(struct grant *g);
+/* Seconds since AT on G's boot clock, or -1 when G's boot is not this one
+ * or AT is unknown. */
+long long grant_boot_since(const struct grant *g, long long at);
 /* 1 when G's access token can be handed out at NOW without a refresh. */
 int grant_fresh(jauth_m *m, const struct grant *g, time_t now);
 /* Publishes G's access token. */

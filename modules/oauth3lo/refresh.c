@@ -117,6 +117,7 @@ static jauth_result refresh_refused(jauth_m *m, struct oauth *o,
 		free(g->dead_reason);
 		g->dead_reason = detail ? jauth_m_clean(m, detail) : NULL;
 		g->refresh_sent_at = 0;
+		g->refresh_sent_boot = 0;
 		grant_commit(lk, g);
 		rc = grant_gone(m, g->dead_reason);
 	} else if (rs->status == 401) {
@@ -145,21 +146,26 @@ static jauth_result may_send(jauth_m *m, struct grant *g, time_t now)
 		return JAUTH_SUCCESS;
 	if (now < g->refresh_sent_at)
 		return jauth_m_fail(
-			m, JAUTH_DENIED,
+			m, JAUTH_TRANSIENT,
 			"a refresh sent at %lld got no answer, and the clock "
-			"now says %lld — it went back since, so nobody can "
-			"tell whether Atlassian's reuse interval has passed; "
-			"sending the refresh token again could make Atlassian "
-			"revoke the whole grant: fix the clock (then this "
-			"retries by itself) or run `jauth authorize %s`",
+			"now says %lld: it went back since, so how long ago "
+			"is unknown, and sending that refresh token again "
+			"after Atlassian's reuse interval could make it revoke "
+			"the whole grant; it is not sent: fix the clock, or "
+			"run `jauth authorize %s`",
 			(long long)g->refresh_sent_at, (long long)now,
 			jauth_m_service(m));
-	if (now - g->refresh_sent_at < interval - margin) {
+	/* Whichever clock saw more time pass: the wall clock may have been
+	 * set back by less than the time that went by. */
+	long long ago = now - g->refresh_sent_at;
+	long long mono = grant_boot_since(g, g->refresh_sent_boot);
+	ago = mono > ago ? mono : ago;
+	if (ago < interval - margin) {
 		jauth_m_log(m, JAUTH_LOG_NOTICE,
 			    "a refresh sent %lld s ago got no answer; sending "
 			    "the same refresh token again (inside Atlassian's "
 			    "reuse interval)",
-			    (long long)(now - g->refresh_sent_at));
+			    ago);
 		return JAUTH_SUCCESS;
 	}
 	return jauth_m_fail(m, JAUTH_DENIED,
@@ -168,8 +174,28 @@ static jauth_result may_send(jauth_m *m, struct grant *g, time_t now)
 			    "(%lld s) has passed; sending it again could make "
 			    "Atlassian revoke the whole grant: run `jauth "
 			    "authorize %s`",
-			    (long long)(now - g->refresh_sent_at), interval,
-			    jauth_m_service(m));
+			    ago, interval, jauth_m_service(m));
+}
+
+/* Takes the token endpoint's answer BODY into G and commits it. When the
+ * commit fails nothing of the answer is kept (G is as before, with its
+ * mark): a token is never handed out before the rotated refresh token is
+ * on disk, and the one in force is resent inside the reuse interval. */
+static jauth_result take_answer(jauth_m *m, struct grant *g, jauth_m_lock *lk,
+				const char *body, time_t now)
+{
+	struct grant before = { 0 };
+	grant_copy(&before, g);
+	jauth_result rc = grant_take_tokens(m, g, body, now);
+	g->last_refresh = g->last_used = now;
+	g->refreshes++;
+	jauth_result saved = grant_commit(lk, g);
+	if (saved != JAUTH_SUCCESS) {
+		grant_copy(g, &before);
+		rc = saved;
+	}
+	grant_clear(&before);
+	return rc;
 }
 
 /* Sends the refresh grant for G (under LK) and commits the answer. */
@@ -186,6 +212,7 @@ static jauth_result exchange(jauth_m *m, struct oauth *o, struct grant *g,
 	jauth_result rc = may_send(m, g, now);
 	if (rc == JAUTH_SUCCESS && !g->refresh_sent_at) {
 		g->refresh_sent_at = now;
+		g->refresh_sent_boot = grant_boot_stamp(g);
 		rc = grant_note(lk, g);
 	}
 	if (rc != JAUTH_SUCCESS ||
@@ -197,17 +224,13 @@ static jauth_result exchange(jauth_m *m, struct oauth *o, struct grant *g,
 		/* Refused before it was processed (or, for a certificate
 		 * that is not trusted, never sent): the token was not used. */
 		g->refresh_sent_at = 0;
+		g->refresh_sent_boot = 0;
 		grant_note(lk, g);
 	}
 	if (rc == JAUTH_SUCCESS && rs.status != 200)
 		rc = refresh_refused(m, o, &rs, g, lk, now);
-	else if (rc == JAUTH_SUCCESS) {
-		rc = grant_take_tokens(m, g, rs.body, now);
-		g->last_refresh = g->last_used = now;
-		g->refreshes++;
-		jauth_result saved = grant_commit(lk, g);
-		rc = saved != JAUTH_SUCCESS ? saved : rc;
-	}
+	else if (rc == JAUTH_SUCCESS)
+		rc = take_answer(m, g, lk, rs.body, now);
 	jauth_m_http_free(&rs);
 	return rc;
 }
