@@ -433,9 +433,9 @@ static jauth_result lock_as(jauth_m *m, struct files *f, const char *name,
 		free(lk);
 		return rc;
 	}
-	if (text) {
+	if (text) { /* lk->marked stays 1: the next commit clears any mark */
 		lk->base = text_sum(*text, *len);
-		lk->marked = mark_apply(r->fd, text, len);
+		mark_apply(r->fd, text, len);
 	}
 	jauth_m_log(m, JAUTH_LOG_DEBUG, "locked %s/%s.lock", f->dir, name);
 	*out = lk;
