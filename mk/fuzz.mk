@@ -57,6 +57,12 @@ $(FUZZ_B)/obj/lf/modules/%.o $(FUZZ_B)/obj/rp/modules/%.o: \
 $(FUZZ_B)/obj/lf/fuzz/stack.o $(FUZZ_B)/obj/rp/fuzz/stack.o: \
 	FUZZ_DEFS := -DFUZZ_TESTMOD=\"$(CURDIR)/$(FUZZ_TESTMOD)\"
 
+# pgsql_admin.c includes the schema header the main build generates.
+FUZZ_PGSQL_ADMIN := $(FUZZ_B)/obj/lf/core/store/pgsql_admin.o \
+		    $(FUZZ_B)/obj/rp/core/store/pgsql_admin.o
+$(FUZZ_PGSQL_ADMIN): $(B)/gen/pgsql_schema.h
+$(FUZZ_PGSQL_ADMIN): FUZZ_DEFS += -I$(B)/gen
+
 $(FUZZ_B)/obj/lf/%.o: %.c $(FUZZ_HDRS) | fuzz-deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS_BASE) $(FUZZ_LF_SAN) -fsanitize=fuzzer-no-link \
