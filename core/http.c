@@ -272,6 +272,20 @@ static void outcome_take(struct outcome *o, struct http_try *t)
  * ("METHOD URL: what: fix", malloc'd) — NULL for a 5xx/429 that outlasted
  * the tries, whose words the caller makes from the answer.
  */
+/* Reads the ca_file= of C under the trust rules (jauth.conf(5), FILE
+ * TRUST) into CA: a CA file another user can change could vouch for any
+ * server, and the bytes checked are the bytes TLS uses. -1 with *MSG. */
+static int ca_load(const struct call *c, struct buf *ca, char **msg)
+{
+	char *why = NULL;
+	if (!c->ca_file || trust_read(c->ca_file, TRUST_CA, JAUTH_HTTP_MAX_BODY,
+				      ca, &why) == 0)
+		return 0;
+	*msg = xasprintf("ca_file= %s", why);
+	free(why);
+	return -1;
+}
+
 static jauth_result exchange(const struct call *c, struct outcome *o,
 			     char **msg)
 {
@@ -284,10 +298,14 @@ static jauth_result exchange(const struct call *c, struct outcome *o,
 		return JAUTH_ERROR;
 	}
 	char *why;
+	struct buf ca = { 0 };
+	if (ca_load(c, &ca, msg) < 0)
+		return JAUTH_CONFIG;
 	const struct http_iface *x = transfer(&why);
 	if (!x) {
 		*msg = xasprintf("%s %s: %s", c->method, c->url, why);
 		free(why);
+		buf_wipe(&ca);
 		return JAUTH_ERROR;
 	}
 	char *url = shown_url(c->url);
@@ -308,6 +326,8 @@ static jauth_result exchange(const struct call *c, struct outcome *o,
 			.authorization = c->auth,
 			.json = c->json,
 			.ca_file = c->ca_file,
+			.ca_pem = ca.s,
+			.ca_len = ca.len,
 			.user_agent = "jauth/" JAUTH_VERSION,
 			.total_ms = left < JAUTH_HTTP_TRY_MS
 					    ? left
@@ -348,6 +368,7 @@ static jauth_result exchange(const struct call *c, struct outcome *o,
 		rc = JAUTH_TRANSIENT;
 	}
 	free(url);
+	buf_wipe(&ca);
 	return rc;
 }
 

@@ -104,7 +104,10 @@ time_t coarse_now(void);
 enum trust_kind {
 	TRUST_CONFIG, /* regular file, not writable by group/others */
 	TRUST_MODULE, /* same */
-	TRUST_SECRET, /* regular file, no group/other access at all */
+	TRUST_SECRET, /* regular file, no group/other access at all; may
+			 belong to another user in a directory only root or
+			 the caller can write */
+	TRUST_CA,     /* like a stack file: CA certificates for ca_file= */
 };
 
 /*
@@ -125,6 +128,10 @@ int trust_open(const char *path, enum trust_kind kind, struct stat *st,
  * (malloc'd) and errno.
  */
 int trust_open_dir(const char *path, int create, struct stat *st, char **why);
+/* trust_open, then reads the whole file (at most MAX bytes) into OUT.
+ * Returns 0, or -1 with *why set (malloc'd). */
+int trust_read(const char *path, enum trust_kind kind, size_t max,
+	       struct buf *out, char **why);
 
 /* ---- confpath.c ---- */
 

@@ -5,11 +5,23 @@
  * leads to — is opened with O_NOFOLLOW and checked on its descriptor, and
  * the file is checked on the descriptor then used to read or load it. A
  * link swapped in between a look and an open makes the open fail.
+ *
+ * Who may own what (jauth.conf(5), FILE TRUST): directories, links,
+ * stacks, modules and CA files belong to root or the caller; a secret
+ * file may also belong to another user (the connector's service user, as
+ * root runs jauth status for it) when no one but root or the caller can
+ * write the directory holding it: that user then controls the bytes of
+ * one file, which are theirs anyway, and can swap in no link. A link in a
+ * sticky directory others can write is followed only when root or the
+ * caller made it (the kernel's protected_symlinks rule). Advice in the
+ * messages never changes who owns what the connector reads, and names the
+ * file a link leads to rather than the link.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,15 +39,47 @@ static int owner_ok(uid_t uid)
 	return uid == 0 || uid == geteuid();
 }
 
-/* Why directory DIR (described by ST) cannot be trusted, or NULL. */
+/* "uid 999 (jira-sync)", or "uid 999" when the name is unknown. */
+static char *who(uid_t uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+	if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
+		return xasprintf("uid %u (%s)", (unsigned)uid, pw.pw_name);
+	return xasprintf("uid %u", (unsigned)uid);
+}
+
+/* The name to give sudo -u for UID: the user name, else "#UID". */
+static char *sudo_name(uid_t uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+	if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
+		return xstrdup(pw.pw_name);
+	return xasprintf("\\#%u", (unsigned)uid);
+}
+
+/* Why directory DIR (described by ST) cannot be trusted, or NULL. A
+ * directory of another user is never trusted (that user could put a link
+ * or another file in it); the advice is to run jauth as that user, never
+ * to take their directory from them. */
 static char *dir_problem(const char *dir, const struct stat *st)
 {
 	if (!S_ISDIR(st->st_mode))
 		return xasprintf("%s is not a directory", dir);
-	if (!owner_ok(st->st_uid))
-		return xasprintf("directory %s is owned by uid %u, not root or "
-				 "you: chown root %s",
-				 dir, (unsigned)st->st_uid, dir);
+	if (!owner_ok(st->st_uid)) {
+		char *u = who(st->st_uid), *n = sudo_name(st->st_uid);
+		char *why = xasprintf(
+			"directory %s is owned by %s, not root or you: jauth "
+			"reads nothing through a directory another user "
+			"controls; run jauth as that user (sudo -u %s jauth "
+			"...), or keep the file in a directory root owns "
+			"(e.g. /etc/jauth, mode 0755)",
+			dir, u, n);
+		free(u);
+		free(n);
+		return why;
+	}
 	if (!(st->st_mode & 022))
 		return NULL;
 	if ((st->st_mode & S_ISVTX) && st->st_uid == 0)
@@ -52,29 +96,80 @@ static const char *kind_name(enum trust_kind kind)
 		return "stack file";
 	case TRUST_MODULE:
 		return "module";
+	case TRUST_CA:
+		return "CA file";
 	default:
 		return "secret file";
 	}
 }
 
-/* Why file PATH (described by ST) cannot be trusted for KIND, or NULL. */
+/* Why a file owned by another user (ST) is refused for KIND. A stack
+ * could point jauth at any file and a module or CA file is trusted code
+ * or trust itself, so those belong to root or the caller; a secret of
+ * another user gets here only from a directory others can write. */
+static char *owner_problem(const char *path, const struct stat *st,
+			   enum trust_kind kind)
+{
+	char *u = who(st->st_uid), *n = sudo_name(st->st_uid), *why;
+	if (kind == TRUST_SECRET)
+		why = xasprintf(
+			"secret file %s is owned by %s and lies in a directory "
+			"others can write, so anyone could have made it: move "
+			"it to a directory only root can write (e.g. "
+			"/etc/jauth/secret, mode 0755), keeping its owner and "
+			"mode 0600",
+			path, u);
+	else if (kind == TRUST_CONFIG)
+		why = xasprintf(
+			"stack file %s is owned by %s, not root or you: a stack "
+			"decides which files jauth reads and which code it "
+			"loads; run jauth as that user (sudo -u %s jauth ...), "
+			"or chown root %s (mode 0644 keeps it readable; keep "
+			"secrets in @file: or @env:)",
+			path, u, n, path);
+	else
+		why = xasprintf("%s %s is owned by %s, not root or you: jauth "
+				"never trusts %s another user can change: "
+				"chown root %s (mode 0644 keeps it readable)",
+				kind_name(kind), path, u,
+				kind == TRUST_MODULE ? "code" : "a CA file",
+				path);
+	free(u);
+	free(n);
+	return why;
+}
+
+/* Why secret file PATH (ST) that others can read is refused, with the fix
+ * in the tools that make such files: chmod for a file we may change, the
+ * Kubernetes volume's defaultMode and Vault Agent's sink mode otherwise. */
+static char *secret_mode_problem(const char *path, const struct stat *st)
+{
+	unsigned mode = (unsigned)(st->st_mode & 07777);
+	const char *owner_first =
+		(mode & 040) && st->st_uid == 0
+			? " (if the connector reads it through its group, "
+			  "first chown the connector's user)"
+			: "";
+	return xasprintf("secret file %s can be read by group or others "
+			 "(mode %04o): chmod 600 %s%s; a Kubernetes secret "
+			 "volume needs defaultMode: 0400, a Vault Agent sink "
+			 "mode = 0400 (or 0600)",
+			 path, mode, path, owner_first);
+}
+
+/* Why file PATH (described by ST) cannot be trusted for KIND, or NULL.
+ * OPEN_DIR is 1 when others can write the directory holding it. */
 static char *file_problem(const char *path, const struct stat *st,
-			  enum trust_kind kind)
+			  enum trust_kind kind, int open_dir)
 {
 	unsigned mode = (unsigned)(st->st_mode & 07777);
 	if (!S_ISREG(st->st_mode))
 		return xasprintf("%s %s is not a regular file", kind_name(kind),
 				 path);
-	if (!owner_ok(st->st_uid))
-		return xasprintf("%s %s is owned by uid %u, not root or you: "
-				 "chown root %s",
-				 kind_name(kind), path, (unsigned)st->st_uid,
-				 path);
+	if (!owner_ok(st->st_uid) && (kind != TRUST_SECRET || open_dir))
+		return owner_problem(path, st, kind);
 	if (kind == TRUST_SECRET && (mode & 077))
-		return xasprintf(
-			"secret file %s can be read by group or others "
-			"(mode %04o): chmod 600 %s",
-			path, mode, path);
+		return secret_mode_problem(path, st);
 	if (mode & 022)
 		return xasprintf("%s %s is writable by group or others "
 				 "(mode %04o): chmod go-w %s",
@@ -85,6 +180,7 @@ static char *file_problem(const char *path, const struct stat *st,
 /* The walk: a stack of checked directory descriptors and their names. */
 struct walk {
 	int fd[MAX_DEPTH];
+	int open[MAX_DEPTH]; /* 1: others can write it (a root sticky dir) */
 	struct buf name[MAX_DEPTH];
 	int depth;
 	char *todo; /* the components still to walk, '/'-separated */
@@ -130,6 +226,7 @@ static int walk_root(struct walk *w)
 	w->fd[0] = root_fd;
 	if (w->fd[0] < 0 || fstat(w->fd[0], &st) < 0)
 		return *w->why = xasprintf("/: %s", strerror(errno)), -1;
+	w->open[0] = (st.st_mode & 022) != 0;
 	return (*w->why = dir_problem("/", &st)) ? -1 : 0;
 }
 
@@ -168,18 +265,44 @@ static int walk_enter(struct walk *w, const char *name, int fd,
 		return -1;
 	}
 	w->fd[++w->depth] = fd;
+	w->open[w->depth] = (st->st_mode & 022) != 0;
 	w->name[w->depth] = (struct buf){ 0 };
 	buf_puts(&w->name[w->depth], shown);
 	free(shown);
 	return 0;
 }
 
+/* Why the link LINK (described by LST) of the current directory is not
+ * followed, or NULL: in a directory others can write, a link root or the
+ * caller did not make may point anywhere (protected_symlinks, which the
+ * kernel applies only when the sysctl is on). */
+static char *link_problem(const struct walk *w, const char *link,
+			  const struct stat *lst)
+{
+	if (!w->open[w->depth] || owner_ok(lst->st_uid))
+		return NULL;
+	char *shown = walk_path(w, link), *u = who(lst->st_uid);
+	char *why = xasprintf(
+		"%s is a symbolic link made by %s in %s, a sticky directory "
+		"others can write: jauth follows such a link only when root or "
+		"you made it; name its target instead, or keep the file out of "
+		"shared directories",
+		shown, u, w->name[w->depth].s);
+	free(shown);
+	free(u);
+	return why;
+}
+
 /* Puts the target of the symbolic link LINK (read by readlinkat(DIRFD,
- * NAME)) in front of the components still to walk. */
+ * NAME), described by LST) in front of the components still to walk. */
 static int walk_follow(struct walk *w, int dirfd, const char *name,
-		       const char *link)
+		       const char *link, const struct stat *lst)
 {
 	char target[PATH_MAX];
+	if ((*w->why = link_problem(w, link, lst))) {
+		errno = EPERM;
+		return -1;
+	}
 	ssize_t n = readlinkat(dirfd, name, target, sizeof target - 1);
 	if (n <= 0 || ++w->links > MAX_LINKS) {
 		char *shown = walk_path(w, link);
@@ -217,7 +340,7 @@ static int walk_step(struct walk *w, const char *name)
 		return -1;
 	}
 	if (S_ISLNK(st.st_mode)) {
-		int rc = walk_follow(w, fd, "", name);
+		int rc = walk_follow(w, fd, "", name, &st);
 		close(fd);
 		return rc;
 	}
@@ -278,6 +401,7 @@ static char *walk_to_file(struct walk *w)
 static int open_file(struct walk *w, char **name, struct stat *st, int read)
 {
 	for (;;) {
+		memset(st, 0, sizeof *st);
 		int p = openat(w->fd[w->depth], *name,
 			       O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (p < 0)
@@ -296,7 +420,7 @@ static int open_file(struct walk *w, char **name, struct stat *st, int read)
 				close(p);
 			return fd;
 		}
-		int rc = walk_follow(w, p, "", *name);
+		int rc = walk_follow(w, p, "", *name, st);
 		close(p);
 		if (rc < 0)
 			return -2;
@@ -304,6 +428,41 @@ static int open_file(struct walk *w, char **name, struct stat *st, int read)
 		if (!(*name = walk_to_file(w)))
 			return -2;
 	}
+}
+
+/* Why the file PATH, at SHOWN after the walk, could not be opened (errno
+ * E; ST filled when fstat got that far). */
+static char *unopened(const char *path, const char *shown, enum trust_kind kind,
+		      const struct stat *st, int e)
+{
+	if (e != EACCES || !st->st_mode || owner_ok(st->st_uid))
+		return xasprintf("%s %s: %s", kind_name(kind), path,
+				 e == ENOENT ? "does not exist" : strerror(e));
+	char *u = who(st->st_uid), *n = sudo_name(st->st_uid);
+	char *why = xasprintf("%s %s is owned by %s (mode %04o) and you cannot "
+			      "read it: run jauth as the user the connector "
+			      "runs as (sudo -u %s jauth ...)",
+			      kind_name(kind), shown, u,
+			      (unsigned)(st->st_mode & 07777), n);
+	free(u);
+	free(n);
+	return why;
+}
+
+/* Why the opened file is refused, naming it where the walk found it (the
+ * target of a link, so that a fix is never applied through the link). */
+static char *checked(const struct walk *w, const char *name, const char *path,
+		     const struct stat *st, enum trust_kind kind)
+{
+	char *shown = walk_path(w, name);
+	char *why = file_problem(shown, st, kind, w->open[w->depth]);
+	if (why && strcmp(shown, path) != 0) {
+		char *both = xasprintf("%s (%s leads there)", why, path);
+		free(why);
+		why = both;
+	}
+	free(shown);
+	return why;
 }
 
 int trust_open(const char *path, enum trust_kind kind, struct stat *st,
@@ -328,11 +487,11 @@ int trust_open(const char *path, enum trust_kind kind, struct stat *st,
 		fd = -1;
 	} else if (name) {
 		int e = errno;
-		if (fd < 0)
-			*why = xasprintf("%s %s: %s", kind_name(kind), path,
-					 e == ENOENT ? "does not exist"
-						     : strerror(e));
-		else if ((*why = file_problem(path, st, kind))) {
+		if (fd < 0) {
+			char *shown = walk_path(&w, name);
+			*why = unopened(path, shown, kind, st, e);
+			free(shown);
+		} else if ((*why = checked(&w, name, path, st, kind))) {
 			close(fd);
 			fd = -1;
 			e = EPERM;
@@ -391,4 +550,22 @@ int trust_open_dir(const char *path, int create, struct stat *st, char **why)
 	walk_free(&w);
 	errno = e;
 	return *why ? -1 : fd;
+}
+
+int trust_read(const char *path, enum trust_kind kind, size_t max,
+	       struct buf *out, char **why)
+{
+	struct stat st;
+	int fd = trust_open(path, kind, &st, why);
+	if (fd < 0)
+		return -1;
+	int rc = read_capped(fd, max, out);
+	close(fd);
+	if (rc < 0) {
+		*why = xasprintf("%s %s: %s", kind_name(kind), path,
+				 errno == EFBIG ? "is too large"
+						: strerror(errno));
+		buf_wipe(out);
+	}
+	return rc < 0 ? -1 : 0;
 }

@@ -20,5 +20,6 @@ Suite *suite_pam(void);
 Suite *suite_verbs(void);
 Suite *suite_pgsql(void);
 Suite *suite_http(void);
+Suite *suite_trust(void);
 
 #endif

@@ -169,8 +169,13 @@ static void set_options(CURL *c, struct xfer *x, struct curl_slist *hdr)
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	if (t->ca_file)
+	if (t->ca_pem) {
+		struct curl_blob ca = { (void *)t->ca_pem, t->ca_len,
+					CURL_BLOB_COPY };
+		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
+	} else if (t->ca_file) {
 		curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file);
+	}
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, t->connect_ms);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, t->total_ms);

@@ -41,6 +41,9 @@ struct http_try {
 	const char *authorization; /* header value, or NULL */
 	const char *json;	   /* POST body, or NULL for a GET */
 	const char *ca_file;	   /* or NULL: the system's CAs */
+	const char *ca_pem;	   /* ca_file's bytes as the trust check read
+				      them: used instead of the path */
+	size_t ca_len;
 	const char *user_agent;
 	long connect_ms, total_ms;
 	long low_speed_bps, low_speed_s; /* abort when slower for that long */
