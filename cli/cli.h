@@ -28,7 +28,7 @@ struct command {
 };
 
 extern const struct command cmd_token, cmd_authorize, cmd_refresh, cmd_revoke,
-	cmd_status, cmd_check, cmd_lint, cmd_scopes, cmd_modules;
+	cmd_status, cmd_check, cmd_lint, cmd_scopes, cmd_modules, cmd_doctor;
 extern const struct command cmd_report, cmd_exec, cmd_store;
 
 /* The environment variables of a credential (jauth token --format env,
@@ -41,6 +41,8 @@ extern const char *const cred_env_names[CRED_ENV_N];
 void cred_env_values(const jauth_cred *c, const char *val[CRED_ENV_N],
 		     char expires[24]);
 
+struct cJSON;
+
 /* The exit status for a library result. */
 int exit_of(jauth_result r);
 /* Prints "jauth: MSG" on stderr and returns STATUS. */
@@ -48,10 +50,30 @@ int fail(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Prints the command's usage line on stderr and returns EXIT_USAGE. */
 int usage(const struct command *c);
+/* Prints "jauth COMMAND: WHY", then the usage; returns EXIT_USAGE. */
+int usage_why(const struct command *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Checks that ARGV[FIRST..ARGC) holds MIN to MAX (-1: any) positional
+ * arguments. Returns -1 when it does, else the usage error's status. */
+int args_count(const struct command *c, int argc, char **argv, int first,
+	       int min, int max);
+/* Prints DOC on stdout, indented; the exit status (0, or 1 out of memory). */
+int json_out(struct cJSON *doc);
+/* Asks the question on stderr, reads a line on stdin: 1 for y/yes. */
+int confirm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Handles --help/-h and unknown options for a command taking only
  * positional arguments. Returns -1 to go on, else the exit status; sets
  * *first to the index of the first positional argument. */
 int simple_args(const struct command *c, int argc, char **argv, int *first);
+/* The flags a command may take (ALLOWED: FLAG_… bits), besides --help. */
+#define FLAG_JSON 0x1u /* --json */
+#define FLAG_YES 0x2u  /* --yes, -y */
+struct flags {
+	int json, yes;
+};
+/* simple_args for a command that takes the ALLOWED flags, set in *F. */
+int command_args(const struct command *c, int argc, char **argv,
+		 unsigned allowed, struct flags *f, int *first);
 /* Prints the command's full help on stdout. */
 void command_help(const struct command *c);
 /* Opens SERVICE, printing the error on failure. Returns NULL then, with

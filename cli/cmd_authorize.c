@@ -368,8 +368,14 @@ static int run(struct cli *cli, int argc, char **argv)
 			return forget(callback), usage(&cmd_authorize);
 		}
 	}
-	if (optind != argc - 1 || (url_only && callback))
-		return forget(callback), usage(&cmd_authorize);
+	if ((status = args_count(&cmd_authorize, argc, argv, optind, 1, 1)) >=
+	    0)
+		return forget(callback), status;
+	if (url_only && callback)
+		return forget(callback),
+		       usage_why(
+			       &cmd_authorize,
+			       "--url-only and --callback exclude each other");
 	jauth *h = open_service(cli, argv[optind], &status);
 	if (!h)
 		return forget(callback), status;

@@ -68,8 +68,8 @@ static int run(struct cli *cli, int argc, char **argv)
 	int first, status = simple_args(&cmd_check, argc, argv, &first);
 	if (status >= 0)
 		return status;
-	if (first != argc - 1)
-		return usage(&cmd_check);
+	if ((status = args_count(&cmd_check, argc, argv, first, 1, 1)) >= 0)
+		return status;
 	jauth *h = open_service(cli, argv[first], &status);
 	if (!h)
 		return status;

@@ -1,4 +1,4 @@
-/* cmd_modules.c — jauth modules: what the module path holds. */
+/* cmd_modules.c — jauth modules [--json]: what the module path holds. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,19 +12,11 @@ static const char *str(cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : "-";
 }
 
-static int run(struct cli *cli, int argc, char **argv)
+/* The table, one module a row, a refusal under its row. */
+static void print_table(cJSON *arr)
 {
-	int first, status = simple_args(&cmd_modules, argc, argv, &first);
-	if (status >= 0)
-		return status;
-	if (first < argc)
-		return usage(&cmd_modules);
-	char *json = NULL;
-	if (jauth_modules(&cli->opt, &json) != JAUTH_SUCCESS)
-		return fail(EXIT_OTHER, "cannot list the modules");
-	cJSON *arr = cJSON_Parse(json), *it;
-	jauth_free(json);
-	int bad = 0, n = 0, w = 4;
+	cJSON *it;
+	int w = 4;
 	cJSON_ArrayForEach (it, arr) {
 		int len = (int)strlen(str(it, "file"));
 		w = len > w ? len : w;
@@ -32,29 +24,52 @@ static int run(struct cli *cli, int argc, char **argv)
 	printf("%-*s  %-12s %-8s %-4s %s\n", w, "FILE", "NAME", "VERSION",
 	       "ABI", "PATH");
 	cJSON_ArrayForEach (it, arr) {
-		n++;
 		printf("%-*s  %-12s %-8s %-4s %s\n", w, str(it, "file"),
 		       str(it, "name"), str(it, "version"), str(it, "abi"),
 		       str(it, "path"));
-		if (cJSON_GetObjectItem(it, "error")) {
+		if (cJSON_GetObjectItem(it, "error"))
 			printf("%*s  refused: %s\n", w, "", str(it, "error"));
-			bad++;
-		}
 	}
+}
+
+static int run(struct cli *cli, int argc, char **argv)
+{
+	struct flags f;
+	int first, status = command_args(&cmd_modules, argc, argv, FLAG_JSON,
+					 &f, &first);
+	if (status >= 0)
+		return status;
+	if ((status = args_count(&cmd_modules, argc, argv, first, 0, 0)) >= 0)
+		return status;
+	char *json = NULL;
+	if (jauth_modules(&cli->opt, &json) != JAUTH_SUCCESS)
+		return fail(EXIT_OTHER, "cannot list the modules");
+	cJSON *arr = cJSON_Parse(json), *it;
+	jauth_free(json);
+	int bad = 0;
+	cJSON_ArrayForEach (it, arr)
+		bad += cJSON_GetObjectItem(it, "error") != NULL;
+	if (f.json)
+		status = json_out(arr);
+	else
+		print_table(arr), status = EXIT_OK;
+	int n = cJSON_GetArraySize(arr);
 	cJSON_Delete(arr);
 	if (!n)
 		fprintf(stderr, "jauth: no modules in the module path (-m or "
 				"JAUTH_MODULE_PATH)\n");
-	return bad ? EXIT_USAGE : EXIT_OK;
+	return bad ? EXIT_USAGE : status;
 }
 
 const struct command cmd_modules = {
 	.name = "modules",
-	.args = "",
+	.args = "[--json]",
 	.summary = "installed modules with their ABI versions",
 	.help = "Lists every .so of the module path with the name, version and "
 		"ABI it\nexports, after the same checks jauth_open makes; a "
 		"module that would be refused\nis shown with the reason "
-		"(exit status 2).\n",
+		"(exit status 2). --json prints the list as a JSON array\nof "
+		"{\"name\", \"file\", \"path\", \"version\", \"abi\", "
+		"\"error\"}.\n",
 	.run = run,
 };

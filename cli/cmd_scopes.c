@@ -14,8 +14,11 @@ static int run(struct cli *cli, int argc, char **argv)
 		return status;
 	const char *set = first < argc ? argv[first] : "full";
 	int full = strcmp(set, "full") == 0;
-	if (argc - first > 1 || (!full && strcmp(set, "readonly") != 0))
-		return usage(&cmd_scopes);
+	if ((status = args_count(&cmd_scopes, argc, argv, first, 0, 1)) >= 0)
+		return status;
+	if (!full && strcmp(set, "readonly") != 0)
+		return usage_why(&cmd_scopes,
+				 "unknown set \"%s\": full or readonly", set);
 	for (size_t i = 0; jauth_scopes_full[i]; i++)
 		if (full || strncmp(jauth_scopes_full[i], "read:", 5) == 0)
 			printf("%s\n", jauth_scopes_full[i]);

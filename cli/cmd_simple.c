@@ -1,57 +1,157 @@
 /* cmd_simple.c — jauth refresh and jauth revoke. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "cli.h"
 
-/* The one positional argument, SERVICE; -1 to go on, else an exit status. */
+/* The one positional argument, SERVICE, and the ALLOWED flags; -1 to go
+ * on, else an exit status. */
 static int one_service(const struct command *c, int argc, char **argv,
-		       const char **service)
+		       unsigned allowed, struct flags *f, const char **service)
 {
-	int first, status = simple_args(c, argc, argv, &first);
+	int first, status = command_args(c, argc, argv, allowed, f, &first);
 	if (status >= 0)
 		return status;
-	if (first != argc - 1)
-		return usage(c);
+	if ((status = args_count(c, argc, argv, first, 1, 1)) >= 0)
+		return status;
 	*service = argv[first];
 	return -1;
 }
 
-static int refresh(struct cli *cli, int argc, char **argv)
+/* The credential C (without its secret) as JSON. */
+static cJSON *cred_json(const jauth_cred *c)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "source", jauth_cred_source(c));
+	cJSON_AddStringToObject(o, "module", jauth_cred_module(c));
+	cJSON_AddStringToObject(o, "scheme", jauth_cred_scheme(c));
+	cJSON_AddStringToObject(o, "base_url", jauth_cred_base_url(c));
+	if (jauth_cred_expires_at(c))
+		cJSON_AddNumberToObject(o, "expires_at",
+					(double)jauth_cred_expires_at(c));
+	else
+		cJSON_AddNullToObject(o, "expires_at");
+	return o;
+}
+
+/* After a refresh that could not reach the token endpoint: the credential
+ * connectors still get (the one in force, if it has not expired), or NULL.
+ * The command still failed — its job was a new token — but the admin
+ * learns that nothing stops working yet. */
+static const jauth_cred *still_serving(jauth *h, jauth_result r)
+{
+	const jauth_cred *c = NULL;
+	if (r != JAUTH_TRANSIENT || jauth_acquire(h, &c) != JAUTH_SUCCESS)
+		return NULL;
+	time_t exp = jauth_cred_expires_at(c);
+	return exp == 0 || exp > time(NULL) ? c : NULL;
+}
+
+static int refresh_report(jauth *h, const char *service, jauth_result r,
+			  const jauth_cred *c, int json)
+{
+	time_t now = time(NULL);
+	const char *err = r == JAUTH_SUCCESS ? "" : jauth_error(h);
+	if (!*err && r != JAUTH_SUCCESS)
+		err = jauth_result_name(r);
+	char *msg = strdup(err); /* the next call may replace it */
+	const jauth_cred *old = r == JAUTH_SUCCESS ? NULL : still_serving(h, r);
+	if (json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "service", service);
+		cJSON_AddStringToObject(doc, "result", jauth_result_name(r));
+		cJSON_AddStringToObject(doc, "error", msg ? msg : "");
+		cJSON_AddItemToObject(doc, "credential",
+				      c ? cred_json(c) : cJSON_CreateNull());
+		cJSON_AddItemToObject(doc, "still_serving",
+				      old ? cred_json(old)
+					  : cJSON_CreateNull());
+		json_out(doc);
+		cJSON_Delete(doc);
+	} else if (r == JAUTH_SUCCESS) {
+		printf("refreshed: %s (%s), %s credential, expires %s\n",
+		       jauth_cred_source(c), jauth_cred_module(c),
+		       jauth_cred_scheme(c),
+		       when(jauth_cred_expires_at(c), now));
+	} else if (old) {
+		fail(0, "%s; the current credential (%s) still serves until %s",
+		     msg ? msg : "", jauth_cred_source(old),
+		     when(jauth_cred_expires_at(old), now));
+	} else {
+		fail(0, "%s", msg ? msg : "");
+	}
+	free(msg);
+	return exit_of(r);
+}
+
+static int run_refresh(struct cli *cli, int argc, char **argv)
 {
 	const char *service = NULL;
-	int status = one_service(&cmd_refresh, argc, argv, &service);
+	struct flags f;
+	int status =
+		one_service(&cmd_refresh, argc, argv, FLAG_JSON, &f, &service);
 	if (status >= 0)
 		return status;
 	jauth *h = open_service(cli, service, &status);
 	if (!h)
 		return status;
-	const jauth_cred *c;
+	const jauth_cred *c = NULL;
 	jauth_result r = jauth_refresh(h, &c);
-	if (r == JAUTH_SUCCESS)
-		printf("refreshed: %s (%s), %s credential, expires %s\n",
-		       jauth_cred_source(c), jauth_cred_module(c),
-		       jauth_cred_scheme(c),
-		       when(jauth_cred_expires_at(c), time(NULL)));
-	status = r == JAUTH_SUCCESS ? EXIT_OK : fail_handle(h, r);
+	status = refresh_report(h, service, r, r == JAUTH_SUCCESS ? c : NULL,
+				f.json);
 	jauth_close(h);
 	return status;
 }
 
-static int revoke(struct cli *cli, int argc, char **argv)
+/* 1 when the revoke may go ahead: --yes, no terminal to ask on (scripts,
+ * cron: as rm without -i), or the admin said yes. */
+static int revoke_confirmed(const char *service, const struct flags *f)
+{
+	if (f->yes || !isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+		return 1;
+	return confirm("Forget the stored grant and tokens of %s? Connectors "
+		       "using it stop working until a new consent",
+		       service);
+}
+
+static int run_revoke(struct cli *cli, int argc, char **argv)
 {
 	const char *service = NULL;
-	int status = one_service(&cmd_revoke, argc, argv, &service);
+	struct flags f;
+	int status = one_service(&cmd_revoke, argc, argv, FLAG_YES | FLAG_JSON,
+				 &f, &service);
 	if (status >= 0)
 		return status;
 	jauth *h = open_service(cli, service, &status);
 	if (!h)
 		return status;
+	if (!revoke_confirmed(service, &f)) {
+		jauth_close(h);
+		return fail(EXIT_OTHER, "not revoked: nothing was changed "
+					"(--yes skips the question)");
+	}
 	char *steps = NULL;
 	jauth_result r = jauth_revoke(h, &steps);
-	if (steps && *steps)
-		printf("%s", steps);
-	status = r == JAUTH_SUCCESS ? EXIT_OK : fail_handle(h, r);
+	if (f.json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "service", service);
+		cJSON_AddStringToObject(doc, "result", jauth_result_name(r));
+		cJSON_AddStringToObject(doc, "error",
+					r == JAUTH_SUCCESS ? ""
+							   : jauth_error(h));
+		cJSON_AddStringToObject(doc, "steps", steps ? steps : "");
+		json_out(doc);
+		cJSON_Delete(doc);
+		status = exit_of(r);
+	} else {
+		if (steps && *steps)
+			printf("%s", steps);
+		status = r == JAUTH_SUCCESS ? EXIT_OK : fail_handle(h, r);
+	}
 	jauth_free(steps);
 	jauth_close(h);
 	return status;
@@ -59,23 +159,30 @@ static int revoke(struct cli *cli, int argc, char **argv)
 
 const struct command cmd_refresh = {
 	.name = "refresh",
-	.args = "SERVICE",
+	.args = "SERVICE [--json]",
 	.summary = "force a refresh now",
 	.help = "Runs SERVICE's stack with every module's refresh: an OAuth "
 		"grant gets new\ntokens (the rotated refresh token is saved "
 		"first), an API token is read again\nfrom its file or "
 		"variable. Run it from cron to keep an idle OAuth grant "
-		"alive\n(Atlassian drops refresh tokens unused for 90 days).\n",
-	.run = refresh,
+		"alive\n(Atlassian drops refresh tokens unused for 90 days).\n"
+		"When the token endpoint cannot be reached the exit status is 5, "
+		"and the error\nsays until when the current access token still "
+		"serves connectors. --json\nprints {\"service\", \"result\", "
+		"\"error\", \"credential\", \"still_serving\"}.\n",
+	.run = run_refresh,
 };
 
 const struct command cmd_revoke = {
 	.name = "revoke",
-	.args = "SERVICE",
+	.args = "SERVICE [--yes] [--json]",
 	.summary = "forget the grant/token, print the admin's remaining steps",
 	.help = "Forgets what jauth stores for every line of SERVICE (the OAuth "
 		"grant, cached\ntokens) and prints what the admin still has to do "
 		"at Atlassian: Atlassian has\nno revoke endpoint for these "
-		"credentials.\n",
-	.run = revoke,
+		"credentials. On a terminal it asks first; --yes\n(-y) does not "
+		"ask, and neither does a run without a terminal (scripts, "
+		"cron).\n--json prints {\"service\", \"result\", \"error\", "
+		"\"steps\"}.\n",
+	.run = run_revoke,
 };

@@ -215,8 +215,8 @@ static int run(struct cli *cli, int argc, char **argv)
 			return usage(&cmd_status);
 		json = 1;
 	}
-	if (optind != argc - 1)
-		return usage(&cmd_status);
+	if ((status = args_count(&cmd_status, argc, argv, optind, 1, 1)) >= 0)
+		return status;
 	jauth *h = NULL;
 	jauth_result r = jauth_open(argv[optind], &cli->opt, &h);
 	if (r != JAUTH_SUCCESS)

@@ -104,10 +104,13 @@ static int run(struct cli *cli, int argc, char **argv)
 			return usage(&cmd_token);
 		format = optarg;
 	}
-	if (optind != argc - 1 ||
-	    (strcmp(format, "json") != 0 && strcmp(format, "header") != 0 &&
-	     strcmp(format, "env") != 0))
-		return usage(&cmd_token);
+	if ((status = args_count(&cmd_token, argc, argv, optind, 1, 1)) >= 0)
+		return status;
+	if (strcmp(format, "json") != 0 && strcmp(format, "header") != 0 &&
+	    strcmp(format, "env") != 0)
+		return usage_why(&cmd_token,
+				 "unknown --format \"%s\": json, header or env",
+				 format);
 	jauth *h = open_service(cli, argv[optind], &status);
 	if (!h)
 		return status;

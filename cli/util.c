@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 
 int exit_of(jauth_result r)
@@ -37,9 +39,57 @@ int fail(int status, const char *fmt, ...)
 
 int usage(const struct command *c)
 {
-	fprintf(stderr, "usage: jauth %s %s\n(jauth %s --help tells more)\n",
+	fprintf(stderr, "usage: jauth %s %s\n(jauth help %s tells more)\n",
 		c->name, c->args, c->name);
 	return EXIT_USAGE;
+}
+
+int usage_why(const struct command *c, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "jauth %s: ", c->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return usage(c);
+}
+
+int args_count(const struct command *c, int argc, char **argv, int first,
+	       int min, int max)
+{
+	int n = argc - first;
+	if (n < min)
+		return usage_why(c, "%s",
+				 n ? "too few arguments" : "missing SERVICE");
+	if (max >= 0 && n > max)
+		return usage_why(c, "unexpected argument \"%s\"",
+				 argv[first + max]);
+	return -1;
+}
+
+int json_out(cJSON *doc)
+{
+	char *text = cJSON_Print(doc);
+	if (!text)
+		return fail(EXIT_OTHER, "out of memory");
+	printf("%s\n", text);
+	cJSON_free(text);
+	return EXIT_OK;
+}
+
+int confirm(const char *fmt, ...)
+{
+	char answer[16] = { 0 };
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" [y/N] ", stderr);
+	fflush(stderr);
+	if (!fgets(answer, sizeof answer, stdin))
+		return 0;
+	return answer[0] == 'y' || answer[0] == 'Y';
 }
 
 void command_help(const struct command *c)
@@ -51,15 +101,34 @@ void command_help(const struct command *c)
 
 int simple_args(const struct command *c, int argc, char **argv, int *first)
 {
-	static const struct option longs[] = { { "help", no_argument, 0, 'h' },
-					       { 0, 0, 0, 0 } };
+	struct flags f;
+	return command_args(c, argc, argv, 0, &f, first);
+}
+
+int command_args(const struct command *c, int argc, char **argv,
+		 unsigned allowed, struct flags *f, int *first)
+{
+	static const struct option longs[] = {
+		{ "help", no_argument, 0, 'h' },
+		{ "json", no_argument, 0, 'j' },
+		{ "yes", no_argument, 0, 'y' },
+		{ 0, 0, 0, 0 },
+	};
 	int o;
+	*f = (struct flags){ 0 };
 	optind = 0; /* 0: glibc starts afresh (permuting, unlike main's "+") */
-	while ((o = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		if (o != 'h')
-			return usage(c);
-		command_help(c);
-		return EXIT_OK;
+	while ((o = getopt_long(argc, argv, "hy", longs, NULL)) != -1) {
+		if (o == 'h')
+			return command_help(c), EXIT_OK;
+		if (o == 'j' && (allowed & FLAG_JSON))
+			f->json = 1;
+		else if (o == 'y' && (allowed & FLAG_YES))
+			f->yes = 1;
+		else if (o == '?')
+			return usage(c); /* getopt said why */
+		else
+			return usage_why(c, "%s does not take %s", c->name,
+					 argv[optind - 1]);
 	}
 	*first = optind;
 	return -1;

@@ -5,7 +5,10 @@
  */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,9 +58,10 @@ START_TEST(test_help_and_version)
 {
 	ck_assert_int_eq(CLI(NULL, "--help"), 0);
 	ck_assert_ptr_nonnull(strstr(out, "exit status: 0 ok, 2 usage"));
-	static const char *const cmds[] = { "token",  "authorize", "refresh",
-					    "revoke", "status",	   "check",
-					    "lint",   "scopes",	   "modules" };
+	static const char *const cmds[] = {
+		"token", "authorize", "refresh", "revoke", "status", "check",
+		"lint",	 "scopes",    "modules", "doctor", "help",
+	};
 	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
 		ck_assert_ptr_nonnull(strstr(out, cmds[i]));
 		char *o2, *e2;
@@ -230,6 +234,310 @@ START_TEST(test_refresh_revoke_status)
 }
 END_TEST
 
+/* jauth help [COMMAND] is jauth --help and jauth COMMAND --help. */
+START_TEST(test_help_command)
+{
+	ck_assert_int_eq(CLI(NULL, "help"), 0);
+	char *all = strdup(out);
+	clear();
+	ck_assert_int_eq(CLI(NULL, "--help"), 0);
+	ck_assert_str_eq(out, all);
+	free(all);
+	clear();
+	ck_assert_int_eq(CLI(NULL, "help", "revoke"), 0);
+	char *one = strdup(out);
+	ck_assert_ptr_nonnull(strstr(one, "--yes"));
+	clear();
+	ck_assert_int_eq(CLI(NULL, "revoke", "--help"), 0);
+	ck_assert_str_eq(out, one);
+	free(one);
+	clear();
+	ck_assert_int_eq(CLI(NULL, "help", "--commands"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "token\nauthorize\n"));
+	ck_assert_ptr_nonnull(strstr(out, "doctor\n"));
+	clear();
+	ck_assert_int_eq(CLI(NULL, "help", "revokk"), 2);
+	ck_assert_ptr_nonnull(strstr(err, "did you mean \"revoke\""));
+}
+END_TEST
+
+/* A mistyped command, option or argument: one line that says why (without
+ * the binary's path), then at most the command's usage line. */
+START_TEST(test_usage_errors_say_why)
+{
+	static const struct {
+		const char *args[4];
+		const char *why;
+	} table[] = {
+		{ { "tokne", "svc" }, "did you mean \"token\"?" },
+		{ { "stauts" }, "did you mean \"status\"?" },
+		{ { "ref", "svc" }, "did you mean \"refresh\"?" },
+		{ { "frobnicate" }, "jauth help lists the commands" },
+		{ { "token", "svc", "--format", "yaml" },
+		  "unknown --format \"yaml\": json or header" },
+		{ { "token", "svc", "extra" },
+		  "unexpected argument \"extra\"" },
+		{ { "status" }, "missing SERVICE" },
+		{ { "lint", "--frob" }, "unrecognized option '--frob'" },
+		{ { "lint", "--yes" }, "lint does not take --yes" },
+		{ { "scopes", "some" }, "unknown set \"some\"" },
+		{ { "-x", "lint" }, "unknown option -x" },
+		{ { "--frob", "lint" }, "unknown option --frob" },
+	};
+	for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
+		ck_assert_int_eq(fx_cli_argv(NULL, &out, &err,
+					     (char **)table[i].args),
+				 2);
+		ck_assert_msg(strstr(err, table[i].why), "%s: %s",
+			      table[i].args[0], err);
+		ck_assert_msg(!strstr(err, JAUTH_TEST_BUILDDIR), "path: %s",
+			      err);
+		ck_assert_msg(!strstr(err, "commands:"), "whole help: %s", err);
+		int lines = 0;
+		for (char *p = err; *p; p++)
+			lines += *p == '\n';
+		ck_assert_msg(lines <= 3, "%d lines: %s", lines, err);
+		clear();
+	}
+	/* a global option without its argument */
+	char *argv[] = { JAUTH_TEST_BUILDDIR "/bin/jauth", "-s", NULL };
+	char *o, *e;
+	(void)o;
+	(void)e;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(fx_path("e"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	ck_assert_int_eq(WEXITSTATUS(st), 2);
+	char *text = fx_read(fx_path("e"));
+	ck_assert_msg(strstr(text, "jauth: option -s needs an argument"), "%s",
+		      text);
+	free(text);
+}
+END_TEST
+
+/* -s must be absolute: a usage error (2), said before anything runs. */
+START_TEST(test_relative_state_dir_is_a_usage_error)
+{
+	char *argv[] = { "-s", "rel/state", "token", "svc", NULL };
+	fx_stack("svc", "required testmod.so\n");
+	ck_assert_int_eq(fx_cli_argv(NULL, &out, &err, argv), 2);
+	ck_assert_ptr_nonnull(strstr(err, "must be an absolute path"));
+}
+END_TEST
+
+/* --json on every command that reports. */
+START_TEST(test_json_on_reporting_commands)
+{
+	fx_stack("good", "required testmod.so token=abc\n");
+	fx_stack("bad", "bogus testmod.so\n");
+	static const struct {
+		const char *args[4];
+		int status;
+		const char *key;
+	} table[] = {
+		{ { "lint", "--json" }, 2, "problems" },
+		{ { "lint", "good", "--json" }, 0, "ok" },
+		{ { "refresh", "good", "--json" }, 0, "credential" },
+		{ { "revoke", "good", "--json" }, 0, "steps" },
+		{ { "doctor", "good", "--json" }, 0, "findings" },
+		{ { "status", "good", "--json" }, 0, "lines" },
+	};
+	for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
+		int rc = fx_cli_argv(NULL, &out, &err, (char **)table[i].args);
+		ck_assert_msg(rc == table[i].status, "%s: %d %s",
+			      table[i].args[0], rc, err);
+		cJSON *j = cJSON_Parse(out);
+		ck_assert_msg(j && cJSON_GetObjectItem(j, table[i].key),
+			      "%s: %s", table[i].args[0], out);
+		cJSON_Delete(j);
+		clear();
+	}
+	CLI(NULL, "modules", "--json");
+	cJSON *j = cJSON_Parse(out);
+	ck_assert(cJSON_IsArray(j) && cJSON_GetArraySize(j) > 2);
+	ck_assert_ptr_nonnull(strstr(out, "\"testmod.so\""));
+	cJSON_Delete(j);
+	/* the refused one carries its problem */
+	clear();
+	CLI(NULL, "lint", "bad", "--json");
+	j = cJSON_Parse(out);
+	cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "problems"), 0);
+	ck_assert_ptr_nonnull(
+		strstr(cJSON_GetObjectItem(p, "message")->valuestring,
+		       "bad:1:"));
+	cJSON_Delete(j);
+}
+END_TEST
+
+/* Runs jauth ARGS on a terminal, answers ANSWER to the question it asks;
+ * returns the exit status, what it wrote in *text. */
+static int on_terminal(const char *answer, char **text, char *const args[])
+{
+	int master;
+	pid_t pid = forkpty(&master, NULL, NULL, NULL);
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		const char *argv[16] = { JAUTH_TEST_BUILDDIR "/bin/jauth",
+					 "-c",
+					 FX.conf,
+					 "-m",
+					 FX.mods,
+					 "-s",
+					 FX.state };
+		int n = 7;
+		while (*args && n < 15)
+			argv[n++] = *args++;
+		argv[n] = NULL;
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	char buf[4096];
+	size_t len = 0;
+	int answered = 0;
+	for (;;) {
+		struct pollfd pfd = { master, POLLIN, 0 };
+		if (poll(&pfd, 1, 20000) <= 0)
+			break;
+		ssize_t n = read(master, buf + len, sizeof buf - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (!answered && strstr(buf, "[y/N]")) {
+			ck_assert_int_eq(write(master, answer, strlen(answer)),
+					 (ssize_t)strlen(answer));
+			answered = 1;
+		}
+	}
+	close(master);
+	int st;
+	waitpid(pid, &st, 0);
+	*text = strndup(buf, len);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* revoke asks on a terminal; --yes and a run without one do not. */
+START_TEST(test_revoke_asks_on_a_terminal)
+{
+	fx_stack("svc", "required testmod.so counter=%s\n", fx_path("c"));
+	char *text;
+	char *args[] = { "revoke", "svc", NULL };
+	ck_assert_int_eq(on_terminal("n\n", &text, args), 1);
+	ck_assert_msg(strstr(text, "Forget the stored grant") &&
+			      strstr(text, "nothing was changed"),
+		      "%s", text);
+	free(text);
+	ck_assert_int_eq(fx_count(fx_path("c"), 'v'), 0);
+	ck_assert_int_eq(on_terminal("y\n", &text, args), 0);
+	free(text);
+	ck_assert_int_eq(fx_count(fx_path("c"), 'v'), 1);
+	char *yes[] = { "revoke", "svc", "--yes", NULL };
+	ck_assert_int_eq(on_terminal("", &text, yes), 0);
+	ck_assert_ptr_null(strstr(text, "[y/N]"));
+	free(text);
+	ck_assert_int_eq(fx_count(fx_path("c"), 'v'), 2);
+	/* no terminal (a script, cron): no question, as rm without -i */
+	ck_assert_int_eq(CLI(NULL, "revoke", "svc"), 0);
+	ck_assert_ptr_null(strstr(err, "[y/N]"));
+	ck_assert_int_eq(fx_count(fx_path("c"), 'v'), 3);
+}
+END_TEST
+
+/* doctor, offline: one finding per line with its fix, the exit status of
+ * the worst, the example's placeholders found. */
+START_TEST(test_doctor_finds_what_lint_cannot)
+{
+	fx_write(fx_path("tok"), 0600, "t\n");
+	fx_stack("svc",
+		 "required testmod.so secret=@file:%s token=YOUR-CLIENT-ID\n",
+		 fx_path("missing"));
+	ck_assert_int_eq(CLI(NULL, "lint", "svc"), 0); /* lint sees none */
+	clear();
+	ck_assert_int_eq(CLI(NULL, "doctor", "svc"), 2);
+	ck_assert_msg(strstr(out, "problem  svc: ") &&
+			      strstr(out, "token=YOUR-CLIENT-ID is the "
+					  "example's placeholder"),
+		      "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "does not exist: create it"));
+	ck_assert_ptr_nonnull(strstr(out, "passed the ownership checks"));
+	ck_assert_ptr_nonnull(strstr(out, "will be created"));
+	clear();
+	/* fixed: the missing secret alone is the worst (3) */
+	fx_stack("svc", "required testmod.so secret=@file:%s\n",
+		 fx_path("missing"));
+	ck_assert_int_eq(CLI(NULL, "doctor", "svc"), 3);
+	clear();
+	fx_stack("svc", "required testmod.so secret=@file:%s\n",
+		 fx_path("tok"));
+	ck_assert_int_eq(CLI(NULL, "doctor", "svc"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "is readable by uid"));
+	ck_assert_ptr_nonnull(
+		strstr(out, "a connector gets a Test credential"));
+	ck_assert_ptr_nonnull(strstr(out, "doctor: 0 problems"));
+	clear();
+	/* the state directory of another mode */
+	ck_assert_int_eq(mkdir(FX.state, 0750), 0);
+	chmod(FX.state, 0750);
+	ck_assert_int_eq(CLI(NULL, "doctor", "svc"), 2);
+	ck_assert_ptr_nonnull(strstr(out, "chmod 700"));
+	clear();
+	/* an unset variable, in JSON */
+	chmod(FX.state, 0700);
+	unsetenv("DOCTOR_UNSET");
+	fx_stack("svc", "required testmod.so secret=@env:DOCTOR_UNSET\n");
+	ck_assert_int_eq(CLI(NULL, "doctor", "--json", "svc"), 3);
+	cJSON *j = cJSON_Parse(out);
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "status")->valueint, 3);
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "worst")->valuestring,
+			 "problem");
+	ck_assert_ptr_nonnull(strstr(out, "DOCTOR_UNSET is not set here"));
+	cJSON_Delete(j);
+}
+END_TEST
+
+/* 1 when the man page TEXT has a .TP section whose tag starts with the
+ * bold name CMD (\fBcmd\fR, .B cmd, .BI cmd ..., .BR cmd ...,
+ * .BR "cmd sub"). */
+static int man_section(const char *text, const char *cmd)
+{
+	for (const char *p = strstr(text, ".TP\n"); p;
+	     p = strstr(p + 1, ".TP\n")) {
+		const char *tag = p + 4;
+		char want[5][64];
+		snprintf(want[0], sizeof want[0], "\\fB%s\\fR", cmd);
+		snprintf(want[1], sizeof want[1], ".B %s\n", cmd);
+		snprintf(want[2], sizeof want[2], ".BI %s ", cmd);
+		snprintf(want[3], sizeof want[3], ".BR %s ", cmd);
+		snprintf(want[4], sizeof want[4], ".BR \"%s ", cmd);
+		for (int i = 0; i < 5; i++)
+			if (strncmp(tag, want[i], strlen(want[i])) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* jauth(1) has a section for every command jauth help lists. */
+START_TEST(test_every_command_has_its_man_section)
+{
+	char *man = fx_read(JAUTH_TEST_SRCDIR "/../man/jauth.1");
+	ck_assert_ptr_nonnull(man);
+	ck_assert_int_eq(CLI(NULL, "help", "--commands"), 0);
+	int n = 0;
+	for (char *c = strtok(out, "\n"); c; c = strtok(NULL, "\n"), n++)
+		ck_assert_msg(man_section(man, c),
+			      "no section for %s in jauth.1", c);
+	ck_assert_int_ge(n, 11);
+	ck_assert(!man_section(man, "frobnicate"));
+	free(man);
+}
+END_TEST
+
 /* ---- against the stand-in ---- */
 
 static void apitoken_stack(const char *token_env)
@@ -292,15 +600,81 @@ START_TEST(test_authorize_url_only_then_callback_from_stdin)
 }
 END_TEST
 
-START_TEST(test_authorize_callback_in_argv)
+/* Consents to svc through the CLI (--url-only, then --callback URL);
+ * returns the callback URL used (malloc'd). */
+static char *consented_callback(void)
 {
-	oauth_stack("https://app.example/cb");
 	ck_assert_int_eq(CLI(NULL, "authorize", "svc", "--url-only"), 0);
 	out[strcspn(out, "\n")] = '\0';
 	char *cb = standin_consent(&SI, out, NULL);
+	ck_assert_ptr_nonnull(cb);
 	clear();
 	ck_assert_int_eq(CLI(NULL, "authorize", "svc", "--callback", cb), 0);
 	clear();
+	return cb;
+}
+
+/* The token endpoint down, the access token valid: refresh's job failed
+ * (5), and it says until when connectors are still served. */
+START_TEST(test_refresh_down_says_the_token_still_serves)
+{
+	oauth_stack("https://app.example/cb");
+	free(consented_callback());
+	ck_assert_int_eq(standin_fault(&SI, "{\"path\":\"/oauth/token\","
+					    "\"status\":503,\"count\":-1}"),
+			 0);
+	ck_assert_int_eq(CLI(NULL, "refresh", "svc"), 5);
+	ck_assert_msg(strstr(err, "still serves until"), "%s", err);
+	ck_assert_ptr_eq(strchr(err, '\n'), err + strlen(err) - 1);
+	clear();
+	ck_assert_int_eq(CLI(NULL, "refresh", "svc", "--json"), 5);
+	cJSON *j = cJSON_Parse(out);
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "result")->valuestring,
+			 "transient");
+	ck_assert(cJSON_IsObject(cJSON_GetObjectItem(j, "still_serving")));
+	cJSON_Delete(j);
+}
+END_TEST
+
+/* doctor holds an OAuth grant's idle time and age against Atlassian's 90-
+ * and 365-day limits (the record's times moved back, as months would). */
+START_TEST(test_doctor_grant_against_atlassians_limits)
+{
+	oauth_stack("https://app.example/cb");
+	free(consented_callback());
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/svc.oauth3lo.cid.json", FX.state);
+	char *text = fx_read(path);
+	ck_assert_ptr_nonnull(text);
+	cJSON *rec = cJSON_Parse(text);
+	free(text);
+	time_t now = time(NULL);
+	cJSON_ReplaceItemInObject(rec, "last_refresh",
+				  cJSON_CreateNumber(
+					  (double)(now - 100 * 86400)));
+	cJSON_ReplaceItemInObject(rec, "created_at",
+				  cJSON_CreateNumber(
+					  (double)(now - 340 * 86400)));
+	text = cJSON_PrintUnformatted(rec);
+	fx_write(path, 0600, text);
+	free(text);
+	cJSON_Delete(rec);
+	ck_assert_int_eq(CLI(NULL, "doctor", "svc"), 4);
+	ck_assert_msg(strstr(out, "problem  svc: ") &&
+			      strstr(out,
+				     "the refresh token has been idle 100 "
+				     "days of 90: Atlassian has dropped it"),
+		      "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "warning  svc: "));
+	ck_assert_ptr_nonnull(strstr(out, "the grant's age is 340 days of 365: "
+					  "grants have been limited"));
+}
+END_TEST
+
+START_TEST(test_authorize_callback_in_argv)
+{
+	oauth_stack("https://app.example/cb");
+	char *cb = consented_callback();
 	/* the same callback again: the state is used up */
 	ck_assert_int_eq(CLI(NULL, "authorize", "svc", "--callback", cb), 4);
 	ck_assert_ptr_nonnull(strstr(err, "no consent is pending"));
@@ -579,6 +953,13 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, test_refresh_revoke_status);
 	tcase_add_test(tc, test_example_stacks_lint_clean);
 	tcase_add_test(tc, test_connector_example_runs);
+	tcase_add_test(tc, test_help_command);
+	tcase_add_test(tc, test_usage_errors_say_why);
+	tcase_add_test(tc, test_relative_state_dir_is_a_usage_error);
+	tcase_add_test(tc, test_json_on_reporting_commands);
+	tcase_add_test(tc, test_revoke_asks_on_a_terminal);
+	tcase_add_test(tc, test_doctor_finds_what_lint_cannot);
+	tcase_add_test(tc, test_every_command_has_its_man_section);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("against the stand-in");
@@ -588,6 +969,8 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, test_check_accepted_and_rejected);
 	tcase_add_test(tc, test_authorize_url_only_then_callback_from_stdin);
 	tcase_add_test(tc, test_authorize_callback_in_argv);
+	tcase_add_test(tc, test_refresh_down_says_the_token_still_serves);
+	tcase_add_test(tc, test_doctor_grant_against_atlassians_limits);
 	tcase_add_test(tc,
 		       test_authorize_interactive_catches_loopback_redirect);
 	tcase_add_test(tc, test_canary_secrets_never_leave_at_verbose);
