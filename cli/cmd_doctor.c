@@ -383,6 +383,130 @@ static void check_credential(struct doctor *d, jauth *h)
 		     *jauth_error(h) ? jauth_error(h) : jauth_result_name(r));
 }
 
+/* ---- the network: DNS and TLS to each line's servers, the clock ---- */
+
+#define CLOCK_WARN_S 60	    /* a skew that starts to matter */
+#define CLOCK_PROBLEM_S 300 /* tokens look expired or fresh when not */
+
+/* The origin ("https://host[:port]") of URL (malloc'd), or NULL when it is
+ * not https. */
+static char *origin_of(const char *url)
+{
+	if (strncmp(url, "https://", 8) != 0)
+		return NULL;
+	return strndup(url, 8 + strcspn(url + 8, "/?#"));
+}
+
+/* Adds {source, url} to PROBES unless its origin is there already. */
+static void probe_add(cJSON *probes, const char *src, const char *url)
+{
+	char *o = origin_of(url);
+	const cJSON *p;
+	if (!o)
+		return;
+	cJSON_ArrayForEach (p, probes)
+		if (strcmp(str(p, "url"), o) == 0) {
+			free(o);
+			return;
+		}
+	cJSON *add = cJSON_CreateObject();
+	cJSON_AddStringToObject(add, "source", src);
+	cJSON_AddStringToObject(add, "url", o);
+	cJSON_AddItemToArray(probes, add);
+	free(o);
+}
+
+/* The servers line LN talks to: its https:// arguments but redirect_uri
+ * (where the browser goes), its module's https:// status fields (a REST
+ * base, a site), and the defaults of auth_url= and api_url= that the
+ * shipped modules use when the line leaves them out (DESIGN §2). */
+static void line_probes(const cJSON *ln, cJSON *probes)
+{
+	const char *src = str(ln, "source"), *mod = str(ln, "module");
+	const cJSON *args = cJSON_GetObjectItemCaseSensitive(ln, "args"), *a;
+	cJSON_ArrayForEach (a, args)
+		if (cJSON_IsString(a) && strcmp(a->string, "redirect_uri") != 0)
+			probe_add(probes, src, a->valuestring);
+	cJSON_ArrayForEach (a, cJSON_GetObjectItemCaseSensitive(ln, "status"))
+		if (cJSON_IsString(a))
+			probe_add(probes, src, a->valuestring);
+	if (mod && strcmp(mod, "oauth3lo.so") == 0) {
+		if (!str(args, "auth_url"))
+			probe_add(probes, src, "https://auth.atlassian.com");
+		if (!str(args, "api_url"))
+			probe_add(probes, src, "https://api.atlassian.com");
+	} else if (mod && strcmp(mod, "apitoken.so") == 0 &&
+		   str(args, "cloud_id") && !str(args, "api_url")) {
+		probe_add(probes, src, "https://api.atlassian.com");
+	}
+}
+
+static void collect_probes(const cJSON *lines, cJSON *probes)
+{
+	const cJSON *ln;
+	cJSON_ArrayForEach (ln, lines) {
+		if (str(ln, "substack"))
+			collect_probes(
+				cJSON_GetObjectItemCaseSensitive(ln, "lines"),
+				probes);
+		else
+			line_probes(ln, probes);
+	}
+}
+
+/* This machine's clock against the Date of URL's answer A. */
+static void check_clock(struct doctor *d, const char *url,
+			const struct jauth_http_answer *a)
+{
+	/* the server stamped its answer about half-way through the call */
+	double skew = (double)time(NULL) - a->seconds / 2 - (double)a->date;
+	double off = skew < 0 ? -skew : skew;
+	const char *dir = skew < 0 ? "behind" : "ahead of";
+	if (off >= CLOCK_PROBLEM_S)
+		find(d, "clock", LEVEL_PROBLEM, EXIT_OTHER,
+		     "this machine's clock is %.0f s %s the Date of %s: "
+		     "tokens look expired (or valid) when they are not; sync "
+		     "it (timedatectl set-ntp true, or chrony/ntpd)",
+		     off, dir, url);
+	else if (off >= CLOCK_WARN_S)
+		find(d, "clock", LEVEL_WARNING, EXIT_OK,
+		     "this machine's clock is %.0f s %s the Date of %s: sync "
+		     "it (timedatectl set-ntp true)",
+		     off, dir, url);
+	else
+		find(d, "clock", LEVEL_OK, EXIT_OK,
+		     "this machine's clock agrees with the Date of %s (within "
+		     "%d s)",
+		     url, CLOCK_WARN_S);
+}
+
+/* DNS, connection and TLS (with the line's ca_file=) to every server of
+ * the stack, through the library's HTTP client; the clock against the
+ * first answer's Date. */
+static void check_network(struct doctor *d, jauth *h, const cJSON *lines)
+{
+	cJSON *probes = cJSON_CreateArray(), *p;
+	int clocked = 0;
+	collect_probes(lines, probes);
+	cJSON_ArrayForEach (p, probes) {
+		const char *url = str(p, "url"), *src = str(p, "source");
+		struct jauth_http_answer a;
+		jauth_result r = jauth_http_get(h, src, url, NULL, &a);
+		if (r == JAUTH_SUCCESS)
+			find(d, "network", LEVEL_OK, EXIT_OK,
+			     "%s: %s answers over verified TLS (HTTP %ld in "
+			     "%.2f s)",
+			     src, url, a.status, a.seconds);
+		else
+			find(d, "network", LEVEL_PROBLEM, exit_of(r), "%s",
+			     jauth_error(h));
+		if (r == JAUTH_SUCCESS && a.date && !clocked++)
+			check_clock(d, url, &a);
+		jauth_http_answer_free(&a);
+	}
+	cJSON_Delete(probes);
+}
+
 /* ---- one service, all of them ---- */
 
 static void doctor_one(struct doctor *d, struct cli *cli, const char *service)
@@ -406,6 +530,7 @@ static void doctor_one(struct doctor *d, struct cli *cli, const char *service)
 	     str(doc, "file"));
 	check_lines(d, cJSON_GetObjectItemCaseSensitive(doc, "lines"));
 	check_state_dir(d, str(doc, "state_dir"));
+	check_network(d, h, cJSON_GetObjectItemCaseSensitive(doc, "lines"));
 	check_credential(d, h);
 	cJSON_Delete(doc);
 	jauth_close(h);
@@ -491,9 +616,11 @@ const struct command cmd_doctor = {
 		"for the user it\nruns as: the stack and its modules (as lint), "
 		"every @file: and @env: secret\nreadable, placeholders left from "
 		"the examples (YOUR-CLIENT-ID, YOUR-CLOUD-ID),\nthe state "
-		"directory, the credential a connector would get, and an OAuth\n"
-		"grant's age and idle time against Atlassian's 365- and 90-day "
-		"limits.\nPrints one finding per line (ok, warning or problem, "
+		"directory, DNS and TLS to every server of each line (with its\n"
+		"ca_file=), this machine's clock against the servers' Date, the "
+		"credential a\nconnector would get, and an OAuth grant's age and "
+		"idle time against\nAtlassian's 365- and 90-day limits.\n"
+		"Prints one finding per line (ok, warning or problem, "
 		"each problem with its\nfix); the exit status is the worst "
 		"problem's (2 config, 4 denied,\n3 unavailable, 1 other, 5 "
 		"transient), 0 when there are only warnings.\nRun it as the user "

@@ -671,6 +671,48 @@ START_TEST(test_doctor_grant_against_atlassians_limits)
 }
 END_TEST
 
+/* doctor's probes go through the library's HTTP client with each line's
+ * ca_file=: a trusted server, an untrusted certificate (config, 2), a
+ * refused connection (transient, 5), and a clock an hour off (1). */
+START_TEST(test_doctor_probes_servers_and_the_clock)
+{
+	setenv("DOC_TOKEN", "unscoped-token", 1);
+	const char *stack = "required apitoken.so email=doc@example.com "
+			    "token=@env:DOC_TOKEN site=%s ca_file=%s\n";
+	fx_stack("svc", stack, SI.url, SI.ca);
+	ck_assert_msg(CLI(NULL, "doctor", "svc") == 0, "%s", out);
+	char want[200];
+	snprintf(want, sizeof want, "%s answers over verified TLS", SI.url);
+	ck_assert_msg(strstr(out, want), "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "clock agrees with the Date of"));
+	clear();
+	fx_stack("svc", stack, SI.url, SI.other_ca);
+	ck_assert_msg(CLI(NULL, "doctor", "svc") == 2, "%s", out);
+	ck_assert_msg(strstr(out, "problem  svc: ") && strstr(out, "svc:1"),
+		      "%s", out);
+	clear();
+	fx_stack("svc", stack, "https://127.0.0.1:1", SI.ca);
+	ck_assert_msg(CLI(NULL, "doctor", "svc") == 5, "%s", out);
+	clear();
+	char date[64];
+	time_t hour_ago = time(NULL) - 3600;
+	struct tm tm;
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT",
+		 gmtime_r(&hour_ago, &tm));
+	char fault[256];
+	snprintf(fault, sizeof fault,
+		 "{\"path\":\"/\",\"count\":-1,\"headers\":{\"Date\":\"%s\"}}",
+		 date);
+	ck_assert_int_eq(standin_fault(&SI, fault), 0);
+	fx_stack("svc", stack, SI.url, SI.ca);
+	ck_assert_msg(CLI(NULL, "doctor", "svc") == 1, "%s", out);
+	ck_assert_msg(strstr(out, "clock is 3600 s ahead of the Date of") ||
+			      strstr(out, "clock is 3599 s ahead of") ||
+			      strstr(out, "clock is 3601 s ahead of"),
+		      "%s", out);
+}
+END_TEST
+
 START_TEST(test_authorize_callback_in_argv)
 {
 	oauth_stack("https://app.example/cb");
@@ -971,6 +1013,7 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, test_authorize_callback_in_argv);
 	tcase_add_test(tc, test_refresh_down_says_the_token_still_serves);
 	tcase_add_test(tc, test_doctor_grant_against_atlassians_limits);
+	tcase_add_test(tc, test_doctor_probes_servers_and_the_clock);
 	tcase_add_test(tc,
 		       test_authorize_interactive_catches_loopback_redirect);
 	tcase_add_test(tc, test_canary_secrets_never_leave_at_verbose);
