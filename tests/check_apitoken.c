@@ -84,9 +84,14 @@ START_TEST(test_scoped_token_on_the_site_is_denied_after_report)
 	ck_assert_int_eq(jauth_report(h, c, (int)status), JAUTH_SUCCESS);
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_DENIED);
 	ck_assert_msg(strstr(jauth_error(h),
-			     "Jira rejected the API token in "
+			     "Jira's site rejected the API token in "
 			     "environment variable JIRA_TOKEN (HTTP 401)"),
 		      "%s", jauth_error(h));
+	/* a scoped token is fine, on the gateway: say so before "new" */
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "if it is a scoped token"));
+	ck_assert_ptr_nonnull(
+		strstr(jauth_error(h), "replace site= with cloud_id="));
 	ck_assert_ptr_nonnull(strstr(jauth_error(h), "id.atlassian.com"));
 	/* Still denied, without a tight loop: nothing changed. */
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_DENIED);

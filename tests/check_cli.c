@@ -561,7 +561,8 @@ START_TEST(test_check_accepted_and_rejected)
 	apitoken_stack("SCOPED_TOKEN");
 	ck_assert_int_eq(CLI(NULL, "check", "svc"), 4);
 	ck_assert_ptr_nonnull(strstr(err, "Jira answered HTTP 401"));
-	ck_assert_ptr_nonnull(strstr(err, "Jira rejected the API token"));
+	ck_assert_ptr_nonnull(strstr(err, "rejected the API token"));
+	ck_assert_ptr_nonnull(strstr(err, "replace site= with cloud_id="));
 }
 END_TEST
 

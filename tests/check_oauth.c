@@ -124,7 +124,9 @@ START_TEST(test_consent_then_token_works_at_the_gateway)
 		       "cloud_id=" CLOUD ")"),
 		"%s", report);
 	ck_assert_ptr_nonnull(
-		strstr(report, "granted 23 scopes, all that were asked for"));
+		strstr(report,
+		       "granted 22 scopes + offline_access, all that were "
+		       "asked for"));
 	jauth_free(report);
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
 	ck_assert_str_eq(jauth_cred_scheme(c), "Bearer");

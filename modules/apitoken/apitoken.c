@@ -235,6 +235,17 @@ static jauth_result check_rejected(jauth_m *m, struct apitoken *st,
 	}
 	if (!st->rejected)
 		return JAUTH_SUCCESS;
+	/* A scoped token ("API token with scopes") is valid only on the
+	 * gateway: sent to the site it gets 401, and a new one would too. */
+	if (!jauth_m_arg(m, "cloud_id") && st->rejected_status == 401)
+		return jauth_m_fail(
+			m, JAUTH_DENIED,
+			"Jira's site rejected the API token in %s (HTTP 401): if "
+			"it is a scoped token (an \"API token with scopes\"), it "
+			"works only through the gateway: replace site= with "
+			"cloud_id= (your site's cloud id); if it is not, create a "
+			"new one at %s and replace it there",
+			jauth_m_secret_origin(m, "token"), TOKENS_PAGE);
 	return jauth_m_fail(m, JAUTH_DENIED,
 			    "Jira rejected the API token in %s (HTTP %d): "
 			    "create a new one at %s and replace it there",

@@ -284,14 +284,19 @@ static void report(jauth_m *m, struct oauth *o, const struct grant *g,
 		   jauth_result site_rc)
 {
 	char *missing = scopes_missing(o->scopes, g->scopes);
-	int n = 0;
-	for (const char *p = g->scopes ? g->scopes : ""; *p; p++)
-		n += *p == ' ';
+	const char *all = g->scopes ? g->scopes : "";
+	int n = 0, offline = 0;
+	for (const char *p = all; *p; p += strcspn(p, " "), p += *p == ' ') {
+		n += *p != ' ';
+		offline |= strncmp(p, "offline_access", 14) == 0 &&
+			   (p[14] == ' ' || !p[14]);
+	}
 	if (site_rc == JAUTH_SUCCESS)
 		jauth_m_say(m, "authorized site %s (%s, cloud_id=%s)",
 			    g->site_name, g->site_url, g->cloud_id);
-	jauth_m_say(m, "granted %d scopes%s",
-		    g->scopes && *g->scopes ? n + 1 : 0,
+	/* counted as the docs count: console scopes + offline_access */
+	jauth_m_say(m, "granted %d scopes%s%s", n - offline,
+		    offline ? " + offline_access" : "",
 		    missing && *missing ? "" : ", all that were asked for");
 	if (missing && *missing)
 		jauth_m_say(m,
