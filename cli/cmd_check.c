@@ -14,14 +14,34 @@
 
 #include "cli.h"
 
+static const char *const account_keys[] = { "accountId", "displayName",
+					    "emailAddress" };
+
+/* The account of answer B, for --json: {accountId, displayName,
+ * emailAddress}, each a string or null. */
+static cJSON *account_json(const struct jauth_http_answer *b)
+{
+	cJSON *j = b->body ? cJSON_Parse(b->body) : NULL;
+	cJSON *o = cJSON_CreateObject();
+	for (int i = 0; i < 3; i++) {
+		cJSON *f = cJSON_GetObjectItem(j, account_keys[i]);
+		cJSON_AddItemToObject(o, account_keys[i],
+				      cJSON_IsString(f)
+					      ? cJSON_CreateString(
+							f->valuestring)
+					      : cJSON_CreateNull());
+	}
+	cJSON_Delete(j);
+	return o;
+}
+
 static void print_account(const struct jauth_http_answer *b,
 			  const jauth_cred *c)
 {
 	cJSON *j = b->body ? cJSON_Parse(b->body) : NULL;
-	const char *keys[] = { "accountId", "displayName", "emailAddress" };
 	char *v[3]; /* Jira's text, escaped for the terminal */
 	for (int i = 0; i < 3; i++) {
-		cJSON *f = cJSON_GetObjectItem(j, keys[i]);
+		cJSON *f = cJSON_GetObjectItem(j, account_keys[i]);
 		v[i] = jauth_m_clean(NULL,
 				     cJSON_IsString(f) ? f->valuestring : "-");
 	}
@@ -35,8 +55,9 @@ static void print_account(const struct jauth_http_answer *b,
 }
 
 /* GET {base}/rest/api/3/myself with C. Returns the exit status, or -1
- * when Jira refused the credential (*http says how). */
-static int myself(jauth *h, const jauth_cred *c, long *http)
+ * when Jira refused the credential (*http says how). With DOC (--json),
+ * the account goes there instead of stdout. */
+static int myself(jauth *h, const jauth_cred *c, long *http, cJSON *doc)
 {
 	char *url = NULL;
 	if (asprintf(&url, "%s/rest/api/3/myself", jauth_cred_base_url(c)) < 0)
@@ -48,6 +69,8 @@ static int myself(jauth *h, const jauth_cred *c, long *http)
 	*http = a.status;
 	if (r != JAUTH_SUCCESS)
 		status = fail_handle(h, r);
+	else if (a.status == 200 && doc)
+		cJSON_AddItemToObject(doc, "account", account_json(&a));
 	else if (a.status == 200)
 		print_account(&a, c);
 	else if (a.status == 401 || a.status == 403)
@@ -63,9 +86,31 @@ static int myself(jauth *h, const jauth_cred *c, long *http)
 	return status;
 }
 
+/* The --json document: the service, the credential tried (no secret). */
+static cJSON *check_doc(const char *service)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "service", service);
+	return doc;
+}
+
+static void doc_cred(cJSON *doc, const jauth_cred *c, long http)
+{
+	cJSON_DeleteItemFromObject(doc, "source");
+	cJSON_DeleteItemFromObject(doc, "module");
+	cJSON_DeleteItemFromObject(doc, "base_url");
+	cJSON_DeleteItemFromObject(doc, "http");
+	cJSON_AddStringToObject(doc, "source", jauth_cred_source(c));
+	cJSON_AddStringToObject(doc, "module", jauth_cred_module(c));
+	cJSON_AddStringToObject(doc, "base_url", jauth_cred_base_url(c));
+	cJSON_AddNumberToObject(doc, "http", (double)http);
+}
+
 static int run(struct cli *cli, int argc, char **argv)
 {
-	int first, status = simple_args(&cmd_check, argc, argv, &first);
+	struct flags f;
+	int first, status = command_args(&cmd_check, argc, argv, FLAG_JSON, &f,
+					 &first);
 	if (status >= 0)
 		return status;
 	if ((status = args_count(&cmd_check, argc, argv, first, 1, 1)) >= 0)
@@ -73,6 +118,7 @@ static int run(struct cli *cli, int argc, char **argv)
 	jauth *h = open_service(cli, argv[first], &status);
 	if (!h)
 		return status;
+	cJSON *doc = f.json ? check_doc(argv[first]) : NULL;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		const jauth_cred *c;
 		long http = 0;
@@ -81,7 +127,10 @@ static int run(struct cli *cli, int argc, char **argv)
 			status = fail_handle(h, r);
 			break;
 		}
-		if ((status = myself(h, c, &http)) >= 0)
+		status = myself(h, c, &http, doc);
+		if (doc)
+			doc_cred(doc, c, http);
+		if (status >= 0)
 			break;
 		jauth_report(h, c, (int)http);
 		status = fail(EXIT_DENIED,
@@ -91,12 +140,18 @@ static int run(struct cli *cli, int argc, char **argv)
 			      attempt ? "" : "; reported, trying once more");
 	}
 	jauth_close(h);
+	if (doc) {
+		cJSON_AddNumberToObject(doc, "status", status);
+		cJSON_AddBoolToObject(doc, "ok", status == EXIT_OK);
+		json_out(doc);
+		cJSON_Delete(doc);
+	}
 	return status;
 }
 
 const struct command cmd_check = {
 	.name = "check",
-	.args = "SERVICE",
+	.args = "SERVICE [--json]",
 	.summary = "call GET {base}/rest/api/3/myself with the credential",
 	.help = "Gets a credential from SERVICE's stack and calls Jira's "
 		"/rest/api/3/myself with\nit, printing the account it "
@@ -106,6 +161,9 @@ const struct command cmd_check = {
 		"status 4 when Jira still\nrefuses. Network failures, 5xx and "
 		"429 are retried with backoff (Retry-After\nhonoured); exit "
 		"status 5 when they outlast the tries, 2 for a certificate\n"
-		"problem (ca_file= of the line, or the system's CAs).\n",
+		"problem (ca_file= of the line, or the system's CAs).\n--json "
+		"prints {\"service\", \"ok\", \"status\", \"http\", \"source\", "
+		"\"module\",\n\"base_url\", \"account\": {\"accountId\", "
+		"\"displayName\", \"emailAddress\"}}; errors\nstay on stderr.\n",
 	.run = run,
 };

@@ -558,6 +558,16 @@ START_TEST(test_check_accepted_and_rejected)
 	ck_assert_ptr_nonnull(strstr(out, "account  acc-1"));
 	ck_assert_ptr_nonnull(strstr(out, "email    svc@acme.com"));
 	clear();
+	ck_assert_int_eq(CLI(NULL, "check", "svc", "--json"), 0);
+	cJSON *j = cJSON_Parse(out);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "ok")));
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "http")->valueint, 200);
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "account"),
+					     "accountId")
+				 ->valuestring,
+			 "acc-1");
+	cJSON_Delete(j);
+	clear();
 	apitoken_stack("SCOPED_TOKEN");
 	ck_assert_int_eq(CLI(NULL, "check", "svc"), 4);
 	ck_assert_ptr_nonnull(strstr(err, "Jira answered HTTP 401"));
