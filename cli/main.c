@@ -88,15 +88,18 @@ static size_t distance(const char *a, const char *b)
 	return d[n][m];
 }
 
-/* The command NAME was probably meant to be, or NULL: the one a prefix
- * names, else the nearest within two edits. */
+/* The command NAME was probably meant to be, or NULL: the only one NAME
+ * is a prefix of, else the nearest within two edits. */
 static const struct command *meant(const char *name)
 {
 	const struct command *best = NULL;
-	size_t best_d = 3, n = strlen(name);
+	size_t best_d = 3, n = strlen(name), prefixed = 0;
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (n && strncmp(commands[i]->name, name, n) == 0)
-			return commands[i];
+			best = commands[i], prefixed++;
+	if (prefixed == 1)
+		return best;
+	best = NULL;
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		size_t d = distance(name, commands[i]->name);
 		if (d < best_d) {
@@ -110,11 +113,21 @@ static const struct command *meant(const char *name)
 static int unknown_command(const char *name)
 {
 	const struct command *c = meant(name);
-	if (c)
+	char several[200] = "";
+	size_t n = strlen(name), used = 0;
+	for (size_t i = 0; !c && n && i < NCOMMANDS; i++)
+		if (strncmp(commands[i]->name, name, n) == 0 &&
+		    used < sizeof several)
+			used += (size_t)snprintf(several + used,
+						 sizeof several - used, "%s%s",
+						 used ? ", " : "",
+						 commands[i]->name);
+	if (c || *several)
 		return fail(EXIT_USAGE,
-			    "unknown command \"%s\": did you mean \"%s\"? "
+			    "unknown command \"%s\": did you mean %s%s%s? "
 			    "(jauth help lists the commands)",
-			    name, c->name);
+			    name, c ? "\"" : "one of ", c ? c->name : several,
+			    c ? "\"" : "");
 	return fail(EXIT_USAGE,
 		    "unknown command \"%s\": jauth help lists the commands",
 		    name);

@@ -109,6 +109,18 @@ START_TEST(test_root_reads_a_secret_the_service_user_owns)
 	jauth_result rc;
 	ck_assert_str_eq(fx_auth(h, &rc), "Test users-token");
 	jauth_close(h);
+	/* and root's jauth status / lint / doctor for that stack work */
+	static const char *const cmds[][2] = { { "status", "svc" },
+					       { "lint", "svc" },
+					       { "doctor", "svc" } };
+	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+		char *out, *err;
+		int st = fx_cli(NULL, &out, &err, cmds[i][0], cmds[i][1],
+				(char *)NULL);
+		ck_assert_msg(st == 0, "%s: %d %s%s", cmds[i][0], st, out, err);
+		free(out);
+		free(err);
+	}
 	/* still private: a mode others can read is refused */
 	chmod(path, 0640);
 	refused_saying("can be read by group or others", "chmod 600", NULL,
@@ -146,6 +158,18 @@ START_TEST(test_another_users_directory_advice_keeps_the_connector)
 	fx_stack("svc", "required testmod.so secret=@file:%s\n", path);
 	refused_saying("owned by uid 65534", "sudo -u ", NULL, "chown root",
 		       NULL);
+	/* as that user, the same stack works */
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgid(OTHER) < 0 || setuid(OTHER) < 0)
+			_exit(2);
+		jauth *h = NULL;
+		FX.opt.state_dir = dir;
+		_exit(jauth_open("svc", &FX.opt, &h) == JAUTH_SUCCESS ? 0 : 1);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "as uid 65534");
 }
 END_TEST
 
