@@ -564,8 +564,9 @@ static void print_findings(const struct doctor *d)
 		printf("%-8s %s: %s\n", level, str(f, "service"),
 		       str(f, "message"));
 	}
-	printf("doctor: %d problem%s, %d warning%s\n", problems,
-	       problems == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
+	printf("doctor: %d problem%s, %d warning%s, as %s\n", problems,
+	       problems == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s",
+	       me());
 }
 
 static int run(struct cli *cli, int argc, char **argv)
