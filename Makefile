@@ -189,7 +189,7 @@ check-tsan:
 # memcheck over the suites of one process (the thread and process storms
 # are TSan's); leaks of libcurl/OpenSSL caches are "still reachable", not
 # lost, and do not count.
-VALGRIND_SUITES := "stack syntax" dispatch loading services apitoken.so oauth3lo.so "hostile input" http
+VALGRIND_SUITES := "stack syntax" dispatch loading services apitoken.so oauth3lo.so "hostile input" http trust
 check-valgrind: all $(TESTMOD_SO) $(PAM_PICK) $(TEST_BIN)
 	@sh mk/deps.sh valgrind
 	for s in $(VALGRIND_SUITES); do \

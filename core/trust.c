@@ -180,7 +180,7 @@ static char *file_problem(const char *path, const struct stat *st,
 /* The walk: a stack of checked directory descriptors and their names. */
 struct walk {
 	int fd[MAX_DEPTH];
-	int open[MAX_DEPTH]; /* 1: others can write it (a root sticky dir) */
+	int shared[MAX_DEPTH]; /* 1: others can write it (a root sticky dir) */
 	struct buf name[MAX_DEPTH];
 	int depth;
 	char *todo; /* the components still to walk, '/'-separated */
@@ -226,7 +226,7 @@ static int walk_root(struct walk *w)
 	w->fd[0] = root_fd;
 	if (w->fd[0] < 0 || fstat(w->fd[0], &st) < 0)
 		return *w->why = xasprintf("/: %s", strerror(errno)), -1;
-	w->open[0] = (st.st_mode & 022) != 0;
+	w->shared[0] = (st.st_mode & 022) != 0;
 	return (*w->why = dir_problem("/", &st)) ? -1 : 0;
 }
 
@@ -265,7 +265,7 @@ static int walk_enter(struct walk *w, const char *name, int fd,
 		return -1;
 	}
 	w->fd[++w->depth] = fd;
-	w->open[w->depth] = (st->st_mode & 022) != 0;
+	w->shared[w->depth] = (st->st_mode & 022) != 0;
 	w->name[w->depth] = (struct buf){ 0 };
 	buf_puts(&w->name[w->depth], shown);
 	free(shown);
@@ -279,7 +279,7 @@ static int walk_enter(struct walk *w, const char *name, int fd,
 static char *link_problem(const struct walk *w, const char *link,
 			  const struct stat *lst)
 {
-	if (!w->open[w->depth] || owner_ok(lst->st_uid))
+	if (!w->shared[w->depth] || owner_ok(lst->st_uid))
 		return NULL;
 	char *shown = walk_path(w, link), *u = who(lst->st_uid);
 	char *why = xasprintf(
@@ -455,7 +455,7 @@ static char *checked(const struct walk *w, const char *name, const char *path,
 		     const struct stat *st, enum trust_kind kind)
 {
 	char *shown = walk_path(w, name);
-	char *why = file_problem(shown, st, kind, w->open[w->depth]);
+	char *why = file_problem(shown, st, kind, w->shared[w->depth]);
 	if (why && strcmp(shown, path) != 0) {
 		char *both = xasprintf("%s (%s leads there)", why, path);
 		free(why);
