@@ -79,6 +79,10 @@ void command_help(const struct command *c);
 /* Opens SERVICE, printing the error on failure. Returns NULL then, with
  * the exit status in *status. */
 jauth *open_service(struct cli *cli, const char *service, int *status);
+/* open_service; with JSON, a failure is also printed on stdout as
+ * {"service", "result", "error"}. */
+jauth *open_service_json(struct cli *cli, const char *service, int *status,
+			 int json);
 /* Prints the handle's error and returns the status for R. */
 int fail_handle(jauth *h, jauth_result r);
 /* "2027-06-30 23:59:59 UTC (in 214 days)" style text for T (static). */

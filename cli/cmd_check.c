@@ -115,7 +115,7 @@ static int run(struct cli *cli, int argc, char **argv)
 		return status;
 	if ((status = args_count(&cmd_check, argc, argv, first, 1, 1)) >= 0)
 		return status;
-	jauth *h = open_service(cli, argv[first], &status);
+	jauth *h = open_service_json(cli, argv[first], &status, f.json);
 	if (!h)
 		return status;
 	cJSON *doc = f.json ? check_doc(argv[first]) : NULL;

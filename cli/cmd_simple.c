@@ -96,7 +96,7 @@ static int run_refresh(struct cli *cli, int argc, char **argv)
 		one_service(&cmd_refresh, argc, argv, FLAG_JSON, &f, &service);
 	if (status >= 0)
 		return status;
-	jauth *h = open_service(cli, service, &status);
+	jauth *h = open_service_json(cli, service, &status, f.json);
 	if (!h)
 		return status;
 	const jauth_cred *c = NULL;
@@ -126,7 +126,7 @@ static int run_revoke(struct cli *cli, int argc, char **argv)
 				 &f, &service);
 	if (status >= 0)
 		return status;
-	jauth *h = open_service(cli, service, &status);
+	jauth *h = open_service_json(cli, service, &status, f.json);
 	if (!h)
 		return status;
 	if (!revoke_confirmed(service, &f)) {

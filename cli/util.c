@@ -136,11 +136,25 @@ int command_args(const struct command *c, int argc, char **argv,
 
 jauth *open_service(struct cli *cli, const char *service, int *status)
 {
+	return open_service_json(cli, service, status, 0);
+}
+
+jauth *open_service_json(struct cli *cli, const char *service, int *status,
+			 int json)
+{
 	jauth *h = NULL;
 	jauth_result r = jauth_open(service, &cli->opt, &h);
 	if (r == JAUTH_SUCCESS)
 		return h;
 	*status = fail(exit_of(r), "%s", jauth_error(h));
+	if (json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "service", service);
+		cJSON_AddStringToObject(doc, "result", jauth_result_name(r));
+		cJSON_AddStringToObject(doc, "error", jauth_error(h));
+		json_out(doc);
+		cJSON_Delete(doc);
+	}
 	jauth_close(h);
 	return NULL;
 }

@@ -364,6 +364,18 @@ START_TEST(test_json_on_reporting_commands)
 	ck_assert(cJSON_IsArray(j) && cJSON_GetArraySize(j) > 2);
 	ck_assert_ptr_nonnull(strstr(out, "\"testmod.so\""));
 	cJSON_Delete(j);
+	/* a stack that does not open still answers in JSON */
+	static const char *const refused[] = { "refresh", "revoke", "check" };
+	for (size_t i = 0; i < 3; i++) {
+		clear();
+		ck_assert_int_eq(CLI(NULL, refused[i], "bad", "--json"), 2);
+		j = cJSON_Parse(out);
+		ck_assert_msg(j && strcmp(cJSON_GetObjectItem(j, "result")
+						  ->valuestring,
+					  "config") == 0,
+			      "%s: %s", refused[i], out);
+		cJSON_Delete(j);
+	}
 	/* the refused one carries its problem */
 	clear();
 	CLI(NULL, "lint", "bad", "--json");
