@@ -124,9 +124,10 @@ static char *owner_problem(const char *path, const struct stat *st,
 			"stack file %s is owned by %s, not root or you: a stack "
 			"decides which files jauth reads and which code it "
 			"loads; run jauth as that user (sudo -u %s jauth ...), "
-			"or chown root %s (mode 0644 keeps it readable; keep "
-			"secrets in @file: or @env:)",
-			path, u, n, path);
+			"or give it to root, readable by all (move any inline "
+			"secret to @file: or @env: first): chown root %s; chmod "
+			"644 %s",
+			path, u, n, path, path);
 	else
 		why = xasprintf("%s %s is owned by %s, not root or you: jauth "
 				"never trusts %s another user can change: "
@@ -164,8 +165,9 @@ static char *file_problem(const char *path, const struct stat *st,
 {
 	unsigned mode = (unsigned)(st->st_mode & 07777);
 	if (!S_ISREG(st->st_mode))
-		return xasprintf("%s %s is not a regular file", kind_name(kind),
-				 path);
+		return xasprintf("%s %s is not a regular file: name a regular "
+				 "file (not a directory, device or FIFO)",
+				 kind_name(kind), path);
 	if (!owner_ok(st->st_uid) && (kind != TRUST_SECRET || open_dir))
 		return owner_problem(path, st, kind);
 	if (kind == TRUST_SECRET && (mode & 077))
