@@ -551,6 +551,66 @@ START_TEST(test_every_command_has_its_man_section)
 }
 END_TEST
 
+/* What bash completes for the words of LINE (the last one being
+ * completed), with cli/jauth.bash-completion loaded; malloc'd. */
+static char *completions(const char *line)
+{
+	char script[PATH_MAX];
+	snprintf(script, sizeof script, "%s/complete.sh", FX.dir);
+	char *text;
+	if (asprintf(&text,
+		     ". /usr/share/bash-completion/bash_completion\n"
+		     ". %s/../cli/jauth.bash-completion\n"
+		     "COMP_LINE='%s'; COMP_POINT=${#COMP_LINE}\n"
+		     "read -ra COMP_WORDS <<<\"$COMP_LINE\"\n"
+		     "[[ $COMP_LINE == *' ' ]] && COMP_WORDS+=('')\n"
+		     "COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+		     "_jauth; echo \"${COMPREPLY[*]}\"\n",
+		     JAUTH_TEST_SRCDIR, line) < 0)
+		abort();
+	fx_write(script, 0600, text);
+	free(text);
+	char *cmd;
+	if (asprintf(&cmd,
+		     "PATH=%s/bin:$PATH JAUTH_CONF_PATH=%s bash %s >%s/c.out",
+		     JAUTH_TEST_BUILDDIR, FX.conf, script, FX.dir) < 0)
+		abort();
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	return fx_read(fx_path("c.out"));
+}
+
+/* The bash completion: commands from jauth help --commands, services from
+ * the conf path, each command's options. */
+START_TEST(test_bash_completion)
+{
+	if (access("/usr/share/bash-completion/bash_completion", R_OK) < 0) {
+		fprintf(stderr, "test_bash_completion: skipped: the "
+				"bash-completion package is not installed\n");
+		return;
+	}
+	fx_stack("jira-sync", "required testmod.so\n");
+	static const struct {
+		const char *line, *want;
+	} table[] = {
+		{ "jauth sta", "status\n" },
+		{ "jauth doc", "doctor\n" },
+		{ "jauth help rev", "revoke\n" },
+		{ "jauth status jira", "jira-sync\n" },
+		{ "jauth -v status jira", "jira-sync\n" },
+		{ "jauth revoke jira-sync --y", "--yes\n" },
+		{ "jauth token jira-sync --format ", "json header\n" },
+		{ "jauth scopes r", "readonly\n" },
+	};
+	for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
+		char *got = completions(table[i].line);
+		ck_assert_msg(got && strcmp(got, table[i].want) == 0,
+			      "%s: [%s]", table[i].line, got);
+		free(got);
+	}
+}
+END_TEST
+
 /* ---- against the stand-in ---- */
 
 static void apitoken_stack(const char *token_env)
@@ -1026,6 +1086,7 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, test_revoke_asks_on_a_terminal);
 	tcase_add_test(tc, test_doctor_finds_what_lint_cannot);
 	tcase_add_test(tc, test_every_command_has_its_man_section);
+	tcase_add_test(tc, test_bash_completion);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("against the stand-in");
