@@ -38,14 +38,16 @@ static cJSON *cred_json(const jauth_cred *c)
 	return o;
 }
 
-/* After a refresh that could not reach the token endpoint: the credential
- * connectors still get (the one in force, if it has not expired), or NULL.
- * The command still failed — its job was a new token — but the admin
- * learns that nothing stops working yet. */
+/* After a refresh that failed for now (the token endpoint down, the disk
+ * full): the credential connectors still get (the one in force, if it has
+ * not expired), or NULL. The command still failed — its job was a new
+ * token — but the admin learns that nothing stops working yet. A denied
+ * grant or a refused stack serves nothing. */
 static const jauth_cred *still_serving(jauth *h, jauth_result r)
 {
 	const jauth_cred *c = NULL;
-	if (r != JAUTH_TRANSIENT || jauth_acquire(h, &c) != JAUTH_SUCCESS)
+	if (r == JAUTH_DENIED || r == JAUTH_CONFIG ||
+	    jauth_acquire(h, &c) != JAUTH_SUCCESS)
 		return NULL;
 	time_t exp = jauth_cred_expires_at(c);
 	return exp == 0 || exp > time(NULL) ? c : NULL;
@@ -78,9 +80,12 @@ static int refresh_report(jauth *h, const char *service, jauth_result r,
 		       jauth_cred_scheme(c),
 		       when(jauth_cred_expires_at(c), now));
 	} else if (old) {
-		fail(0, "%s; the current credential (%s) still serves until %s",
+		fail(0, "%s; the current credential (%s) still serves%s%s",
 		     msg ? msg : "", jauth_cred_source(old),
-		     when(jauth_cred_expires_at(old), now));
+		     jauth_cred_expires_at(old) ? " until " : "",
+		     jauth_cred_expires_at(old)
+			     ? when(jauth_cred_expires_at(old), now)
+			     : "");
 	} else {
 		fail(0, "%s", msg ? msg : "");
 	}
