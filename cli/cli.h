@@ -66,10 +66,11 @@ int confirm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * *first to the index of the first positional argument. */
 int simple_args(const struct command *c, int argc, char **argv, int *first);
 /* The flags a command may take (ALLOWED: FLAG_… bits), besides --help. */
-#define FLAG_JSON 0x1u /* --json */
-#define FLAG_YES 0x2u  /* --yes, -y */
+#define FLAG_JSON 0x1u	  /* --json */
+#define FLAG_YES 0x2u	  /* --yes, -y */
+#define FLAG_OFFLINE 0x4u /* --offline */
 struct flags {
-	int json, yes;
+	int json, yes, offline;
 };
 /* simple_args for a command that takes the ALLOWED flags, set in *F. */
 int command_args(const struct command *c, int argc, char **argv,

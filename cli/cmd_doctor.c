@@ -36,6 +36,7 @@ struct doctor {
 	int worst_level;
 	int worst_status; /* the exit status of the worst problem */
 	const char *service;
+	int offline; /* --offline: no probes, no stack run */
 };
 
 /* How bad an exit status is, to pick the worst problem: a config error
@@ -530,8 +531,11 @@ static void doctor_one(struct doctor *d, struct cli *cli, const char *service)
 	     str(doc, "file"));
 	check_lines(d, cJSON_GetObjectItemCaseSensitive(doc, "lines"));
 	check_state_dir(d, str(doc, "state_dir"));
-	check_network(d, h, cJSON_GetObjectItemCaseSensitive(doc, "lines"));
-	check_credential(d, h);
+	if (!d->offline) {
+		check_network(d, h,
+			      cJSON_GetObjectItemCaseSensitive(doc, "lines"));
+		check_credential(d, h);
+	}
 	cJSON_Delete(doc);
 	jauth_close(h);
 }
@@ -572,11 +576,12 @@ static void print_findings(const struct doctor *d)
 static int run(struct cli *cli, int argc, char **argv)
 {
 	struct flags f;
-	int first, status = command_args(&cmd_doctor, argc, argv, FLAG_JSON, &f,
-					 &first);
+	int first, status = command_args(&cmd_doctor, argc, argv,
+					 FLAG_JSON | FLAG_OFFLINE, &f, &first);
 	if (status >= 0)
 		return status;
-	struct doctor d = { .findings = cJSON_CreateArray() };
+	struct doctor d = { .findings = cJSON_CreateArray(),
+			    .offline = f.offline };
 	cJSON *names = cJSON_CreateArray(), *it;
 	for (int i = first; i < argc; i++)
 		cJSON_AddItemToArray(names, cJSON_CreateString(argv[i]));
@@ -611,7 +616,7 @@ static int run(struct cli *cli, int argc, char **argv)
 
 const struct command cmd_doctor = {
 	.name = "doctor",
-	.args = "[SERVICE...] [--json]",
+	.args = "[SERVICE...] [--offline] [--json]",
 	.summary = "what lint cannot see: secrets, state, grant, network",
 	.help = "Checks each SERVICE (all in the conf path when none is given) "
 		"for the user it\nruns as: the stack and its modules (as lint), "
@@ -626,6 +631,8 @@ const struct command cmd_doctor = {
 		"problem's (2 config, 4 denied,\n3 unavailable, 1 other, 5 "
 		"transient), 0 when there are only warnings.\nRun it as the user "
 		"the connector runs as: sudo -u USER jauth doctor SERVICE.\n"
+		"--offline skips what needs the network: the servers, the clock "
+		"and the\ncredential (which may need a refresh).\n"
 		"--json prints {\"user\", \"worst\", \"status\", \"findings\": "
 		"[{\"service\",\n\"check\", \"level\", \"status\", "
 		"\"message\"}]}.\n",

@@ -112,6 +112,7 @@ int command_args(const struct command *c, int argc, char **argv,
 		{ "help", no_argument, 0, 'h' },
 		{ "json", no_argument, 0, 'j' },
 		{ "yes", no_argument, 0, 'y' },
+		{ "offline", no_argument, 0, 'o' },
 		{ 0, 0, 0, 0 },
 	};
 	int o;
@@ -124,6 +125,8 @@ int command_args(const struct command *c, int argc, char **argv,
 			f->json = 1;
 		else if (o == 'y' && (allowed & FLAG_YES))
 			f->yes = 1;
+		else if (o == 'o' && (allowed & FLAG_OFFLINE))
+			f->offline = 1;
 		else if (o == '?')
 			return usage(c); /* getopt said why */
 		else

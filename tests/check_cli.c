@@ -1025,6 +1025,35 @@ START_TEST(test_example_stacks_lint_clean)
 }
 END_TEST
 
+/* doctor on the shipped examples, as pasted: their placeholders are
+ * problems, their acme values warnings (offline: they name Atlassian's
+ * real hosts). */
+START_TEST(test_doctor_finds_the_examples_placeholders)
+{
+	/* their secret paths moved into the test's tree: nothing of the
+	 * machine's /etc is looked at */
+	ck_assert_int_eq(sh("for f in %s/../conf/*; do sed "
+			    "'s|/etc/jauth/secret|%s/secret|g' \"$f\" "
+			    ">%s/\"${f##*/}\"; chmod 644 %s/\"${f##*/}\"; done",
+			    JAUTH_TEST_SRCDIR, FX.dir, FX.conf, FX.conf),
+			 0);
+	ck_assert_int_eq(CLI(NULL, "doctor", "--offline", "jira-oauth"), 2);
+	ck_assert_msg(strstr(out, ": client_id=YOUR-CLIENT-ID is the example's "
+				  "placeholder: put the client ID"),
+		      "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "cloud_id=YOUR-CLOUD-ID is the "
+					  "example's placeholder"));
+	ck_assert_ptr_nonnull(strstr(out, "jira-client-secret does not exist"));
+	ck_assert_ptr_null(strstr(out, "answers over"));
+	clear();
+	ck_assert_int_eq(CLI(NULL, "doctor", "--offline", "jira-apitoken"), 3);
+	ck_assert_ptr_nonnull(strstr(out, "warning  jira-apitoken: "));
+	ck_assert_ptr_nonnull(strstr(out,
+				     "site=https://acme.atlassian.net looks "
+				     "like the example's value"));
+}
+END_TEST
+
 /* The third-party kit: install into a scratch DESTDIR, build the example
  * module with pkg-config against that tree alone, and run a stack with it
  * through the installed CLI against the stand-in. */
@@ -1087,6 +1116,7 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, test_doctor_finds_what_lint_cannot);
 	tcase_add_test(tc, test_every_command_has_its_man_section);
 	tcase_add_test(tc, test_bash_completion);
+	tcase_add_test(tc, test_doctor_finds_the_examples_placeholders);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("against the stand-in");
