@@ -39,24 +39,31 @@ static int owner_ok(uid_t uid)
 	return uid == 0 || uid == geteuid();
 }
 
-/* "uid 999 (jira-sync)", or "uid 999" when the name is unknown. */
-static char *who(uid_t uid)
-{
-	struct passwd pw, *res = NULL;
-	char buf[1024];
-	if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
-		return xasprintf("uid %u (%s)", (unsigned)uid, pw.pw_name);
-	return xasprintf("uid %u", (unsigned)uid);
-}
-
-/* The name to give sudo -u for UID: the user name, else "#UID". */
-static char *sudo_name(uid_t uid)
+/* UID's user name (malloc'd), or NULL when it has none. */
+static char *user_name(uid_t uid)
 {
 	struct passwd pw, *res = NULL;
 	char buf[1024];
 	if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
 		return xstrdup(pw.pw_name);
-	return xasprintf("\\#%u", (unsigned)uid);
+	return NULL;
+}
+
+/* "uid 999 (jira-sync)", or "uid 999" when the name is unknown. */
+static char *who(uid_t uid)
+{
+	char *name = user_name(uid);
+	char *s = name ? xasprintf("uid %u (%s)", (unsigned)uid, name)
+		       : xasprintf("uid %u", (unsigned)uid);
+	free(name);
+	return s;
+}
+
+/* The name to give sudo -u for UID: the user name, else "\#UID". */
+static char *sudo_name(uid_t uid)
+{
+	char *name = user_name(uid);
+	return name ? name : xasprintf("\\#%u", (unsigned)uid);
 }
 
 /* Why directory DIR (described by ST) cannot be trusted, or NULL. A
