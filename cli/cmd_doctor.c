@@ -37,6 +37,7 @@ struct doctor {
 	int worst_status; /* the exit status of the worst problem */
 	const char *service;
 	int offline; /* --offline: no probes, no stack run */
+	uid_t owner; /* the other user whose secret root read, or 0 */
 };
 
 /* How bad an exit status is, to pick the worst problem: a config error
@@ -189,6 +190,8 @@ static void check_secret_file(struct doctor *d, const char *src,
 	} else {
 		find(d, "secret", LEVEL_OK, EXIT_OK,
 		     "%s: %s= file %s is readable by %s", src, key, path, me());
+		if (st.st_uid != geteuid())
+			d->owner = st.st_uid;
 	}
 	if (fd >= 0)
 		close(fd);
@@ -300,6 +303,25 @@ static void check_lines(struct doctor *d, const cJSON *lines)
 	const cJSON *ln;
 	cJSON_ArrayForEach (ln, lines)
 		check_line(d, ln);
+}
+
+/* Root read a secret another user owns: the connector is likely that
+ * user, whose grant and state directory are not root's. */
+static void check_owner(struct doctor *d)
+{
+	if (!d->owner)
+		return;
+	struct passwd *pw = getpwuid(d->owner);
+	char name[64];
+	if (pw)
+		snprintf(name, sizeof name, "%s", pw->pw_name);
+	else
+		snprintf(name, sizeof name, "\\#%u", (unsigned)d->owner);
+	find(d, "user", LEVEL_WARNING, EXIT_OK,
+	     "the stack's secrets belong to %s, so the connector probably runs "
+	     "as that user, whose grant and state directory are not those of "
+	     "%s: run sudo -u %s jauth doctor %s",
+	     name, me(), name, d->service);
 }
 
 /* ---- the state directory ---- */
@@ -529,7 +551,9 @@ static void doctor_one(struct doctor *d, struct cli *cli, const char *service)
 	find(d, "stack", LEVEL_OK, EXIT_OK,
 	     "stack %s loads: syntax, owners and modes, arguments",
 	     str(doc, "file"));
+	d->owner = 0;
 	check_lines(d, cJSON_GetObjectItemCaseSensitive(doc, "lines"));
+	check_owner(d);
 	check_state_dir(d, str(doc, "state_dir"));
 	if (!d->offline) {
 		check_network(d, h,

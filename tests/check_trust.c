@@ -118,6 +118,13 @@ START_TEST(test_root_reads_a_secret_the_service_user_owns)
 		int st = fx_cli(NULL, &out, &err, cmds[i][0], cmds[i][1],
 				(char *)NULL);
 		ck_assert_msg(st == 0, "%s: %d %s%s", cmds[i][0], st, out, err);
+		/* doctor says whose grant the connector would use */
+		if (strcmp(cmds[i][0], "doctor") == 0)
+			ck_assert_msg(strstr(out, "run sudo -u nobody jauth "
+						  "doctor svc") ||
+					      strstr(out,
+						     "run sudo -u \\#65534"),
+				      "%s", out);
 		free(out);
 		free(err);
 	}
