@@ -26,6 +26,17 @@ static int words(const char *s)
 	return n;
 }
 
+/* "22 scopes + offline_access": counted as the docs and the console
+ * count them, offline_access apart. */
+static void print_scope_count(const char *scopes)
+{
+	const char *o = strstr(scopes, "offline_access");
+	int offline = o && (o == scopes || o[-1] == ' ') &&
+		      (o[14] == ' ' || o[14] == '\0');
+	printf("%d scopes%s (status --json lists them)\n",
+	       words(scopes) - offline, offline ? " + offline_access" : "");
+}
+
 /* One "key  value" row of a module's status, times made readable and long
  * scope lists counted (--json has them in full). */
 static void field(const cJSON *f, time_t now)
@@ -36,8 +47,7 @@ static void field(const cJSON *f, time_t now)
 		printf("%s\n", when((time_t)f->valuedouble, now));
 	else if (cJSON_IsString(f) && strncmp(f->string, "scopes", 6) == 0 &&
 		 words(f->valuestring) > 3)
-		printf("%d scopes (status --json lists them)\n",
-		       words(f->valuestring));
+		print_scope_count(f->valuestring);
 	else if (cJSON_IsNumber(f))
 		printf("%.0f\n", f->valuedouble);
 	else if (cJSON_IsString(f))

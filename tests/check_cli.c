@@ -698,6 +698,32 @@ static char *consented_callback(void)
 	return cb;
 }
 
+/* One scope count everywhere: the 22 of the console + offline_access. */
+START_TEST(test_one_scope_count_everywhere)
+{
+	oauth_stack("https://app.example/cb");
+	ck_assert_int_eq(CLI(NULL, "authorize", "svc", "--url-only"), 0);
+	out[strcspn(out, "\n")] = '\0';
+	char *cb = standin_consent(&SI, out, NULL);
+	clear();
+	ck_assert_int_eq(CLI(cb, "authorize", "svc", "--callback", "-"), 0);
+	free(cb);
+	ck_assert_msg(strstr(out, "granted 22 scopes + offline_access"), "%s",
+		      out);
+	clear();
+	ck_assert_int_eq(CLI(NULL, "status", "svc"), 0);
+	ck_assert_msg(strstr(out, "22 scopes + offline_access (status --json"),
+		      "%s", out);
+	ck_assert_ptr_null(strstr(out, "23 scopes"));
+	clear();
+	ck_assert_int_eq(CLI(NULL, "scopes"), 0);
+	int n = 0;
+	for (char *p = out; *p; p++)
+		n += *p == '\n';
+	ck_assert_int_eq(n, 22);
+}
+END_TEST
+
 /* The token endpoint down, the access token valid: refresh's job failed
  * (5), and it says until when connectors are still served. */
 START_TEST(test_refresh_down_says_the_token_still_serves)
@@ -1127,6 +1153,7 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, test_authorize_url_only_then_callback_from_stdin);
 	tcase_add_test(tc, test_authorize_callback_in_argv);
 	tcase_add_test(tc, test_refresh_down_says_the_token_still_serves);
+	tcase_add_test(tc, test_one_scope_count_everywhere);
 	tcase_add_test(tc, test_doctor_grant_against_atlassians_limits);
 	tcase_add_test(tc, test_doctor_probes_servers_and_the_clock);
 	tcase_add_test(tc,
