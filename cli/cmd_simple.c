@@ -38,30 +38,41 @@ static cJSON *cred_json(const jauth_cred *c)
 	return o;
 }
 
-/* After a refresh that failed for now (the token endpoint down, the disk
- * full): the credential connectors still get (the one in force, if it has
- * not expired), or NULL. The command still failed — its job was a new
- * token — but the admin learns that nothing stops working yet. A denied
- * grant or a refused stack serves nothing. */
-static const jauth_cred *still_serving(jauth *h, jauth_result r)
+/* What connectors still get after a refresh that failed for now (the
+ * token endpoint down, the disk full): the credential a fresh handle is
+ * given — the stored one while it has not expired — or NULL. The command
+ * still failed, its job was a new token, but the admin learns that
+ * nothing stops working yet. A denied grant or a refused stack serves
+ * nothing. The refreshing handle cannot tell: it backs off after the
+ * failure. Returns a cJSON {source, module, scheme, base_url, expires_at}
+ * (no secret), or NULL. */
+static cJSON *still_serving(struct cli *cli, const char *service,
+			    jauth_result r)
 {
-	const jauth_cred *c = NULL;
-	if (r == JAUTH_DENIED || r == JAUTH_CONFIG ||
-	    jauth_acquire(h, &c) != JAUTH_SUCCESS)
+	jauth *h = NULL;
+	const jauth_cred *c;
+	cJSON *o = NULL;
+	if (r == JAUTH_DENIED || r == JAUTH_CONFIG)
 		return NULL;
-	time_t exp = jauth_cred_expires_at(c);
-	return exp == 0 || exp > time(NULL) ? c : NULL;
+	if (jauth_open(service, &cli->opt, &h) == JAUTH_SUCCESS &&
+	    jauth_acquire(h, &c) == JAUTH_SUCCESS &&
+	    (!jauth_cred_expires_at(c) ||
+	     jauth_cred_expires_at(c) > time(NULL)))
+		o = cred_json(c);
+	jauth_close(h);
+	return o;
 }
 
-static int refresh_report(jauth *h, const char *service, jauth_result r,
-			  const jauth_cred *c, int json)
+/* Prints the outcome of SERVICE's refresh R (C: the new credential). */
+static int refresh_report(struct cli *cli, jauth *h, const char *service,
+			  jauth_result r, const jauth_cred *c, int json)
 {
 	time_t now = time(NULL);
 	const char *err = r == JAUTH_SUCCESS ? "" : jauth_error(h);
-	if (!*err && r != JAUTH_SUCCESS)
-		err = jauth_result_name(r);
-	char *msg = strdup(err); /* the next call may replace it */
-	const jauth_cred *old = r == JAUTH_SUCCESS ? NULL : still_serving(h, r);
+	char *msg =
+		strdup(*err || r == JAUTH_SUCCESS ? err : jauth_result_name(r));
+	cJSON *old = r == JAUTH_SUCCESS ? NULL : still_serving(cli, service, r);
+	const cJSON *exp = cJSON_GetObjectItem(old, "expires_at");
 	if (json) {
 		cJSON *doc = cJSON_CreateObject();
 		cJSON_AddStringToObject(doc, "service", service);
@@ -70,7 +81,7 @@ static int refresh_report(jauth *h, const char *service, jauth_result r,
 		cJSON_AddItemToObject(doc, "credential",
 				      c ? cred_json(c) : cJSON_CreateNull());
 		cJSON_AddItemToObject(doc, "still_serving",
-				      old ? cred_json(old)
+				      old ? cJSON_Duplicate(old, 1)
 					  : cJSON_CreateNull());
 		json_out(doc);
 		cJSON_Delete(doc);
@@ -81,14 +92,15 @@ static int refresh_report(jauth *h, const char *service, jauth_result r,
 		       when(jauth_cred_expires_at(c), now));
 	} else if (old) {
 		fail(0, "%s; the current credential (%s) still serves%s%s",
-		     msg ? msg : "", jauth_cred_source(old),
-		     jauth_cred_expires_at(old) ? " until " : "",
-		     jauth_cred_expires_at(old)
-			     ? when(jauth_cred_expires_at(old), now)
-			     : "");
+		     msg ? msg : "",
+		     cJSON_GetObjectItem(old, "source")->valuestring,
+		     cJSON_IsNumber(exp) ? " until " : "",
+		     cJSON_IsNumber(exp) ? when((time_t)exp->valuedouble, now)
+					 : "");
 	} else {
 		fail(0, "%s", msg ? msg : "");
 	}
+	cJSON_Delete(old);
 	free(msg);
 	return exit_of(r);
 }
@@ -106,8 +118,8 @@ static int run_refresh(struct cli *cli, int argc, char **argv)
 		return status;
 	const jauth_cred *c = NULL;
 	jauth_result r = jauth_refresh(h, &c);
-	status = refresh_report(h, service, r, r == JAUTH_SUCCESS ? c : NULL,
-				f.json);
+	status = refresh_report(cli, h, service, r,
+				r == JAUTH_SUCCESS ? c : NULL, f.json);
 	jauth_close(h);
 	return status;
 }

@@ -272,7 +272,7 @@ START_TEST(test_usage_errors_say_why)
 		{ { "tokne", "svc" }, "did you mean \"token\"?" },
 		{ { "stauts" }, "did you mean \"status\"?" },
 		{ { "ref", "svc" }, "did you mean \"refresh\"?" },
-		{ { "re", "svc" }, "did you mean one of refresh, revoke?" },
+		{ { "re", "svc" }, "did you mean one of refresh, revoke, report?" },
 		{ { "frobnicate" }, "jauth help lists the commands" },
 		{ { "token", "svc", "--format", "yaml" },
 		  "unknown --format \"yaml\": json or header" },
