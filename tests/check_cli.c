@@ -332,6 +332,17 @@ START_TEST(test_relative_state_dir_is_a_usage_error)
 }
 END_TEST
 
+/* A state directory others can open: a config error (2) with the fix. */
+START_TEST(test_state_dir_problem_exits_2_with_the_fix)
+{
+	ck_assert_int_eq(mkdir(FX.state, 0755), 0);
+	chmod(FX.state, 0755);
+	fx_stack("svc", "required testmod.so store=rec\n");
+	ck_assert_int_eq(CLI(NULL, "token", "svc"), 2);
+	ck_assert_msg(strstr(err, "chmod 700"), "%s", err);
+}
+END_TEST
+
 /* --json on every command that reports. */
 START_TEST(test_json_on_reporting_commands)
 {
@@ -1137,6 +1148,7 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, test_help_command);
 	tcase_add_test(tc, test_usage_errors_say_why);
 	tcase_add_test(tc, test_relative_state_dir_is_a_usage_error);
+	tcase_add_test(tc, test_state_dir_problem_exits_2_with_the_fix);
 	tcase_add_test(tc, test_json_on_reporting_commands);
 	tcase_add_test(tc, test_revoke_asks_on_a_terminal);
 	tcase_add_test(tc, test_doctor_finds_what_lint_cannot);
