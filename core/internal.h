@@ -108,6 +108,7 @@ enum trust_kind {
 			 belong to another user in a directory only root or
 			 the caller can write */
 	TRUST_CA,     /* like a stack file: CA certificates for ca_file= */
+	TRUST_FILE,   /* like a stack file: a JAUTH_ARG_FILE argument's */
 };
 
 /*
@@ -172,13 +173,20 @@ void problems_redact(struct redactor *r, struct problems *p, size_t from);
 
 /* ---- the stack ---- */
 
-enum action { ACT_OK, ACT_DONE, ACT_BAD, ACT_DIE, ACT_IGNORE, ACT_RESET,
-	      ACT_JUMP };
+enum action {
+	ACT_OK,
+	ACT_DONE,
+	ACT_BAD,
+	ACT_DIE,
+	ACT_IGNORE,
+	ACT_RESET,
+	ACT_JUMP
+};
 
 struct control {
 	unsigned char act[JAUTH_NRESULTS];   /* enum action by jauth_result */
 	unsigned short jump[JAUTH_NRESULTS]; /* lines to skip, for ACT_JUMP */
-	int bare; /* "substack NAME" without a control: PAM's substack */
+	int bare;   /* "substack NAME" without a control: PAM's substack */
 	char *text; /* as written, for status */
 };
 
@@ -211,8 +219,8 @@ struct line {
 	struct module mod; /* module line */
 	struct arg *args;
 	size_t nargs;
-	int file_mode;	   /* mode of the file the line is in */
-	struct jauth_m *m; /* the module instance */
+	int file_mode;	     /* mode of the file the line is in */
+	struct jauth_m *m;   /* the module instance */
 	struct store *store; /* the top stack's store; NULL: the handle's */
 };
 
@@ -236,7 +244,8 @@ struct stack {
 	int refs; /* under the handle's mu */
 	uint64_t id;
 	pthread_mutex_t run_mu; /* one call into its modules at a time */
-	struct store *store; /* top stack only: its store directive's, or NULL */
+	struct store
+		*store; /* top stack only: its store directive's, or NULL */
 };
 
 struct jauth;
@@ -342,7 +351,7 @@ struct jauth_m {
 const struct jauth_arg_spec *arg_spec(jauth_m *m, const char *key);
 /* The trust rules a JAUTH_ARG_FILE argument's file is held to. */
 #define arg_file_kind(s)                                                       \
-	((s)->flags & JAUTH_ARG_PRIVATE ? TRUST_SECRET : TRUST_CONFIG)
+	((s)->flags & JAUTH_ARG_PRIVATE ? TRUST_SECRET : TRUST_FILE)
 
 /* Frees what a run collected (message, admin text), wiping it. */
 void run_clear(struct run *r);

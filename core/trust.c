@@ -105,6 +105,8 @@ static const char *kind_name(enum trust_kind kind)
 		return "module";
 	case TRUST_CA:
 		return "CA file";
+	case TRUST_FILE:
+		return "file";
 	default:
 		return "secret file";
 	}
@@ -140,7 +142,9 @@ static char *owner_problem(const char *path, const struct stat *st,
 				"never trusts %s another user can change: "
 				"chown root %s (mode 0644 keeps it readable)",
 				kind_name(kind), path, u,
-				kind == TRUST_MODULE ? "code" : "a CA file",
+				kind == TRUST_MODULE ? "code"
+				: kind == TRUST_CA   ? "a CA file"
+						     : "a file",
 				path);
 	free(u);
 	free(n);

@@ -302,6 +302,34 @@ START_TEST(test_ca_file_of_another_user_refused)
 }
 END_TEST
 
+/* ... and the shipped modules declare it a file argument, so that lint
+ * and jauth_open refuse such a CA before any request. */
+START_TEST(test_ca_file_of_another_user_refused_by_lint)
+{
+	NEED_ROOT();
+	const char *dir = mkdir_mode("pub", 01777);
+	char ca[PATH_MAX + 8];
+	snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+	char *pem = fx_read(SI.ca);
+	fx_write(ca, 0644, pem);
+	free(pem);
+	ck_assert_int_eq(chown(ca, OTHER, OTHER), 0);
+	fx_stack("svc",
+		 "required apitoken.so email=x@example.com token=@env:T "
+		 "site=%s ca_file=%s\n",
+		 SI.url, ca);
+	char *out, *err;
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "lint", "svc", (char *)NULL),
+			 2);
+	ck_assert_msg(strstr(out, "ca_file= file ") &&
+			      strstr(out, "owned by uid 65534"),
+		      "%s", out);
+	ck_assert_ptr_null(strstr(out, "stack file"));
+	free(out);
+	free(err);
+}
+END_TEST
+
 Suite *suite_trust(void)
 {
 	Suite *s = suite_create("trust");
@@ -323,6 +351,7 @@ Suite *suite_trust(void)
 	tcase_add_checked_fixture(tc, setup_standin, fx_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_ca_file_of_another_user_refused);
+	tcase_add_test(tc, test_ca_file_of_another_user_refused_by_lint);
 	suite_add_tcase(s, tc);
 	return s;
 }

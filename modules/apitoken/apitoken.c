@@ -25,7 +25,7 @@ static const struct jauth_arg_spec spec[] = {
 	/* Accepted like every module's, so that a stack can point all of them
 	 * at a staging peer; API tokens never talk to the auth server. */
 	{ "auth_url", JAUTH_ARG_URL, 0, "https://auth.atlassian.com", 0, 0 },
-	{ "ca_file", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "ca_file", JAUTH_ARG_FILE, 0, NULL, 0, 0 },
 	{ "expires", JAUTH_ARG_DATE, 0, NULL, 0, 0 },
 	{ "warn_days", JAUTH_ARG_INT, 0, "30", 0, 365 },
 	{ NULL, 0, 0, NULL, 0, 0 },

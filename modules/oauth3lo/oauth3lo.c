@@ -15,7 +15,7 @@ static const struct jauth_arg_spec spec[] = {
 	{ "region", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
 	{ "auth_url", JAUTH_ARG_URL, 0, "https://auth.atlassian.com", 0, 0 },
 	{ "api_url", JAUTH_ARG_URL, 0, "https://api.atlassian.com", 0, 0 },
-	{ "ca_file", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	{ "ca_file", JAUTH_ARG_FILE, 0, NULL, 0, 0 },
 	{ "refresh_leeway", JAUTH_ARG_INT, 0, "300", 0, 3000 },
 	{ "keepalive_days", JAUTH_ARG_INT, 0, "30", 1, 89 },
 	{ "reuse_interval", JAUTH_ARG_INT, 0, "600", 0, 3600 },
