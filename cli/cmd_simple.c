@@ -105,6 +105,22 @@ static int refresh_report(struct cli *cli, jauth *h, const char *service,
 	return exit_of(r);
 }
 
+/* Refreshes SERVICE; prints the outcome (JSON: as one document).
+ * Returns the exit status. */
+static int refresh_one(struct cli *cli, const char *service, int json)
+{
+	int status;
+	jauth *h = open_service_json(cli, service, &status, json);
+	if (!h)
+		return status;
+	const jauth_cred *c = NULL;
+	jauth_result r = jauth_refresh(h, &c);
+	status = refresh_report(cli, h, service, r,
+				r == JAUTH_SUCCESS ? c : NULL, json);
+	jauth_close(h);
+	return status;
+}
+
 static int run_refresh(struct cli *cli, int argc, char **argv)
 {
 	const char *service = NULL;
@@ -113,15 +129,7 @@ static int run_refresh(struct cli *cli, int argc, char **argv)
 		one_service(&cmd_refresh, argc, argv, FLAG_JSON, &f, &service);
 	if (status >= 0)
 		return status;
-	jauth *h = open_service_json(cli, service, &status, f.json);
-	if (!h)
-		return status;
-	const jauth_cred *c = NULL;
-	jauth_result r = jauth_refresh(h, &c);
-	status = refresh_report(cli, h, service, r,
-				r == JAUTH_SUCCESS ? c : NULL, f.json);
-	jauth_close(h);
-	return status;
+	return refresh_one(cli, service, f.json);
 }
 
 /* 1 when the revoke may go ahead: --yes, no terminal to ask on (scripts,
