@@ -427,29 +427,28 @@ static void row_from(PGresult *r, struct pg_row *row)
 	" FROM (SELECT 1) AS one LEFT JOIN jauth_record AS r ON "              \
 	"r.service = $1 AND r.module = $2 AND r.key = $3"
 
-/* Reads the record ID into ROW; UNLOCK_SHARED releases a waiter's shared
- * lock in the same statement (its whole hand-over is one round trip). */
-static enum pg_rc read_row(struct pg *pg, const char *const id[3],
-			   int unlock_shared, struct pg_row *row, char **why)
+/* The record from R, the result of a SELECT ROW_COLUMNS ROW_FROM, into
+ * ROW. */
+static enum pg_rc row_result(struct pg *pg, PGresult *r, struct pg_row *row,
+			     char **why)
 {
-	PGresult *r =
-		PQexecParams(pg->c,
-			     unlock_shared
-				     ? "SELECT " ROW_COLUMNS
-				       ", pg_advisory_unlock_shared(" LOCK_KEY
-				       ")" ROW_FROM
-				     : "SELECT " ROW_COLUMNS ROW_FROM,
-			     3, NULL, id, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		enum pg_rc rc = failed(pg, r, "reading the record", why);
-		PQclear(r);
-		return rc;
-	}
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return failed(pg, r, "reading the record", why);
 	row_from(r, row);
 	if (row->generation == 0)
 		pg_row_clear(row); /* no row */
-	PQclear(r);
 	return PG_OK;
+}
+
+/* Reads the record ID into ROW. */
+static enum pg_rc read_row(struct pg *pg, const char *const id[3],
+			   struct pg_row *row, char **why)
+{
+	PGresult *r = PQexecParams(pg->c, "SELECT " ROW_COLUMNS ROW_FROM, 3,
+				   NULL, id, NULL, NULL, 0);
+	enum pg_rc rc = row_result(pg, r, row, why);
+	PQclear(r);
+	return rc;
 }
 
 static enum pg_rc load(struct pg *pg, const char *svc, const char *mod,
@@ -459,18 +458,13 @@ static enum pg_rc load(struct pg *pg, const char *svc, const char *mod,
 	memset(row, 0, sizeof *row);
 	*why = NULL;
 	enum pg_rc rc = ensure(pg, why);
-	return rc != PG_OK ? rc : read_row(pg, id, 0, row, why);
+	return rc != PG_OK ? rc : read_row(pg, id, row, why);
 }
 
-/* Runs SQL, which takes or waits for the lock of ID ($1..$3; $4 the
- * hold timeout when NPARAMS is 4); *got from its last column ("t").
- * PG_BUSY when lock_timeout passed. */
-static enum pg_rc lock_sql(struct pg *pg, const char *sql,
-			   const char *const *id, int nparams, int *got,
-			   char **why)
+/* R, the result of a statement that took or waited for a lock: *got
+ * from its last column ("t"). PG_BUSY when lock_timeout passed. */
+static enum pg_rc lock_result(struct pg *pg, PGresult *r, int *got, char **why)
 {
-	PGresult *r =
-		PQexecParams(pg->c, sql, nparams, NULL, id, NULL, NULL, 0);
 	enum pg_rc rc = PG_OK;
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
 		*got = strcmp(PQgetvalue(r, 0, PQnfields(r) - 1), "t") == 0;
@@ -487,6 +481,18 @@ static enum pg_rc lock_sql(struct pg *pg, const char *sql,
 			rc = failed(pg, r, "taking the lock", why);
 		}
 	}
+	return rc;
+}
+
+/* Runs SQL, which takes or waits for the lock of ID ($1..$3; $4 the
+ * hold timeout when NPARAMS is 4); as lock_result. */
+static enum pg_rc lock_sql(struct pg *pg, const char *sql,
+			   const char *const *id, int nparams, int *got,
+			   char **why)
+{
+	PGresult *r =
+		PQexecParams(pg->c, sql, nparams, NULL, id, NULL, NULL, 0);
+	enum pg_rc rc = lock_result(pg, r, got, why);
 	PQclear(r);
 	return rc;
 }
@@ -507,6 +513,39 @@ static enum pg_rc lock_exclusive(struct pg *pg, const char *const id[3],
 				 p, 4, &got, why);
 	pg->held = rc == PG_OK;
 	return rc;
+}
+
+/* Runs Q1 (params P[0..3]) and then Q2 (P[0..2]), each in a transaction
+ * of its own, so that Q2's snapshot is taken after Q1 returned whatever
+ * the isolation level, in one round trip (a pipeline with a sync after
+ * each). Their results into R (NULL when none came). 0, or -1 when the
+ * session failed on the way. */
+static int pipelined(struct pg *pg, const char *q1, const char *q2,
+		     const char *const p[4], PGresult *r[2])
+{
+	int syncs = 0, nulls = 0;
+	r[0] = r[1] = NULL;
+	if (!PQenterPipelineMode(pg->c))
+		return -1;
+	int sent = PQsendQueryParams(pg->c, q1, 4, NULL, p, NULL, NULL, 0) &&
+		   PQpipelineSync(pg->c) &&
+		   PQsendQueryParams(pg->c, q2, 3, NULL, p, NULL, NULL, 0) &&
+		   PQpipelineSync(pg->c);
+	/* Each statement's results, a NULL, then its sync; a NULL twice
+	 * in a row means nothing more is coming (a lost session). */
+	while (sent && syncs < 2 && nulls < 2) {
+		PGresult *x = PQgetResult(pg->c);
+		nulls = x ? 0 : nulls + 1;
+		if (x && PQresultStatus(x) == PGRES_PIPELINE_SYNC) {
+			syncs++;
+			PQclear(x);
+		} else if (x && !r[syncs]) {
+			r[syncs] = x;
+		} else {
+			PQclear(x);
+		}
+	}
+	return syncs == 2 && PQexitPipelineMode(pg->c) ? 0 : -1;
 }
 
 /*
@@ -544,21 +583,36 @@ static enum pg_rc lock(struct pg *pg, const char *svc, const char *mod,
 	 * the session loses it, and so the lock, after hold_timeout. */
 	snprintf(hold, sizeof hold, "%d", pg->s.hold_timeout_ms);
 	id[3] = hold;
-	/* One round trip: try the exclusive lock; failing that, wait for
-	 * the shared one (CASE evaluates the wait only then). */
-	rc = lock_sql(
-		pg,
-		"SELECT set_config('idle_session_timeout', CASE WHEN "
-		"l.got THEN $4 ELSE '0' END, false), CASE WHEN l.got "
-		"THEN true ELSE (SELECT true FROM pg_advisory_lock_shared(" LOCK_KEY
-		") AS w) END, l.got FROM (SELECT "
-		"pg_try_advisory_lock(" LOCK_KEY ") AS got) AS l",
-		id, 4, &got, why);
-	if (rc != PG_OK)
-		return rc;
-	pg->held = got;
-	/* A statement of its own: its snapshot is taken after the lock. */
-	rc = read_row(pg, id, !got, row, why);
+	/* One round trip for the lock and the record, so a waiter's whole
+	 * hand-over is the server's wake-up: the first statement tries the
+	 * exclusive lock and, failing that, waits for the shared one (CASE
+	 * evaluates the wait only then), noting in the session which it
+	 * took; the second, a statement of its own so that its snapshot
+	 * is taken after the lock, reads the record and lets go of a
+	 * shared lock. A failed first statement leaves the note as it
+	 * was: releasing a shared lock not held is a no-op. */
+	PGresult *r[2];
+	if (pipelined(pg,
+		      "SELECT set_config('idle_session_timeout', CASE WHEN "
+		      "l.got THEN $4 ELSE '0' END, false), "
+		      "set_config('jauth.waited', (NOT l.got)::text, false), "
+		      "CASE WHEN l.got THEN true ELSE (SELECT true FROM "
+		      "pg_advisory_lock_shared(" LOCK_KEY ") AS w) END, l.got "
+		      "FROM (SELECT pg_try_advisory_lock(" LOCK_KEY
+		      ") AS got) AS l",
+		      "SELECT " ROW_COLUMNS ", CASE WHEN "
+		      "current_setting('jauth.waited', true) = 'true' THEN "
+		      "pg_advisory_unlock_shared(" LOCK_KEY ") END" ROW_FROM,
+		      id, r) < 0) {
+		rc = failed(pg, r[0] ? r[0] : r[1], "taking the lock", why);
+		drop(pg); /* ending the session releases any lock of it */
+		rc = PG_DOWN;
+	} else if ((rc = lock_result(pg, r[0], &got, why)) == PG_OK) {
+		pg->held = got;
+		rc = row_result(pg, r[1], row, why);
+	}
+	PQclear(r[0]);
+	PQclear(r[1]);
 	if (rc != PG_OK)
 		pg_row_clear(row);
 	return rc;
