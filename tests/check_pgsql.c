@@ -852,6 +852,47 @@ START_TEST(test_stopped_holder_bounds_the_wait_and_never_doubles)
 }
 END_TEST
 
+/* A host that waited for the holder's refresh uses its token and holds
+ * no lock afterwards, though its session lives on: the shared lock it
+ * waited for is released in the round trip that reads the record. */
+START_TEST(test_waiter_uses_the_holders_token_and_keeps_no_lock)
+{
+	fx_clock(T0);
+	consent();
+	jauth *b = host_open(2);
+	const jauth_cred *c;
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(jauth_acquire(b, &c), JAUTH_SUCCESS); /* a session */
+	fx_clock(T0 + 3400); /* due, still valid */
+	standin_fault(&SI, "{\"path\":\"/oauth/token\",\"delay\":1.0}");
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t a = refresher(1, -1, p[1]);
+	close(p[1]);
+	/* A holds the lock and is in the POST. */
+	while (strcmp(sql1("SELECT count(*) FROM jauth_record WHERE holder "
+			   "IS NOT NULL"),
+		      "1") != 0)
+		usleep(5000);
+	ck_assert_msg(jauth_acquire(b, &c) == JAUTH_SUCCESS, "%s",
+		      jauth_error(b));
+	int st;
+	waitpid(a, &st, 0);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char got[4096];
+	ssize_t n = read(p[0], got, sizeof got - 1);
+	close(p[0]);
+	ck_assert_int_gt(n, 0);
+	got[n] = '\0';
+	ck_assert_str_eq(jauth_cred_authorization(c) + 7, got);
+	ck_assert_int_eq(standin_counter(&SI, "refresh_grants"), 1);
+	ck_assert_str_eq(sql1("SELECT count(*) FROM pg_locks WHERE locktype = "
+			      "'advisory'"),
+			 "0");
+	jauth_close(b);
+}
+END_TEST
+
 /* ---- fencing: a holder whose session died ---- */
 
 /* A's session is ended by the server while A waits for Atlassian. _i = 0:
@@ -1014,6 +1055,8 @@ Suite *suite_pgsql(void)
 		       test_store_down_serves_valid_token_and_refuses_refresh);
 	tcase_add_test(tc,
 		       test_stopped_holder_bounds_the_wait_and_never_doubles);
+	tcase_add_test(tc,
+		       test_waiter_uses_the_holders_token_and_keeps_no_lock);
 	tcase_add_loop_test(
 		tc, test_holder_that_lost_its_session_commits_only_if_unchanged,
 		0, 2);
