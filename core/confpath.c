@@ -6,12 +6,12 @@
 
 #include "internal.h"
 
-/* [A-Za-z0-9][A-Za-z0-9._-]{0,63}: no '/', so no "..". */
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,63} without "..", as jauth.conf(5) says. */
 int service_name_ok(const char *name)
 {
 	size_t n = strlen(name);
 	return n > 0 && strchr(ALNUM, name[0]) &&
-	       chars_ok(name, n, 64, ALNUM "._-");
+	       chars_ok(name, n, 64, ALNUM "._-") && !strstr(name, "..");
 }
 
 const char *conf_path_of(const char *opt)

@@ -214,10 +214,11 @@ jauth_result jauth_open(const char *service, const struct jauth_options *opt,
 		return JAUTH_ERROR;
 	if (!service || !service_name_ok(service)) {
 		h->dead = 1;
-		handle_set_errorf(h,
-				  "\"%s\" is not a service name: letters, "
-				  "digits, '.', '_', '-', at most 64, no '/'",
-				  service ? service : "(null)");
+		handle_set_errorf(
+			h,
+			"\"%s\" is not a service name: letters, "
+			"digits, '.', '_', '-', at most 64, no '/' or '..'",
+			service ? service : "(null)");
 		return JAUTH_CONFIG;
 	}
 	struct problems p = { 0 };

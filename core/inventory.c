@@ -17,7 +17,7 @@ jauth_result jauth_lint(const char *service, const struct jauth_options *opt,
 	if (!service || !service_name_ok(service)) {
 		problem(&p,
 			"\"%s\" is not a service name: letters, digits, "
-			"'.', '_', '-', at most 64, no '/'",
+			"'.', '_', '-', at most 64, no '/' or '..'",
 			service ? service : "(null)");
 	} else {
 		stack_free(stack_load(h, service, &p));

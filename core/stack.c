@@ -102,7 +102,7 @@ static int nest_ok(struct parser *ps, const char *src, const char *kw,
 	if (!service_name_ok(name)) {
 		problem(ps->p,
 			"%s: \"%s\" is not a service name (letters, "
-			"digits, '.', '_', '-'; no '/')",
+			"digits, '.', '_', '-'; no '/' or '..')",
 			src, name);
 		return 0;
 	}

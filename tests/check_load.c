@@ -185,8 +185,8 @@ END_TEST
 
 START_TEST(test_service_names_refused)
 {
-	static const char *const bad[] = { "../x",    "a/b",   "",
-					   ".hidden", "-dash", "x y" };
+	static const char *const bad[] = { "../x",  "a/b", "",	   ".hidden",
+					   "-dash", "x y", "a..b", "x.." };
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		jauth *h = fx_open_want(bad[i], JAUTH_CONFIG);
 		ck_assert_ptr_nonnull(
