@@ -349,6 +349,10 @@ struct jauth_m {
 
 /* The accepted key KEY of M's argument table, or NULL. */
 const struct jauth_arg_spec *arg_spec(jauth_m *m, const char *key);
+/* Why the secret value V, written in a stack file of mode FILE_MODE, is
+ * refused (malloc'd), or NULL: the rules of a module's secret argument,
+ * for a secret outside a module line (store pgsql password=). */
+char *secret_ref_problem(struct jauth *h, const char *v, int file_mode);
 /* The trust rules a JAUTH_ARG_FILE argument's file is held to. */
 #define arg_file_kind(s)                                                       \
 	((s)->flags & JAUTH_ARG_PRIVATE ? TRUST_SECRET : TRUST_FILE)

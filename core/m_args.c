@@ -173,6 +173,13 @@ static char *secret_problem(jauth_m *m, const char *v)
 	return NULL;
 }
 
+char *secret_ref_problem(struct jauth *h, const char *v, int file_mode)
+{
+	struct line ln = { .file_mode = file_mode };
+	struct jauth_m m = { .h = h, .line = &ln };
+	return secret_problem(&m, v);
+}
+
 /* Why the file argument V is refused (malloc'd), or NULL: not an absolute
  * path, or a file that exists but fails the trust rules of S's flags. A
  * missing file is reported when it is read (unavailable). */

@@ -242,8 +242,18 @@ static void add_line(struct parser *ps, struct stack *st, char *src, int mode,
 /* "store BACKEND …": where the service's records live (jauth.conf(5)).
  * It belongs to the top stack: a substack's records are its caller's. */
 static void store_line(struct parser *ps, struct stack *st, const char *src,
-		       struct tokens *t)
+		       int mode, struct tokens *t)
 {
+	for (size_t i = 2; i < t->n; i++) {
+		if (strncmp(t->v[i], "password=", 9) != 0)
+			continue;
+		char *why = secret_ref_problem(ps->h, t->v[i] + 9, mode);
+		if (why) {
+			problem(ps->p, "%s: store password= %s", src, why);
+			free(why);
+			return;
+		}
+	}
 	if (st != ps->top)
 		problem(ps->p,
 			"%s: a store directive in a substack's file: the "
@@ -271,7 +281,7 @@ static void parse_line(struct parser *ps, struct stack *st, const char *file,
 			nest(ps, st, src, "include", t->v[1], NULL);
 		free(src);
 	} else if (strcmp(t->v[0], "store") == 0) {
-		store_line(ps, st, src, t);
+		store_line(ps, st, src, mode, t);
 		free(src);
 	} else if (strcmp(t->v[0], "substack") == 0) {
 		add_line(ps, st, src, mode, NULL, t->v, t->n);

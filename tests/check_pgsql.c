@@ -228,6 +228,42 @@ START_TEST(test_unsafe_connection_refused_at_open)
 }
 END_TEST
 
+/* password= of the store line is a secret as jauth.conf(5), SECRETS says:
+ * a reference jauth knows, or inline only in a stack others cannot read
+ * (fx_stack writes 0644). */
+static const struct {
+	const char *password, *want;
+} password_refusals[] = {
+	{ "hunter2", "is written inline in a stack file that group or others "
+		     "can read" },
+	{ "@vault:x", "a reference jauth does not know" },
+	{ "@file:relative/pw", "@file: needs an absolute path" },
+	{ "@env:1X", "@env: needs a variable name" },
+};
+
+START_TEST(test_store_password_is_held_to_the_secret_rules)
+{
+	char *out, *err, want[PATH_MAX + 32];
+	fx_stack("svc",
+		 "store pgsql \"host=db.example dbname=jauth\" password=%s\n"
+		 "required oauth3lo.so client_id=cid "
+		 "client_secret=@env:CLIENT_SECRET "
+		 "redirect_uri=https://app.example/cb\n",
+		 password_refusals[_i].password);
+	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
+	snprintf(want, sizeof want, "%s/svc:1: store password= ", FX.conf);
+	ck_assert_msg(strstr(jauth_error(h), want), "%s", jauth_error(h));
+	ck_assert_msg(strstr(jauth_error(h), password_refusals[_i].want), "%s",
+		      jauth_error(h));
+	ck_assert(!strstr(jauth_error(h), "hunter2"));
+	jauth_close(h);
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "lint", "svc", NULL), 2);
+	ck_assert_msg(strstr(out, want), "%s", out);
+	free(out);
+	free(err);
+}
+END_TEST
+
 START_TEST(test_lint_reports_the_store_line)
 {
 	char conninfo[8192], *out, *err, want[PATH_MAX + 32];
@@ -1037,6 +1073,10 @@ Suite *suite_pgsql(void)
 			    2);
 	tcase_add_loop_test(tc, test_unsafe_connection_refused_at_open, 0,
 			    sizeof open_refusals / sizeof *open_refusals);
+	tcase_add_loop_test(tc, test_store_password_is_held_to_the_secret_rules,
+			    0,
+			    sizeof password_refusals /
+				    sizeof *password_refusals);
 	tcase_add_test(tc, test_lint_reports_the_store_line);
 	tcase_add_test(tc, test_store_files_is_the_default_named);
 	tcase_add_test(tc, test_unix_socket_may_go_without_tls);
