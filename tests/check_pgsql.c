@@ -387,13 +387,15 @@ enum refusal { R_FSYNC, R_SYNC_COMMIT, R_PASSWORD, R_CA, R_NO_TABLE };
 
 static const struct {
 	enum refusal what;
-	const char *want;
+	const char *want, *fix; /* what libpq says; what jauth says to do */
 } connect_refusals[] = {
-	{ R_FSYNC, "fsync=off" },
-	{ R_SYNC_COMMIT, "synchronous_commit=off" },
-	{ R_PASSWORD, "password authentication failed" },
-	{ R_CA, "certificate verify failed" },
-	{ R_NO_TABLE, "run `jauth store init svc`" },
+	{ R_FSYNC, "fsync=off", NULL },
+	{ R_SYNC_COMMIT, "synchronous_commit=off", NULL },
+	{ R_PASSWORD, "password authentication failed",
+	  ": check the store line's password=" },
+	{ R_CA, "certificate verify failed",
+	  ": set sslrootcert= in the store line" },
+	{ R_NO_TABLE, "run `jauth store init svc`", NULL },
 };
 
 /* Sets fsync for new sessions (ALTER SYSTEM + reload), waiting until a
@@ -438,6 +440,9 @@ START_TEST(test_unsafe_server_refused_as_config_error)
 		set_fsync("on");
 	ck_assert_msg(rc == JAUTH_ERROR, "result %d: %s", rc, e);
 	ck_assert_msg(strstr(e, connect_refusals[_i].want), "%s", e);
+	ck_assert_msg(!connect_refusals[_i].fix ||
+			      strstr(e, connect_refusals[_i].fix),
+		      "%s", e);
 	ck_assert_msg(strstr(e, "the store ("), "%s", e);
 	ck_assert(!strstr(e, PG.password));
 	ck_assert_int_eq(standin_counter(&SI, "token_requests"), 0);

@@ -186,6 +186,36 @@ static int refused_at_connect(const char *msg)
 	return 0;
 }
 
+/* What to do about a connection refused for MSG (refused_at_connect). */
+static const char *refusal_fix(const char *msg)
+{
+	static const struct {
+		const char *word, *fix;
+	} fixes[] = {
+		{ "certificate", "set sslrootcert= in the store line to the CA "
+				 "that signed the database server's "
+				 "certificate" },
+		{ "SSL", "set sslrootcert= in the store line to the CA that "
+			 "signed the database server's certificate" },
+		{ "root cert", "set sslrootcert= in the store line to the CA "
+			       "that signed the database server's "
+			       "certificate" },
+		{ "pg_hba.conf", "allow this host and role (hostssl) in the "
+				 "server's pg_hba.conf" },
+		{ "password", "check the store line's password= (or "
+			      "~/.pgpass) against the role's password" },
+		{ "authentication failed",
+		  "check the store line's password= (or ~/.pgpass) against "
+		  "the role's password" },
+		{ "does not exist", "check user= and dbname= of the store "
+				    "line, or create them on the server" },
+	};
+	for (size_t i = 0; i < sizeof fixes / sizeof *fixes; i++)
+		if (msg && strstr(msg, fixes[i].word))
+			return fixes[i].fix;
+	return "check the store line (jauth.conf(5), SHARED STORE)";
+}
+
 /* libpq prints the server's notices on stderr; a library keeps quiet. */
 static void no_notice(void *arg, const char *msg)
 {
@@ -356,10 +386,11 @@ static enum pg_rc ensure(struct pg *pg, char **why)
 		const char *m = PQerrorMessage(pg->c);
 		enum pg_rc rc = refused_at_connect(m) ? PG_REFUSED : PG_DOWN;
 		char *e = one_line(m);
-		*why = fmt(rc == PG_DOWN ? "the store is unreachable: %s"
-					 : "PostgreSQL refused the "
-					   "connection: %s",
-			   e);
+		if (rc == PG_DOWN)
+			*why = fmt("the store is unreachable: %s", e);
+		else
+			*why = fmt("PostgreSQL refused the connection: %s: %s",
+				   e, refusal_fix(m));
 		free(e);
 		drop(pg);
 		return rc;
