@@ -124,7 +124,12 @@ void *dlopen_fd(int fd, const struct stat *st, char **why)
 	void *dl = dlopen(name, RTLD_NOW | RTLD_LOCAL);
 	if (!dl) {
 		const char *e = dlerror();
-		*why = xasprintf("cannot load it: %s", e ? e : "dlopen failed");
+		*why = xasprintf(
+			"cannot load it: %s: %s", e ? e : "dlopen failed",
+			e && strstr(e, "undefined symbol")
+				? "it needs a newer libjauth: upgrade jauth"
+				: "rebuild it against <jauth/module.h> (see "
+				  "jauth-module(3)), or remove it");
 	} else {
 		pin(name, st);
 	}

@@ -57,6 +57,18 @@ START_TEST(test_missing_entry_symbol_refused)
 }
 END_TEST
 
+/* Every message says what to do: a file that is no shared object too. */
+START_TEST(test_file_that_is_not_a_module_refused)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/junk.so", FX.mods);
+	fx_write(path, 0644, "not an ELF file\n");
+	fx_stack("svc", "required junk.so\n");
+	refused("cannot load it: ");
+	refused(": rebuild it against <jauth/module.h>");
+}
+END_TEST
+
 START_TEST(test_wrong_abi_major_refused)
 {
 	fx_stack("svc", "required testmod_major.so\n");
@@ -480,6 +492,7 @@ Suite *suite_load(void)
 	tcase_add_test(tc, test_relative_module_path_refused);
 	tcase_add_test(tc, test_absolute_module_path_loads);
 	tcase_add_test(tc, test_missing_entry_symbol_refused);
+	tcase_add_test(tc, test_file_that_is_not_a_module_refused);
 	tcase_add_test(tc, test_wrong_abi_major_refused);
 	tcase_add_test(tc, test_newer_abi_minor_refused);
 	tcase_add_test(tc, test_older_abi_minor_loads_and_works);
