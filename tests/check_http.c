@@ -107,6 +107,21 @@ START_TEST(test_get_of_an_unknown_line_refused)
 }
 END_TEST
 
+/* jauth.h: a URL that is not https:// is JAUTH_ERROR, nothing sent. */
+START_TEST(test_get_of_a_plain_http_url_refused)
+{
+	jauth *h = fetcher("/x", SI.ca, NULL);
+	struct jauth_http_answer a;
+	ck_assert_int_eq(jauth_http_get(h, line1(), "http://127.0.0.1:1/x",
+					NULL, &a),
+			 JAUTH_ERROR);
+	ck_assert_msg(strstr(jauth_error(h), "only https:// URLs are allowed"),
+		      "%s", jauth_error(h));
+	jauth_http_answer_free(&a);
+	jauth_close(h);
+}
+END_TEST
+
 START_TEST(test_get_429_with_retry_after_then_200)
 {
 	standin_fault(&SI,
@@ -475,6 +490,7 @@ Suite *suite_http(void)
 	tcase_add_test(tc, test_get_answers_with_status_body_and_date);
 	tcase_add_test(tc, test_get_without_source_uses_the_system_cas);
 	tcase_add_test(tc, test_get_of_an_unknown_line_refused);
+	tcase_add_test(tc, test_get_of_a_plain_http_url_refused);
 	tcase_add_test(tc, test_get_429_with_retry_after_then_200);
 	tcase_add_test(tc, test_get_503_after_every_try_is_transient);
 	tcase_add_test(tc, test_retry_after_beyond_the_deadline_ends_the_tries);

@@ -202,8 +202,10 @@ struct jauth_http_answer {
  * system's CAs) and Authorization AUTH (NULL: none). Retries, backoff,
  * Retry-After, the size caps and the TLS rules are those the modules get.
  * JAUTH_SUCCESS when an answer arrived (any status); else JAUTH_CONFIG
- * (certificate problem) or JAUTH_TRANSIENT (DNS/connect/timeout/5xx/429)
- * with a message in jauth_error(h) naming line, URL, fix. A partly filled
+ * (certificate problem), JAUTH_TRANSIENT (DNS/connect/timeout/5xx/429) or
+ * JAUTH_ERROR (a URL that is not https://, a SOURCE that is no line of the
+ * stack, an answer over the size caps) with a message in jauth_error(h)
+ * naming line, URL, fix. A partly filled
  * *a is possible on failure (e.g. the last 503): free it either way. */
 JAUTH_EXPORT jauth_result jauth_http_get(jauth *h, const char *source,
 					 const char *url, const char *auth,
