@@ -189,10 +189,18 @@ static const char *fault_words(enum http_fault f)
 	}
 }
 
-/* The URL without its query, for messages and traces. */
+/* The URL without its query nor a user:password@, for messages and
+ * traces: jauth_error never shows a secret. */
 static char *shown_url(const char *url)
 {
-	return xstrndup(url, strcspn(url, "?#"));
+	size_t n = strcspn(url, "?#");
+	const char *host = strstr(url, "://");
+	host = host && (size_t)(host - url) < n ? host + 3 : url;
+	const char *at = memchr(host, '@', strcspn(host, "/?#"));
+	if (!at)
+		return xstrndup(url, n);
+	return xasprintf("%.*s%.*s", (int)(host - url), url,
+			 (int)(url + n - (at + 1)), at + 1);
 }
 
 /* Copies LINE (N bytes) for a log, control characters made visible. */
@@ -293,8 +301,10 @@ static jauth_result exchange(const struct call *c, struct outcome *o,
 	o->retry_after = -1;
 	*msg = NULL;
 	if (!c->url || strncmp(c->url, "https://", 8) != 0) {
+		char *shown = c->url ? shown_url(c->url) : NULL;
 		*msg = xasprintf("%s %s: only https:// URLs are allowed",
-				 c->method, c->url ? c->url : "(no URL)");
+				 c->method, shown ? shown : "(no URL)");
+		free(shown);
 		return JAUTH_ERROR;
 	}
 	char *why;

@@ -122,6 +122,29 @@ START_TEST(test_get_of_a_plain_http_url_refused)
 }
 END_TEST
 
+/* jauth.h: jauth_error never contains a secret, nor the password of a
+ * URL the caller passed. */
+START_TEST(test_get_message_hides_a_url_password)
+{
+	static const char *const urls[] = {
+		"https://svc:s3cr3t-pw@127.0.0.1:1/x",
+		"http://svc:s3cr3t-pw@127.0.0.1:1/x",
+	};
+	jauth *h = fetcher("/x", SI.ca, NULL);
+	for (size_t i = 0; i < sizeof urls / sizeof *urls; i++) {
+		struct jauth_http_answer a;
+		ck_assert_int_ne(jauth_http_get(h, line1(), urls[i], NULL, &a),
+				 JAUTH_SUCCESS);
+		ck_assert_msg(!strstr(jauth_error(h), "s3cr3t-pw"), "%s",
+			      jauth_error(h));
+		ck_assert_msg(strstr(jauth_error(h), "127.0.0.1:1/x"), "%s",
+			      jauth_error(h));
+		jauth_http_answer_free(&a);
+	}
+	jauth_close(h);
+}
+END_TEST
+
 START_TEST(test_get_429_with_retry_after_then_200)
 {
 	standin_fault(&SI,
@@ -491,6 +514,7 @@ Suite *suite_http(void)
 	tcase_add_test(tc, test_get_without_source_uses_the_system_cas);
 	tcase_add_test(tc, test_get_of_an_unknown_line_refused);
 	tcase_add_test(tc, test_get_of_a_plain_http_url_refused);
+	tcase_add_test(tc, test_get_message_hides_a_url_password);
 	tcase_add_test(tc, test_get_429_with_retry_after_then_200);
 	tcase_add_test(tc, test_get_503_after_every_try_is_transient);
 	tcase_add_test(tc, test_retry_after_beyond_the_deadline_ends_the_tries);
