@@ -180,6 +180,18 @@ START_TEST(test_modules_lists_and_refuses)
 	}
 	ck_assert_int_eq(CLI(NULL, "modules"), 0);
 	ck_assert_ptr_nonnull(strstr(out, "1.0"));
+	clear();
+	/* none at all (a build installed for another PREFIX): 2, and how */
+	DIR *d = opendir(FX.mods);
+	for (struct dirent *e; d && (e = readdir(d));)
+		if (e->d_name[0] != '.')
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	ck_assert_int_eq(CLI(NULL, "modules"), 2);
+	ck_assert_msg(strstr(err, "no modules") &&
+			      strstr(err, "JAUTH_MODULE_PATH") &&
+			      strstr(err, "make install"),
+		      "%s", err);
 }
 END_TEST
 
@@ -272,7 +284,8 @@ START_TEST(test_usage_errors_say_why)
 		{ { "tokne", "svc" }, "did you mean \"token\"?" },
 		{ { "stauts" }, "did you mean \"status\"?" },
 		{ { "ref", "svc" }, "did you mean \"refresh\"?" },
-		{ { "re", "svc" }, "did you mean one of refresh, revoke, report?" },
+		{ { "re", "svc" },
+		  "did you mean one of refresh, revoke, report?" },
 		{ { "frobnicate" }, "jauth help lists the commands" },
 		{ { "token", "svc", "--format", "yaml" },
 		  "unknown --format \"yaml\": json or header" },
@@ -619,6 +632,47 @@ START_TEST(test_bash_completion)
 			      "%s: [%s]", table[i].line, got);
 		free(got);
 	}
+}
+END_TEST
+
+/* refresh --all: every service on its own, the worst status at the end
+ * (config over denied over unavailable over transient). */
+START_TEST(test_refresh_all_exits_with_the_worst)
+{
+	static const struct {
+		const char *results; /* what the stacks' refreshes return */
+		int status;
+	} rows[] = {
+		{ "success success", 0 },	{ "success transient", 5 },
+		{ "transient unavailable", 3 }, { "unavailable denied", 4 },
+		{ "denied transient", 4 },
+	};
+	ck_assert_int_eq(CLI(NULL, "refresh", "--all"), 2); /* no stacks */
+	ck_assert_ptr_nonnull(strstr(err, "no stacks"));
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		char a[16], b[16];
+		clear();
+		sscanf(rows[i].results, "%15s %15s", a, b);
+		fx_stack("one", "required testmod.so refresh=%s counter=%s\n",
+			 a, fx_path("c1"));
+		fx_stack("two", "required testmod.so refresh=%s\n", b);
+		ck_assert_msg(CLI(NULL, "refresh", "--all") == rows[i].status,
+			      "%s: %s%s", rows[i].results, out, err);
+		ck_assert_int_eq(fx_count(fx_path("c1"), 'r'), (int)i + 1);
+	}
+	clear();
+	fx_stack("one", "required testmod.so\n");
+	fx_stack("three", "required nosuch.so\n"); /* config: 2 wins */
+	ck_assert_int_eq(CLI(NULL, "refresh", "--all"), 2);
+	ck_assert_ptr_nonnull(strstr(out, "refreshed: "));
+	ck_assert_ptr_nonnull(strstr(err, "nosuch.so"));
+	clear();
+	/* with --json: one document per service, the same status */
+	ck_assert_int_eq(CLI(NULL, "refresh", "--all", "--json"), 2);
+	ck_assert_ptr_nonnull(strstr(out, "\"service\":\t\"one\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"service\":\t\"three\""));
+	clear();
+	ck_assert_int_eq(CLI(NULL, "refresh", "--all", "one"), 2); /* usage */
 }
 END_TEST
 
