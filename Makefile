@@ -89,8 +89,9 @@ $(B)/config: FORCE
 		if [ -f $@ ]; then echo "jauth: $(B) was built for $$(cat $@); rebuilding for $(BUILD_CONFIG)"; fi; \
 		echo "$(BUILD_CONFIG)" >$@; fi
 
+# NODEPS=1 (package builds): never call apt-get.
 deps:
-	@sh mk/deps.sh
+	@[ -n "$(NODEPS)" ] || sh mk/deps.sh
 
 # ---- libjauth ----
 $(B)/obj/core/%.o: core/%.c core/internal.h core/http/iface.h core/include/jauth/jauth.h core/include/jauth/module.h $(B)/config | deps
