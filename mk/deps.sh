@@ -49,6 +49,7 @@ missing() {
 	have_py pip || want python3-pip
 	have_py ensurepip || want python3-venv
 	have_file /usr/sbin/mkfs.xfs /sbin/mkfs.xfs || want xfsprogs # power cut
+	have_file /usr/bin/systemd-analyze || want systemd # verifies the units
 	case "${1:-}" in
 	bench) ;; # libpam0g-dev is in the base set
 	valgrind) have_cmd valgrind || want valgrind ;;

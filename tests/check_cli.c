@@ -1245,6 +1245,23 @@ START_TEST(test_staged_install_is_complete)
 			    "%s/lib/systemd/system/jauth-refresh@.timer",
 			    root),
 			 0);
+	/* the units, with README's drop-in, as systemd reads them: no
+	 * complaint at all (unknown keys are only warnings) */
+	ck_assert_int_eq(
+		sh("mkdir -p %s/units/jauth-refresh@jira.service.d && cd "
+		   "%s/units && u=%s/lib/systemd/system && sed "
+		   "'s|^ExecStart=%s/|ExecStart=%s/|' $u/jauth-refresh@.service "
+		   ">jauth-refresh@jira.service && cp $u/jauth-refresh@.timer "
+		   "jauth-refresh@jira.timer && sed -n \"/user.conf <<'EOF'/,"
+		   "/^EOF/p\" %s/../README.md | sed '1d;$d' "
+		   ">jauth-refresh@jira.service.d/user.conf && grep -q "
+		   "'^User=' jauth-refresh@jira.service.d/user.conf && "
+		   "systemd-analyze verify --man=no ./jauth-refresh@jira.service "
+		   "./jauth-refresh@jira.timer >verify.out 2>&1 && test ! -s "
+		   "verify.out || { cat verify.out; exit 1; }",
+		   FX.dir, FX.dir, root, JAUTH_TEST_PREFIX, root,
+		   JAUTH_TEST_SRCDIR),
+		0);
 	/* the installed tool never looks into the build tree; the built one
 	 * runs from it without LD_LIBRARY_PATH */
 	ck_assert_int_eq(sh("! readelf -d %s/bin/jauth | grep -e '%s' -e "
