@@ -11,6 +11,7 @@
 #
 #   make demo && make check                      (deps are installed by make)
 #   make install PREFIX=/usr && jauth modules    (the live-system install)
+#   mk/readme-walk.sh                            (README's service-user path)
 #   make check                                   (still green after it)
 #   make uninstall PREFIX=/usr
 #
@@ -50,6 +51,7 @@ mmdebstrap --variant=apt --include=git,make \
 	"$suite" "$root" "$mirror"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+touch "$root/.jauth-scratch-root" # mk/readme-walk.sh runs only here
 chmod 0755 "$root/usr/sbin/policy-rc.d"
 
 step "clone $rev into /root/jauth"
@@ -77,6 +79,8 @@ step "make check"
 in_root 'make -j2 check'
 step "make install PREFIX=/usr, then jauth modules (no LD_LIBRARY_PATH, no -m)"
 in_root 'make -j2 install PREFIX=/usr && test -d /etc/jauth.d && jauth modules'
+step "README's connector's user, pasted (mk/readme-walk.sh)"
+in_root 'sh mk/readme-walk.sh'
 step "make check after the install"
 in_root 'make -j2 check'
 step "make uninstall PREFIX=/usr"
