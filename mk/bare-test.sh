@@ -73,12 +73,24 @@ in_root() {
 }
 
 step "the root has: $(chroot "$root" dpkg-query -W -f='${Package} ' git make gcc libc6-dev 2>/dev/null)"
+step "deps.sh with an unreachable mirror: fails with apt's own error"
+mv "$root/etc/apt/sources.list" "$root/etc/apt/sources.list.real"
+echo "deb http://127.0.0.1:9/debian $suite main" >"$root/etc/apt/sources.list"
+if in_root 'sh mk/deps.sh' 2>"$root/tmp/deps.err"; then
+	echo "bare-test: deps.sh succeeded without a mirror" >&2; exit 1
+fi
+mv "$root/etc/apt/sources.list.real" "$root/etc/apt/sources.list"
+tail -n 4 "$root/tmp/deps.err"
+grep -q '^E: ' "$root/tmp/deps.err"
 step "make demo"
 in_root 'make -j2 demo'
 step "make check"
 in_root 'make -j2 check'
+step "gcc without libc6-dev (the half-installed system): deps.sh completes it"
+in_root 'dpkg -r --force-depends libc6-dev >/dev/null 2>&1; ! test -e /usr/include/stdlib.h;
+	sh mk/deps.sh && test -e /usr/include/stdlib.h'
 step "make install PREFIX=/usr, then jauth modules (no LD_LIBRARY_PATH, no -m)"
-in_root 'make -j2 install PREFIX=/usr && test -d /etc/jauth.d && jauth modules'
+in_root 'make -j2 install PREFIX=/usr && test "$(stat -c %a /etc/jauth.d)" = 755 && jauth modules'
 step "README's connector's user, pasted (mk/readme-walk.sh)"
 in_root 'sh mk/readme-walk.sh'
 step "make check after the install"
