@@ -11,8 +11,8 @@
 #
 #   make demo && make check                      (deps are installed by make)
 #   make install PREFIX=/usr && jauth modules    (the live-system install)
-#   mk/readme-walk.sh                            (README's service-user path)
 #   make check                                   (still green after it)
+#   mk/readme-walk.sh                            (README's service-user path)
 #   make uninstall PREFIX=/usr
 #
 # /proc, /sys, /dev and a tmpfs /tmp are mounted for the run and unmounted
@@ -91,10 +91,10 @@ in_root 'dpkg -r --force-depends libc6-dev >/dev/null 2>&1; ! test -e /usr/inclu
 	sh mk/deps.sh && test -e /usr/include/stdlib.h'
 step "make install PREFIX=/usr, then jauth modules (no LD_LIBRARY_PATH, no -m)"
 in_root 'make -j2 install PREFIX=/usr && test "$(stat -c %a /etc/jauth.d)" = 755 && jauth modules'
-step "README's connector's user, pasted (mk/readme-walk.sh)"
-in_root 'sh mk/readme-walk.sh'
 step "make check after the install"
 in_root 'make -j2 check'
+step "README's connector's user, pasted (mk/readme-walk.sh)"
+in_root 'sh mk/readme-walk.sh'
 step "make uninstall PREFIX=/usr"
 in_root 'make uninstall PREFIX=/usr && ! test -e /usr/bin/jauth'
 step "all passed on a bare $suite"
