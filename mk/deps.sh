@@ -50,6 +50,8 @@ missing() {
 	have_py ensurepip || want python3-venv
 	have_file /usr/sbin/mkfs.xfs /sbin/mkfs.xfs || want xfsprogs # power cut
 	have_file /usr/bin/systemd-analyze || want systemd # verifies the units
+	have_file /usr/share/bash-completion/bash_completion ||
+		want bash-completion # the completion's test
 	case "${1:-}" in
 	bench) ;; # libpam0g-dev is in the base set
 	valgrind) have_cmd valgrind || want valgrind ;;
