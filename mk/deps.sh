@@ -49,6 +49,7 @@ missing() {
 	have_py pip || want python3-pip
 	have_py ensurepip || want python3-venv
 	have_file /usr/sbin/mkfs.xfs /sbin/mkfs.xfs || want xfsprogs # power cut
+	have_file /usr/bin/mount /bin/mount || want mount # its loop mount
 	have_file /usr/bin/systemd-analyze || want systemd # verifies the units
 	have_file /usr/share/bash-completion/bash_completion ||
 		want bash-completion # the completion's test
