@@ -1206,6 +1206,8 @@ START_TEST(test_staged_install_is_complete)
 		"share/man/man3/jauth-module.3",
 		"share/man/man5/jauth.conf.5",
 		"share/jauth/conf/jira",
+		"lib/jauth/store-pgsql.so",
+		"share/jauth/pgsql/schema.sql",
 	};
 	char dest[PATH_MAX / 2], root[PATH_MAX];
 	snprintf(dest, sizeof dest, "%s", fx_path("dest"));
