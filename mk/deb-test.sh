@@ -36,6 +36,10 @@ mkdir -p "$work/jauth"
 (cd "$work/jauth" && dpkg-buildpackage -us -uc -b -j2 >"$work/build.log" 2>&1) ||
 	{ tail -40 "$work/build.log"; exit 1; }
 ls "$work"/*.deb
+for d in "$work"/*.deb; do
+	case $d in *-dbgsym_*) continue ;; esac
+	printf '%s: Depends: %s\n' "$(dpkg-deb -f "$d" Package)" "$(dpkg-deb -f "$d" Depends)"
+done
 
 step "lintian"
 lintian --tag-display-limit 0 "$work"/jauth_*.changes || true
@@ -53,7 +57,8 @@ step "apt-get install ./debs/*.deb"
 chroot "$root" sh -euc 'apt-get update -qq && cd /debs &&
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q ./*.deb 2>&1 | tail -5'
 step "jauth modules (as installed: no -m, no LD_LIBRARY_PATH)"
-chroot "$root" sh -euc 'dpkg-query -W "*jauth*"; jauth --version; jauth modules' |
+chroot "$root" sh -euc 'dpkg-query -W "*jauth*"; dpkg -L libjauth1-pgsql | grep "\.s[oq]"
+	jauth --version; jauth modules' |
 	tee "$work/modules.out"
 grep -q apitoken.so "$work/modules.out" && grep -q oauth3lo.so "$work/modules.out"
 step "ok: the packages install on a bare bookworm and jauth lists both modules"
