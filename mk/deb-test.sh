@@ -9,7 +9,8 @@
 # runs `dpkg-buildpackage -us -uc -b` and lintian there, makes a bare
 # bookworm root with mmdebstrap, installs the .debs in it with
 # `apt-get install ./*.deb` and runs `jauth modules` (which must list
-# apitoken.so and oauth3lo.so from the library's own module directory).
+# apitoken.so and oauth3lo.so from the library's own module directory),
+# then README's service-user path (mk/readme-walk.sh) on that install.
 # WORKDIR (a temp dir by default) is removed unless KEEP=1.
 set -eu
 
@@ -61,4 +62,10 @@ chroot "$root" sh -euc 'dpkg-query -W "*jauth*"; dpkg -L libjauth1-pgsql | grep 
 	jauth --version; jauth modules' |
 	tee "$work/modules.out"
 grep -q apitoken.so "$work/modules.out" && grep -q oauth3lo.so "$work/modules.out"
+step "README's connector's user, pasted, on the packages (mk/readme-walk.sh)"
+mkdir -p "$root/jauth/mk"
+cp "$top/README.md" "$root/jauth/"
+cp "$top/mk/readme-walk.sh" "$root/jauth/mk/"
+touch "$root/.jauth-scratch-root"
+chroot "$root" sh /jauth/mk/readme-walk.sh
 step "ok: the packages install on a bare bookworm and jauth lists both modules"

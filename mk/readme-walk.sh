@@ -14,9 +14,9 @@ readme=$(cd "$(dirname "$0")/.." && pwd)/README.md
 [ -f /.jauth-scratch-root ] || { echo "readme-walk: only in a scratch root (mk/bare-test.sh)" >&2; exit 2; }
 command -v sudo >/dev/null || apt-get install -y -qq sudo >/dev/null
 
-# The ```sh blocks of a README section, in order.
+# The ```sh blocks of a README section, in order; with N, only the Nth.
 blocks() {
-	awk -v want="$1" '/^## /{sec=$0} /^```/{if(inb){inb=0;next} if(sec==want && $0=="```sh"){inb=1;next}} inb' "$readme"
+	awk -v want="$1" -v only="${2:-0}" '/^## /{sec=$0} /^```/{if(inb){inb=0;next} if(sec==want && $0=="```sh"){n++; inb=(!only || n==only);next}} inb' "$readme"
 }
 walk=$(mktemp)
 { blocks "## The connector's user"; blocks "## Quick start: API token" | grep -v ' check jira$'; } >"$walk"
@@ -28,7 +28,7 @@ sudo -u jira-sync jauth -s /var/lib/jira-sync status jira
 
 # The OAuth quick start, with the console's IDs filled in; its authorize
 # (which waits for a browser) becomes --url-only, and check is left out.
-{ blocks "## Quick start: OAuth 2.0 (3LO), recommended" |
+{ blocks "## Quick start: OAuth 2.0 (3LO), recommended" 1 |
 	grep -v -e ' authorize jira ' -e ' check jira$' |
 	sed -e 's/YOUR-CLIENT-ID/abcDEF123/' \
 	    -e 's/YOUR-CLOUD-ID/11111111-2222-3333-4444-555555555555/'; } >"$walk"
