@@ -3,7 +3,8 @@
 #   make            libjauth, the modules and the jauth CLI, under build/
 #   make check      every test suite (Check), against the local stand-in
 #   make demo       the main job, step by step, against the local stand-in
-#   make install    PREFIX=/usr/local DESTDIR=…  (build with the same PREFIX)
+#   make install    PREFIX=/usr/local DESTDIR=…  (a build for another PREFIX
+#                   is rebuilt first: $(B)/config records what it was for)
 #   make install-python   the Python package jauth (bindings/python)
 #
 # Missing build dependencies are installed on the first run (mk/deps.sh).
@@ -16,6 +17,11 @@ MODULEDIR  ?= $(LIBDIR)/jauth/modules
 DATADIR    ?= $(PREFIX)/share/jauth
 MANDIR     ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+# The installed tool finds libjauth through this run path; none where the
+# dynamic linker looks anyway (Debian policy: no RPATH to system dirs).
+INSTALL_RPATH ?= $(if $(filter /lib /usr/lib /lib64 /usr/lib64 /usr/lib/%-gnu,$(LIBDIR)),,$(LIBDIR))
 
 VERSION := 0.1.0
 SOMAJOR := 1
@@ -50,6 +56,12 @@ MODULE_SO := $(MODULES:%=$(B)/modules/%.so)
 CLI_SRC  := $(wildcard cli/*.c)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
 CLI      := $(B)/bin/jauth
+# The same objects linked for $(BINDIR): build/bin/jauth runs from the tree
+# ($$ORIGIN/../lib), the installed one never looks into the build tree.
+CLI_INST := $(B)/inst/jauth
+# What the build bakes in; a different value rewrites $(B)/config, which
+# rebuilds what depends on it (the core's module dir, the installed tool).
+BUILD_CONFIG := PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) MODULEDIR=$(MODULEDIR) BINDIR=$(BINDIR) INSTALL_RPATH=$(INSTALL_RPATH)
 
 # Test modules: testmod in several ABI guises (see tests/modules/testmod.c).
 TESTMODS := testmod testmod_old testmod_newer testmod_major testmod_noentry
@@ -64,17 +76,25 @@ TEST_OBJ := $(TEST_SRC:%.c=$(B)/obj/%.o)
 TEST_BIN := $(B)/tests/check_jauth
 # The Linux-PAM module of the differential test (tests/check_pam.c).
 PAM_PICK := $(B)/tests/pam/pam_pick.so
-TEST_DEFS := -DJAUTH_TEST_SRCDIR=\"$(CURDIR)/tests\" -DJAUTH_TEST_BUILDDIR=\"$(CURDIR)/$(B)\"
+TEST_DEFS := -DJAUTH_TEST_SRCDIR=\"$(CURDIR)/tests\" -DJAUTH_TEST_BUILDDIR=\"$(CURDIR)/$(B)\" \
+	-DJAUTH_TEST_PREFIX=\"$(PREFIX)\"
 
 .PHONY: all deps check demo install uninstall clean bench check-asan \
-	check-tsan check-valgrind check-python install-python uninstall-python
-all: $(LIB_SO) $(PRIVATE_SO) $(MODULE_SO) $(CLI) $(PGSQL_SO)
+	check-tsan check-valgrind check-python install-python uninstall-python FORCE
+all: $(LIB_SO) $(PRIVATE_SO) $(MODULE_SO) $(CLI) $(CLI_INST) $(PGSQL_SO)
 
+$(B)/config: FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(BUILD_CONFIG)" ]; then \
+		if [ -f $@ ]; then echo "jauth: $(B) was built for $$(cat $@); rebuilding for $(BUILD_CONFIG)"; fi; \
+		echo "$(BUILD_CONFIG)" >$@; fi
+
+# NODEPS=1 (package builds): never call apt-get.
 deps:
-	@sh mk/deps.sh
+	@[ -n "$(NODEPS)" ] || sh mk/deps.sh
 
 # ---- libjauth ----
-$(B)/obj/core/%.o: core/%.c core/internal.h core/http/iface.h core/include/jauth/jauth.h core/include/jauth/module.h | deps
+$(B)/obj/core/%.o: core/%.c core/internal.h core/http/iface.h core/include/jauth/jauth.h core/include/jauth/module.h $(B)/config | deps
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DJAUTH_MODULEDIR=\"$(MODULEDIR)\" -c $< -o $@
 
@@ -119,7 +139,12 @@ $(B)/obj/cli/%.o: cli/%.c cli/*.h core/include/jauth/jauth.h | deps
 
 $(CLI): $(CLI_OBJ) $(LIB_SO)
 	@mkdir -p $(@D)
-	$(CC) -pthread $(CFLAGS) -o $@ $(CLI_OBJ) -L$(B)/lib -ljauth -Wl,-rpath,$(LIBDIR) $(CJSON_LIBS)
+	$(CC) -pthread $(CFLAGS) -o $@ $(CLI_OBJ) -L$(B)/lib -ljauth -Wl,-rpath,'$$ORIGIN/../lib' $(CJSON_LIBS)
+
+$(CLI_INST): $(CLI_OBJ) $(LIB_SO) $(B)/config
+	@mkdir -p $(@D)
+	$(CC) -pthread $(CFLAGS) -o $@ $(CLI_OBJ) -L$(B)/lib -ljauth $(INSTALL_RPATH:%=-Wl,-rpath,%) \
+		-Wl,-z,relro,-z,now $(LDFLAGS) $(CJSON_LIBS)
 
 # ---- tests ----
 $(B)/tests/modules/%.so: tests/modules/testmod.c core/include/jauth/module.h $(LIB_SO)
@@ -130,7 +155,7 @@ $(PAM_PICK): tests/pam/pam_pick.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
 
-$(B)/obj/tests/%.o: tests/%.c tests/support/*.h core/include/jauth/jauth.h | deps
+$(B)/obj/tests/%.o: tests/%.c tests/support/*.h core/include/jauth/jauth.h $(B)/config | deps
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CHECK_CFLAGS) $(shell pkg-config --cflags libpq) $(TEST_DEFS) -Itests -Itests/support -c $< -o $@
 
@@ -199,19 +224,34 @@ check-valgrind: all $(TESTMOD_SO) $(PAM_PICK) $(TEST_BIN)
 			--trace-children=no $(TEST_BIN) || exit 1; done
 
 # ---- install ----
-$(B)/jauth.pc: core/jauth.pc.in Makefile
+# jauth.pc names its directories relative to ${prefix} (${libdir}), so that
+# pkg-config --define-prefix works on a staged tree.
+pc_rel = $(patsubst $(PREFIX)/%,$${prefix}/%,$(patsubst $(LIBDIR)/%,$${libdir}/%,$(1)))
+$(B)/jauth.pc: core/jauth.pc.in Makefile $(B)/config
 	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@MODULEDIR@|$(MODULEDIR)|' \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pc_rel,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	    -e 's|@MODULEDIR@|$(call pc_rel,$(MODULEDIR))|' \
 	    -e 's|@VERSION@|$(VERSION)|' $< >$@
+
+# The keep-alive units (systemd/), with the installed tool's path.
+UNITS := $(patsubst systemd/%.in,$(B)/systemd/%,$(wildcard systemd/*.in))
+$(B)/systemd/%: systemd/%.in $(B)/config
+	@mkdir -p $(@D)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' $< >$@
 
 MANPAGES := $(wildcard man/*.[1-9])
 CONF_EXAMPLES := $(wildcard conf/*)
+COMPLETION := cli/jauth.bash-completion
 
-install: all $(B)/jauth.pc
+# Into the live system (DESTDIR empty, as root): ldconfig, and the admin's
+# stack directory /etc/jauth.d (the library's fixed conf path, DESIGN §3)
+# when missing. A staged install gets $(DESTDIR)/etc/jauth.d, no ldconfig.
+install: all $(B)/jauth.pc $(UNITS)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/jauth \
 		$(DESTDIR)$(MODULEDIR) $(DESTDIR)$(BINDIR) \
-		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DATADIR)/conf
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DATADIR)/conf \
+		$(DESTDIR)$(UNITDIR)
 	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	install -d $(DESTDIR)$(LIBDIR)/jauth
 	install -m 0644 $(B)/lib/jauth/*.so $(DESTDIR)$(LIBDIR)/jauth/
@@ -219,25 +259,34 @@ install: all $(B)/jauth.pc
 	install -m 0644 core/include/jauth/jauth.h core/include/jauth/module.h \
 		$(DESTDIR)$(INCLUDEDIR)/jauth/
 	install -m 0644 $(MODULE_SO) $(DESTDIR)$(MODULEDIR)/
-	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(CLI_INST) $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(B)/jauth.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	install -m 0644 $(CONF_EXAMPLES) $(DESTDIR)$(DATADIR)/conf/
-	install -d $(DESTDIR)$(LIBDIR)/jauth $(DESTDIR)$(DATADIR)/pgsql
+	install -d $(DESTDIR)$(DATADIR)/pgsql
 	install -m 0644 core/store/pgsql.sql $(DESTDIR)$(DATADIR)/pgsql/schema.sql
+	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
+	[ ! -f $(COMPLETION) ] || install -D -m 0644 $(COMPLETION) \
+		$(DESTDIR)$(COMPLETIONDIR)/jauth
 	for m in $(MANPAGES); do \
 		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	@if [ -n "$(DESTDIR)" ]; then install -d -m 0755 $(DESTDIR)/etc/jauth.d; \
+	elif [ "$$(id -u)" = 0 ]; then [ -d /etc/jauth.d ] || install -d -m 0755 /etc/jauth.d; \
+		echo ldconfig; PATH="$$PATH:/usr/sbin:/sbin" ldconfig; \
+	else echo "jauth: not root: /etc/jauth.d and ldconfig skipped"; fi
 
+# Leaves /etc/jauth.d (the admin's stacks) and the state alone.
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libjauth.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libjauth.so
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/jauth $(DESTDIR)$(DATADIR)
-	rm -f $(MODULES:%=$(DESTDIR)$(MODULEDIR)/%.so)
-	rm -f $(DESTDIR)$(LIBDIR)/jauth/store-pgsql.so
-	rm -f $(PRIVATE_SO:$(B)/lib/jauth/%=$(DESTDIR)$(LIBDIR)/jauth/%)
+	rm -f $(MODULES:%=$(DESTDIR)$(MODULEDIR)/%.so) $(DESTDIR)$(LIBDIR)/jauth/*.so
 	-rmdir $(DESTDIR)$(MODULEDIR) $(DESTDIR)$(LIBDIR)/jauth 2>/dev/null
 	rm -f $(DESTDIR)$(BINDIR)/jauth $(DESTDIR)$(PKGCONFIGDIR)/jauth.pc
+	rm -f $(UNITS:$(B)/systemd/%=$(DESTDIR)$(UNITDIR)/%) $(DESTDIR)$(COMPLETIONDIR)/jauth
 	for m in $(MANPAGES); do s=$${m##*.}; \
 		rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+		echo ldconfig; PATH="$$PATH:/usr/sbin:/sbin" ldconfig; fi
 
 demo: all
 	@B=$(CURDIR)/$(B) sh mk/demo.sh

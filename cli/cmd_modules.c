@@ -56,8 +56,12 @@ static int run(struct cli *cli, int argc, char **argv)
 	int n = cJSON_GetArraySize(arr);
 	cJSON_Delete(arr);
 	if (!n)
-		fprintf(stderr, "jauth: no modules in the module path (-m or "
-				"JAUTH_MODULE_PATH)\n");
+		return fail(EXIT_USAGE,
+			    "no modules in the module path: install them "
+			    "(make install, built with the same PREFIX) or "
+			    "give their directory with -m DIR or "
+			    "JAUTH_MODULE_PATH (build/modules in the source "
+			    "tree)");
 	return bad ? EXIT_USAGE : status;
 }
 
@@ -68,8 +72,8 @@ const struct command cmd_modules = {
 	.help = "Lists every .so of the module path with the name, version and "
 		"ABI it\nexports, after the same checks jauth_open makes; a "
 		"module that would be refused\nis shown with the reason "
-		"(exit status 2). --json prints the list as a JSON array\nof "
-		"{\"name\", \"file\", \"path\", \"version\", \"abi\", "
-		"\"error\"}.\n",
+		"(exit status 2); so is no module at all. --json prints the "
+		"list as a JSON\narray of {\"name\", \"file\", \"path\", "
+		"\"version\", \"abi\", \"error\"}.\n",
 	.run = run,
 };

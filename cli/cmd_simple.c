@@ -1,4 +1,4 @@
-/* cmd_simple.c — jauth refresh and jauth revoke. */
+/* cmd_simple.c — jauth refresh [--all] and jauth revoke. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,15 +121,66 @@ static int refresh_one(struct cli *cli, const char *service, int json)
 	return status;
 }
 
+/* How bad an exit status is, for --all: a config error (nothing of it can
+ * work) over denied, unavailable, transient (it may work later). */
+static int badness(int status)
+{
+	static const int rank[] = {
+		[EXIT_OK] = 0,	   [EXIT_TRANSIENT] = 1, [EXIT_UNAVAILABLE] = 2,
+		[EXIT_DENIED] = 3, [EXIT_OTHER] = 4,	 [EXIT_USAGE] = 5
+	};
+	return status >= 0 && status <= EXIT_TRANSIENT ? rank[status] : 5;
+}
+
+/* Every service on the conf path, each on its own; the worst status. */
+static int refresh_all(struct cli *cli, int json)
+{
+	char *text = NULL;
+	if (jauth_services(&cli->opt, &text) != JAUTH_SUCCESS)
+		return fail(EXIT_OTHER, "cannot list the services");
+	cJSON *arr = cJSON_Parse(text), *it;
+	jauth_free(text);
+	int worst = EXIT_OK, n = 0;
+	cJSON_ArrayForEach (it, arr) {
+		cJSON *s = cJSON_GetObjectItem(it, "service");
+		int st = refresh_one(cli, s->valuestring, json);
+		worst = badness(st) > badness(worst) ? st : worst;
+		n++;
+	}
+	cJSON_Delete(arr);
+	if (!n)
+		return fail(EXIT_USAGE, "no stacks in the conf path: create "
+					"/etc/jauth.d/SERVICE or use -c");
+	return worst;
+}
+
+/* Takes --all out of ARGV (the flag parser knows only the shared flags);
+ * 1 if it was there. */
+static int take_all(int *argc, char **argv)
+{
+	for (int i = 1; i < *argc && strcmp(argv[i], "--"); i++)
+		if (strcmp(argv[i], "--all") == 0) {
+			memmove(&argv[i], &argv[i + 1],
+				(size_t)(*argc - i) * sizeof *argv);
+			--*argc;
+			return 1;
+		}
+	return 0;
+}
+
 static int run_refresh(struct cli *cli, int argc, char **argv)
 {
-	const char *service = NULL;
 	struct flags f;
+	int all = take_all(&argc, argv), first;
 	int status =
-		one_service(&cmd_refresh, argc, argv, FLAG_JSON, &f, &service);
+		command_args(&cmd_refresh, argc, argv, FLAG_JSON, &f, &first);
 	if (status >= 0)
 		return status;
-	return refresh_one(cli, service, f.json);
+	status = args_count(&cmd_refresh, argc, argv, first, !all, !all);
+	if (status >= 0)
+		return status;
+	return all ? refresh_all(cli, f.json)
+		   : refresh_one(cli, argv[first], f.json);
 }
 
 /* 1 when the revoke may go ahead: --yes, no terminal to ask on (scripts,
@@ -184,7 +235,7 @@ static int run_revoke(struct cli *cli, int argc, char **argv)
 
 const struct command cmd_refresh = {
 	.name = "refresh",
-	.args = "SERVICE [--json]",
+	.args = "SERVICE | --all [--json]",
 	.summary = "force a refresh now",
 	.help = "Runs SERVICE's stack with every module's refresh: an OAuth "
 		"grant gets new\ntokens (the rotated refresh token is saved "
@@ -194,7 +245,12 @@ const struct command cmd_refresh = {
 		"When the token endpoint cannot be reached the exit status is 5, "
 		"and the error\nsays until when the current access token still "
 		"serves connectors. --json\nprints {\"service\", \"result\", "
-		"\"error\", \"credential\", \"still_serving\"}.\n",
+		"\"error\", \"credential\", \"still_serving\"}.\n"
+		"--all refreshes every service of the conf path, each on its "
+		"own (with --json,\none object per service), and exits with "
+		"the worst status (2 over 1, 4, 3,\n5). Run it as the user the "
+		"connectors run as: their grants are in that\nuser's state "
+		"directory.\n",
 	.run = run_refresh,
 };
 

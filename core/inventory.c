@@ -87,6 +87,8 @@ static int by_name_then_order(const void *a, const void *b)
 static void sort_unique(struct entries *es)
 {
 	size_t kept = 0;
+	if (!es->n) /* v is NULL then, which qsort must not get */
+		return;
 	qsort(es->v, es->n, sizeof *es->v, by_name_then_order);
 	for (size_t i = 0; i < es->n; i++) {
 		if (kept && strcmp(es->v[kept - 1].name, es->v[i].name) == 0) {

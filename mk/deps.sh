@@ -1,41 +1,70 @@
 #!/bin/sh
 # Installs what jauth needs to build and test, if it is missing, on Debian.
 # Usage: mk/deps.sh [bench|fuzz|valgrind]  (extra packages for those targets)
+#
+# Every check looks for the file the build or a test uses (a header, a
+# program, a Python module), not only for a command, so a half-installed
+# system (gcc without libc6-dev, say) is completed on the next run. apt's
+# output is kept and shown when an install fails.
 set -eu
 
 need=""
-have_pc() { pkg-config --exists "$1" 2>/dev/null; }
-have_cmd() { command -v "$1" >/dev/null 2>&1; }
 want() { need="$need $1"; }
-
-have_cmd pkg-config || want pkg-config
-have_cmd cc || want gcc
-have_cmd make || want make
-have_pc libcurl || want libcurl4-openssl-dev
-have_pc libcjson || want libcjson-dev
-have_pc check || want check
-[ -e /usr/include/subunit/child.h ] || want libsubunit-dev
-have_cmd openssl || want openssl
-[ -x /usr/bin/python3 ] || want python3
-# The Python package's tests (make check-python): pytest, the two HTTP
-# clients its adapters serve, setuptools and pip for the install test.
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+# A header under /usr/include or its multiarch directory.
+have_hdr() {
+	for d in /usr/include /usr/include/*-linux-*; do
+		[ -e "$d/$1" ] && return 0
+	done
+	return 1
+}
 have_py() { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import $1" 2>/dev/null; }
-have_py pytest || want python3-pytest
-have_py requests || want python3-requests
-have_py httpx || want python3-httpx
-have_py setuptools || want python3-setuptools
-have_py pip || want python3-pip
-# Linux-PAM: the differential test of make check, and make bench.
-[ -e /usr/include/security/pam_appl.h ] || want libpam0g-dev
-have_pc libpq || want libpq-dev # the PostgreSQL store (store-pgsql.so)
-[ -x /usr/lib/postgresql/15/bin/initdb ] || want postgresql-15 # its tests
-case "${1:-}" in
-valgrind) have_cmd valgrind || want valgrind ;;
-fuzz) have_cmd clang || want clang
-      ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a \
-	      >/dev/null 2>&1 || want libclang-rt-14-dev ;;
-esac
+# The first existing file of the arguments (globs allowed).
+have_file() {
+	for f in "$@"; do [ -e "$f" ] && return 0; done
+	return 1
+}
 
+missing() {
+	need=""
+	have_cmd make || want make
+	have_cmd cc || want gcc
+	have_hdr stdlib.h || want libc6-dev
+	have_cmd pkg-config || want pkg-config
+	have_hdr curl/curl.h || want libcurl4-openssl-dev
+	have_hdr cjson/cJSON.h || want libcjson-dev
+	have_hdr check.h || want check
+	have_hdr subunit/child.h || want libsubunit-dev
+	have_hdr security/pam_appl.h || want libpam0g-dev # PAM differential test
+	have_hdr postgresql/libpq-fe.h || want libpq-dev # PostgreSQL store
+	have_file /usr/lib/postgresql/15/bin/initdb || want postgresql-15
+	have_file /usr/bin/openssl || want openssl # the tests' CA
+	have_file /usr/bin/python3 || want python3 # the stand-in
+	# The Python package's tests: pytest, the HTTP clients its adapters
+	# serve, setuptools, pip and venv (ensurepip) for the install tests.
+	have_py pytest || want python3-pytest
+	have_py requests || want python3-requests
+	have_py httpx || want python3-httpx
+	have_py setuptools || want python3-setuptools
+	have_py pip || want python3-pip
+	have_py ensurepip || want python3-venv
+	have_file /usr/sbin/mkfs.xfs /sbin/mkfs.xfs || want xfsprogs # power cut
+	have_file /usr/bin/mount /bin/mount || want mount # its loop mount
+	have_file /usr/bin/systemd-analyze || want systemd # verifies the units
+	have_file /usr/share/bash-completion/bash_completion ||
+		want bash-completion # the completion's test
+	case "${1:-}" in
+	bench) ;; # libpam0g-dev is in the base set
+	valgrind) have_cmd valgrind || want valgrind ;;
+	fuzz)
+		have_cmd clang || want clang
+		have_file /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a ||
+			want libclang-rt-14-dev
+		;;
+	esac
+}
+
+missing "${1:-}"
 [ -z "$need" ] && exit 0
 echo "jauth: installing build dependencies:$need"
 if [ "$(id -u)" = 0 ]; then
@@ -43,10 +72,26 @@ if [ "$(id -u)" = 0 ]; then
 elif have_cmd sudo; then
 	sudo="sudo"
 else
-	echo "jauth: run as root: apt-get install$need" >&2
+	echo "jauth: missing:$need; run as root: apt-get update && apt-get install$need" >&2
 	exit 1
 fi
+if ! have_cmd apt-get; then
+	echo "jauth: no apt-get here: install the equivalents of$need, then run make again" >&2
+	exit 1
+fi
+log=$(mktemp "${TMPDIR:-/tmp}/jauth-deps-XXXXXX")
+trap 'rm -f "$log"' EXIT
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
 # shellcheck disable=SC2086
-$sudo apt-get install -y -qq --no-install-recommends $need >/dev/null
+if ! { $sudo apt-get update &&
+	$sudo apt-get install -y --no-install-recommends $need; } >"$log" 2>&1; then
+	cat "$log" >&2
+	echo "jauth: installing$need failed (apt's output above): fix it, then run make again" >&2
+	exit 1
+fi
+missing "${1:-}"
+if [ -n "$need" ]; then
+	tail -n 20 "$log" >&2
+	echo "jauth: still missing after apt-get install:$need; install them by hand, then run make again" >&2
+	exit 1
+fi

@@ -35,9 +35,9 @@ FUZZ_SRC_secret_file    := $(CORE_SRC) fuzz/support.c fuzz/secret_file.c
 FUZZ_HDRS := core/internal.h core/include/jauth/jauth.h \
 	     core/include/jauth/module.h modules/oauth3lo/oauth3lo.h \
 	     modules/oauth3lo/scopes.h fuzz/support.h
-FUZZ_CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -pthread -Icore/include -Icore \
+FUZZ_CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -pthread -Icore/include -Icore \
 		    -Imodules/oauth3lo -Ifuzz $(WARN) $(DEP_CFLAGS)
-FUZZ_LIBS := $(DEP_LIBS) -ldl -pthread
+FUZZ_LIBS = $(DEP_LIBS) -ldl -pthread
 
 # libFuzzer flavour (clang): objects get coverage instrumentation, the
 # link adds libFuzzer's main. UB aborts so that libFuzzer records it.

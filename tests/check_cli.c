@@ -180,6 +180,18 @@ START_TEST(test_modules_lists_and_refuses)
 	}
 	ck_assert_int_eq(CLI(NULL, "modules"), 0);
 	ck_assert_ptr_nonnull(strstr(out, "1.0"));
+	clear();
+	/* none at all (a build installed for another PREFIX): 2, and how */
+	DIR *d = opendir(FX.mods);
+	for (struct dirent *e; d && (e = readdir(d));)
+		if (e->d_name[0] != '.')
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	ck_assert_int_eq(CLI(NULL, "modules"), 2);
+	ck_assert_msg(strstr(err, "no modules") &&
+			      strstr(err, "JAUTH_MODULE_PATH") &&
+			      strstr(err, "make install"),
+		      "%s", err);
 }
 END_TEST
 
@@ -272,7 +284,8 @@ START_TEST(test_usage_errors_say_why)
 		{ { "tokne", "svc" }, "did you mean \"token\"?" },
 		{ { "stauts" }, "did you mean \"status\"?" },
 		{ { "ref", "svc" }, "did you mean \"refresh\"?" },
-		{ { "re", "svc" }, "did you mean one of refresh, revoke, report?" },
+		{ { "re", "svc" },
+		  "did you mean one of refresh, revoke, report?" },
 		{ { "frobnicate" }, "jauth help lists the commands" },
 		{ { "token", "svc", "--format", "yaml" },
 		  "unknown --format \"yaml\": json or header" },
@@ -619,6 +632,47 @@ START_TEST(test_bash_completion)
 			      "%s: [%s]", table[i].line, got);
 		free(got);
 	}
+}
+END_TEST
+
+/* refresh --all: every service on its own, the worst status at the end
+ * (config over denied over unavailable over transient). */
+START_TEST(test_refresh_all_exits_with_the_worst)
+{
+	static const struct {
+		const char *results; /* what the stacks' refreshes return */
+		int status;
+	} rows[] = {
+		{ "success success", 0 },	{ "success transient", 5 },
+		{ "transient unavailable", 3 }, { "unavailable denied", 4 },
+		{ "denied transient", 4 },
+	};
+	ck_assert_int_eq(CLI(NULL, "refresh", "--all"), 2); /* no stacks */
+	ck_assert_ptr_nonnull(strstr(err, "no stacks"));
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		char a[16], b[16];
+		clear();
+		sscanf(rows[i].results, "%15s %15s", a, b);
+		fx_stack("one", "required testmod.so refresh=%s counter=%s\n",
+			 a, fx_path("c1"));
+		fx_stack("two", "required testmod.so refresh=%s\n", b);
+		ck_assert_msg(CLI(NULL, "refresh", "--all") == rows[i].status,
+			      "%s: %s%s", rows[i].results, out, err);
+		ck_assert_int_eq(fx_count(fx_path("c1"), 'r'), (int)i + 1);
+	}
+	clear();
+	fx_stack("one", "required testmod.so\n");
+	fx_stack("three", "required nosuch.so\n"); /* config: 2 wins */
+	ck_assert_int_eq(CLI(NULL, "refresh", "--all"), 2);
+	ck_assert_ptr_nonnull(strstr(out, "refreshed: "));
+	ck_assert_ptr_nonnull(strstr(err, "nosuch.so"));
+	clear();
+	/* with --json: one document per service, the same status */
+	ck_assert_int_eq(CLI(NULL, "refresh", "--all", "--json"), 2);
+	ck_assert_ptr_nonnull(strstr(out, "\"service\":\t\"one\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"service\":\t\"three\""));
+	clear();
+	ck_assert_int_eq(CLI(NULL, "refresh", "--all", "one"), 2); /* usage */
 }
 END_TEST
 
@@ -1104,16 +1158,17 @@ START_TEST(test_example_module_builds_from_the_installed_tree)
 		0);
 	ck_assert_int_eq(
 		sh("env -u CFLAGS make -s -C %s/../examples/dcpat OUT=%s "
-		   "PKG_CONFIG_PATH=%s/usr/local/lib/pkgconfig "
+		   "PKG_CONFIG_PATH=%s%s/lib/pkgconfig "
 		   "PKG_CONFIG_SYSROOT_DIR=%s >%s/build.log 2>&1",
-		   JAUTH_TEST_SRCDIR, FX.mods, dest, dest, FX.dir),
+		   JAUTH_TEST_SRCDIR, FX.mods, dest, JAUTH_TEST_PREFIX, dest,
+		   FX.dir),
 		0);
 	fx_write(fx_path("pat"), 0600, "dc-pat-token\n");
 	fx_stack("dc", "required dcpat.so url=%s token=@file:%s ca_file=%s\n",
 		 SI.url, fx_path("pat"), SI.ca);
 	char bin[PATH_MAX], lib[PATH_MAX];
-	snprintf(bin, sizeof bin, "%s/usr/local/bin/jauth", dest);
-	snprintf(lib, sizeof lib, "%s/usr/local/lib", dest);
+	snprintf(bin, sizeof bin, "%s%s/bin/jauth", dest, JAUTH_TEST_PREFIX);
+	snprintf(lib, sizeof lib, "%s%s/lib", dest, JAUTH_TEST_PREFIX);
 	ck_assert_int_eq(sh("LD_LIBRARY_PATH=%s %s -c %s -m %s -s %s check dc "
 			    ">%s/check.out 2>&1",
 			    lib, bin, FX.conf, FX.mods, FX.state, FX.dir),
@@ -1130,6 +1185,104 @@ START_TEST(test_example_module_builds_from_the_installed_tree)
 }
 END_TEST
 
+/* make install DESTDIR=D (the build's PREFIX, P): what lands where, the
+ * stack directory, a jauth.pc that pkg-config --define-prefix relocates,
+ * units that run the installed tool, no run path into the build tree;
+ * uninstall removes every file again. */
+START_TEST(test_staged_install_is_complete)
+{
+	static const char *files[] = {
+		"bin/jauth",
+		"lib/libjauth.so.1",
+		"lib/libjauth.so",
+		"lib/jauth/modules/apitoken.so",
+		"lib/jauth/modules/oauth3lo.so",
+		"include/jauth/jauth.h",
+		"include/jauth/module.h",
+		"lib/pkgconfig/jauth.pc",
+		"lib/systemd/system/jauth-refresh@.service",
+		"lib/systemd/system/jauth-refresh@.timer",
+		"share/man/man1/jauth.1",
+		"share/man/man3/jauth-module.3",
+		"share/man/man5/jauth.conf.5",
+		"share/jauth/conf/jira",
+		"lib/jauth/store-pgsql.so",
+		"share/jauth/pgsql/schema.sql",
+	};
+	char dest[PATH_MAX / 2], root[PATH_MAX];
+	snprintf(dest, sizeof dest, "%s", fx_path("dest"));
+	snprintf(root, sizeof root, "%s%s", dest, JAUTH_TEST_PREFIX);
+	ck_assert_int_eq(
+		sh("make -s -C %s/.. install DESTDIR=%s B=%s >%s/install.log 2>&1",
+		   JAUTH_TEST_SRCDIR, dest, JAUTH_TEST_BUILDDIR, FX.dir),
+		0);
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+		ck_assert_msg(sh("test -e %s/%s", root, files[i]) == 0,
+			      "not installed: %s/%s", root, files[i]);
+	ck_assert_int_eq(
+		sh("[ -f %s/../cli/jauth.bash-completion ] || exit 0; "
+		   "test -f %s/share/bash-completion/completions/jauth",
+		   JAUTH_TEST_SRCDIR, root),
+		0);
+	ck_assert_int_eq(sh("test \"$(stat -c %%a %s/etc/jauth.d)\" = 755",
+			    dest),
+			 0);
+	/* ${prefix}-relative: the staged tree's own directories */
+	ck_assert_int_eq(
+		sh("cd %s && test \"$(PKG_CONFIG_PATH=%s/lib/pkgconfig "
+		   "pkg-config --define-prefix --variable=moduledir jauth)\" = "
+		   "%s/lib/jauth/modules",
+		   FX.dir, root, root),
+		0);
+	ck_assert_int_eq(sh("PKG_CONFIG_PATH=%s/lib/pkgconfig pkg-config "
+			    "--define-prefix --cflags --libs jauth | grep -q "
+			    "\"^-I%s/include .*-L%s/lib -ljauth\"",
+			    root, root, root),
+			 0);
+	ck_assert_int_eq(sh("grep -qx 'ExecStart=%s/bin/jauth refresh %%i' "
+			    "%s/lib/systemd/system/jauth-refresh@.service",
+			    JAUTH_TEST_PREFIX, root),
+			 0);
+	ck_assert_int_eq(sh("grep -qx 'Persistent=true' "
+			    "%s/lib/systemd/system/jauth-refresh@.timer",
+			    root),
+			 0);
+	/* the units, with README's drop-in, as systemd reads them: no
+	 * complaint at all (unknown keys are only warnings) */
+	ck_assert_int_eq(
+		sh("mkdir -p %s/units/jauth-refresh@jira.service.d && cd "
+		   "%s/units && u=%s/lib/systemd/system && sed "
+		   "'s|^ExecStart=%s/|ExecStart=%s/|' $u/jauth-refresh@.service "
+		   ">jauth-refresh@jira.service && cp $u/jauth-refresh@.timer "
+		   "jauth-refresh@jira.timer && sed -n \"/user.conf <<'EOF'/,"
+		   "/^EOF/p\" %s/../README.md | sed '1d;$d' "
+		   ">jauth-refresh@jira.service.d/user.conf && grep -q "
+		   "'^User=' jauth-refresh@jira.service.d/user.conf && "
+		   "systemd-analyze verify --man=no ./jauth-refresh@jira.service "
+		   "./jauth-refresh@jira.timer >verify.out 2>&1 && test ! -s "
+		   "verify.out || { cat verify.out; exit 1; }",
+		   FX.dir, FX.dir, root, JAUTH_TEST_PREFIX, root,
+		   JAUTH_TEST_SRCDIR),
+		0);
+	/* the installed tool never looks into the build tree; the built one
+	 * runs from it without LD_LIBRARY_PATH */
+	ck_assert_int_eq(sh("! readelf -d %s/bin/jauth | grep -e '%s' -e "
+			    "ORIGIN",
+			    root, JAUTH_TEST_BUILDDIR),
+			 0);
+	ck_assert_int_eq(sh("env -u LD_LIBRARY_PATH %s/bin/jauth --version "
+			    ">/dev/null",
+			    JAUTH_TEST_BUILDDIR),
+			 0);
+	ck_assert_int_eq(
+		sh("make -s -C %s/.. uninstall DESTDIR=%s B=%s >/dev/null 2>&1",
+		   JAUTH_TEST_SRCDIR, dest, JAUTH_TEST_BUILDDIR),
+		0);
+	ck_assert_int_eq(sh("test -z \"$(find %s -type f -o -type l)\"", dest),
+			 0);
+}
+END_TEST
+
 Suite *suite_cli(void)
 {
 	Suite *s = suite_create("jauth CLI");
@@ -1143,6 +1296,7 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, test_modules_lists_and_refuses);
 	tcase_add_test(tc, test_scopes);
 	tcase_add_test(tc, test_refresh_revoke_status);
+	tcase_add_test(tc, test_refresh_all_exits_with_the_worst);
 	tcase_add_test(tc, test_example_stacks_lint_clean);
 	tcase_add_test(tc, test_connector_example_runs);
 	tcase_add_test(tc, test_help_command);
@@ -1155,6 +1309,7 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, test_every_command_has_its_man_section);
 	tcase_add_test(tc, test_bash_completion);
 	tcase_add_test(tc, test_doctor_finds_the_examples_placeholders);
+	tcase_add_test(tc, test_staged_install_is_complete);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("against the stand-in");
