@@ -129,6 +129,15 @@ int trust_open(const char *path, enum trust_kind kind, struct stat *st,
  * (malloc'd) and errno.
  */
 int trust_open_dir(const char *path, int create, struct stat *st, char **why);
+/*
+ * Between trust_cache_begin and trust_cache_end (one jauth_open), this
+ * thread's walks keep the descriptors of the directories they checked and
+ * step into them again without a second open and check: a directory found
+ * from a checked descriptor under the same name is the one checked. The
+ * rules are those of a single walk. Returns the token for trust_cache_end.
+ */
+void *trust_cache_begin(void);
+void trust_cache_end(void *token);
 /* trust_open, then reads the whole file (at most MAX bytes) into OUT.
  * Returns 0, or -1 with *why set (malloc'd). */
 int trust_read(const char *path, enum trust_kind kind, size_t max,
