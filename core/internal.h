@@ -153,6 +153,14 @@ const char *conf_path_of(const char *opt);
 const char *module_path_of(const char *opt);
 /* The first existing file named SERVICE on PATH (malloc'd), or NULL. */
 char *conf_find(const char *path, const char *service);
+/* The file to open for SERVICE (malloc'd), or NULL: conf_find, except that
+ * when PATH is one directory its DIR/SERVICE is the answer unlooked-at
+ * (there is nothing to choose): whoever opens it and fails asks
+ * conf_exists whether it is missing (the walk of an open is the look). */
+char *conf_pick(const char *path, const char *service);
+/* 1 when F exists (as conf_find looks: a link counts, whatever it leads
+ * to). */
+int conf_exists(const char *f);
 
 /* ---- redact.c ---- */
 

@@ -29,7 +29,15 @@ static int bare_name_ok(const char *name)
 	       strlen(name) < NAME_MAX;
 }
 
-/* The file NAME stands for (malloc'd), or NULL with *why. */
+static char *not_found(const char *path, const char *name)
+{
+	return xasprintf("module %s not found in %s: install it or set "
+			 "JAUTH_MODULE_PATH",
+			 name, path);
+}
+
+/* The file NAME stands for (malloc'd; it may not exist when PATH is one
+ * directory: see conf_pick), or NULL with *why. */
 static char *module_find(const char *path, const char *name, char **why)
 {
 	if (name[0] == '/')
@@ -40,11 +48,9 @@ static char *module_find(const char *path, const char *name, char **why)
 				 name);
 		return NULL;
 	}
-	char *f = conf_find(path, name);
+	char *f = conf_pick(path, name);
 	if (!f)
-		*why = xasprintf("module %s not found in %s: install it or set "
-				 "JAUTH_MODULE_PATH",
-				 name, path);
+		*why = not_found(path, name);
 	return f;
 }
 
@@ -165,6 +171,10 @@ int module_load(const char *module_path, const char *name, struct module *out,
 		return -1;
 	struct stat st;
 	int fd = trust_open(path, TRUST_MODULE, &st, why);
+	if (fd < 0 && name[0] != '/' && !conf_exists(path)) {
+		free(*why);
+		*why = not_found(module_path, name);
+	}
 	if (fd < 0) {
 		free(path);
 		return -1;
