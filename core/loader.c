@@ -66,7 +66,6 @@ struct fd_name {
 	int fd;
 	dev_t dev;
 	ino_t ino;
-	int pinned; /* holds the extra reference that keeps the file loaded */
 };
 
 static pthread_mutex_t names_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -74,25 +73,13 @@ static struct fd_name *names;
 static size_t nnames;
 
 /*
- * A module file, once loaded, stays loaded for the life of the process,
- * as NSS modules do: unloading code that other threads or atexit handlers
- * may still reach is not worth the memory, and a reload or a second handle
- * then finds it mapped and relocated already. A changed file is another
- * inode and loads afresh. Under names_mu.
+ * A module file, once loaded, stays loaded for the life of the process
+ * (RTLD_NODELETE), as NSS modules do: unloading code that other threads or
+ * atexit handlers may still reach is not worth the memory, and a reload or
+ * a second handle then finds it mapped and relocated already. A changed
+ * file is another inode and loads afresh.
  */
-static void pin(const char *name, const struct stat *st)
-{
-	struct fd_name *first = NULL;
-	for (size_t i = 0; i < nnames; i++) {
-		if (names[i].dev != st->st_dev || names[i].ino != st->st_ino)
-			continue;
-		if (names[i].pinned)
-			return;
-		first = first ? first : &names[i];
-	}
-	if (first && dlopen(name, RTLD_NOW | RTLD_LOCAL))
-		first->pinned = 1;
-}
+#define DL_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)
 
 /* 1 when "/proc/self/fd/FD" may be used for the file (DEV, INO); records
  * it. Under names_mu. */
@@ -105,7 +92,7 @@ static int name_free_for(int fd, dev_t dev, ino_t ino)
 	if (!v)
 		return 0;
 	names = v;
-	names[nnames++] = (struct fd_name){ fd, dev, ino, 0 };
+	names[nnames++] = (struct fd_name){ fd, dev, ino };
 	return 1;
 }
 
@@ -127,12 +114,10 @@ void *dlopen_fd(int fd, const struct stat *st, char **why)
 		cur = next;
 	}
 	snprintf(name, sizeof name, "/proc/self/fd/%d", cur);
-	void *dl = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+	void *dl = dlopen(name, DL_FLAGS);
 	if (!dl) {
 		const char *e = dlerror();
 		*why = xasprintf("cannot load it: %s", e ? e : "dlopen failed");
-	} else {
-		pin(name, st);
 	}
 	pthread_mutex_unlock(&names_mu);
 	if (cur != fd)
