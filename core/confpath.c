@@ -30,6 +30,20 @@ const char *module_path_of(const char *opt)
 	return env && *env ? env : JAUTH_MODULEDIR;
 }
 
+int conf_exists(const char *f)
+{
+	struct stat st;
+	return lstat(f, &st) == 0;
+}
+
+char *conf_pick(const char *path, const char *service)
+{
+	size_t n = strcspn(path, ":");
+	if (n > 0 && !path[n])
+		return xasprintf("%s/%s", path, service);
+	return conf_find(path, service);
+}
+
 /* Walks the colon-separated PATH; the first DIR/SERVICE that exists wins,
  * whatever its kind, so that a broken admin file is reported rather than
  * silently skipped in favour of the vendor's. */
@@ -40,8 +54,7 @@ char *conf_find(const char *path, const char *service)
 		size_t n = strcspn(s, ":");
 		if (n > 0) {
 			char *f = xasprintf("%.*s/%s", (int)n, s, service);
-			struct stat st;
-			if (lstat(f, &st) == 0)
+			if (conf_exists(f))
 				return f;
 			free(f);
 		}

@@ -222,7 +222,9 @@ jauth_result jauth_open(const char *service, const struct jauth_options *opt,
 		return JAUTH_CONFIG;
 	}
 	struct problems p = { 0 };
+	void *walks = trust_cache_begin();
 	h->stack = stack_load(h, service, &p);
+	trust_cache_end(walks);
 	if (!h->stack) {
 		h->dead = 1;
 		char *all = problems_join(&p);

@@ -129,6 +129,15 @@ int trust_open(const char *path, enum trust_kind kind, struct stat *st,
  * (malloc'd) and errno.
  */
 int trust_open_dir(const char *path, int create, struct stat *st, char **why);
+/*
+ * Between trust_cache_begin and trust_cache_end (one jauth_open), this
+ * thread's walks keep the descriptors of the directories they checked and
+ * step into them again without a second open and check: a directory found
+ * from a checked descriptor under the same name is the one checked. The
+ * rules are those of a single walk. Returns the token for trust_cache_end.
+ */
+void *trust_cache_begin(void);
+void trust_cache_end(void *token);
 /* trust_open, then reads the whole file (at most MAX bytes) into OUT.
  * Returns 0, or -1 with *why set (malloc'd). */
 int trust_read(const char *path, enum trust_kind kind, size_t max,
@@ -144,6 +153,14 @@ const char *conf_path_of(const char *opt);
 const char *module_path_of(const char *opt);
 /* The first existing file named SERVICE on PATH (malloc'd), or NULL. */
 char *conf_find(const char *path, const char *service);
+/* The file to open for SERVICE (malloc'd), or NULL: conf_find, except that
+ * when PATH is one directory its DIR/SERVICE is the answer unlooked-at
+ * (there is nothing to choose): whoever opens it and fails asks
+ * conf_exists whether it is missing (the walk of an open is the look). */
+char *conf_pick(const char *path, const char *service);
+/* 1 when F exists (as conf_find looks: a link counts, whatever it leads
+ * to). */
+int conf_exists(const char *f);
 
 /* ---- redact.c ---- */
 

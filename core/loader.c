@@ -29,7 +29,15 @@ static int bare_name_ok(const char *name)
 	       strlen(name) < NAME_MAX;
 }
 
-/* The file NAME stands for (malloc'd), or NULL with *why. */
+static char *not_found(const char *path, const char *name)
+{
+	return xasprintf("module %s not found in %s: install it or set "
+			 "JAUTH_MODULE_PATH",
+			 name, path);
+}
+
+/* The file NAME stands for (malloc'd; it may not exist when PATH is one
+ * directory: see conf_pick), or NULL with *why. */
 static char *module_find(const char *path, const char *name, char **why)
 {
 	if (name[0] == '/')
@@ -40,11 +48,9 @@ static char *module_find(const char *path, const char *name, char **why)
 				 name);
 		return NULL;
 	}
-	char *f = conf_find(path, name);
+	char *f = conf_pick(path, name);
 	if (!f)
-		*why = xasprintf("module %s not found in %s: install it or set "
-				 "JAUTH_MODULE_PATH",
-				 name, path);
+		*why = not_found(path, name);
 	return f;
 }
 
@@ -60,7 +66,6 @@ struct fd_name {
 	int fd;
 	dev_t dev;
 	ino_t ino;
-	int pinned; /* holds the extra reference that keeps the file loaded */
 };
 
 static pthread_mutex_t names_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -68,25 +73,13 @@ static struct fd_name *names;
 static size_t nnames;
 
 /*
- * A module file, once loaded, stays loaded for the life of the process,
- * as NSS modules do: unloading code that other threads or atexit handlers
- * may still reach is not worth the memory, and a reload or a second handle
- * then finds it mapped and relocated already. A changed file is another
- * inode and loads afresh. Under names_mu.
+ * A module file, once loaded, stays loaded for the life of the process
+ * (RTLD_NODELETE), as NSS modules do: unloading code that other threads or
+ * atexit handlers may still reach is not worth the memory, and a reload or
+ * a second handle then finds it mapped and relocated already. A changed
+ * file is another inode and loads afresh.
  */
-static void pin(const char *name, const struct stat *st)
-{
-	struct fd_name *first = NULL;
-	for (size_t i = 0; i < nnames; i++) {
-		if (names[i].dev != st->st_dev || names[i].ino != st->st_ino)
-			continue;
-		if (names[i].pinned)
-			return;
-		first = first ? first : &names[i];
-	}
-	if (first && dlopen(name, RTLD_NOW | RTLD_LOCAL))
-		first->pinned = 1;
-}
+#define DL_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)
 
 /* 1 when "/proc/self/fd/FD" may be used for the file (DEV, INO); records
  * it. Under names_mu. */
@@ -99,7 +92,7 @@ static int name_free_for(int fd, dev_t dev, ino_t ino)
 	if (!v)
 		return 0;
 	names = v;
-	names[nnames++] = (struct fd_name){ fd, dev, ino, 0 };
+	names[nnames++] = (struct fd_name){ fd, dev, ino };
 	return 1;
 }
 
@@ -121,7 +114,7 @@ void *dlopen_fd(int fd, const struct stat *st, char **why)
 		cur = next;
 	}
 	snprintf(name, sizeof name, "/proc/self/fd/%d", cur);
-	void *dl = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+	void *dl = dlopen(name, DL_FLAGS);
 	if (!dl) {
 		const char *e = dlerror();
 		*why = xasprintf(
@@ -130,8 +123,6 @@ void *dlopen_fd(int fd, const struct stat *st, char **why)
 				? "it needs a newer libjauth: upgrade jauth"
 				: "rebuild it against <jauth/module.h> (see "
 				  "jauth-module(3)), or remove it");
-	} else {
-		pin(name, st);
 	}
 	pthread_mutex_unlock(&names_mu);
 	if (cur != fd)
@@ -170,6 +161,10 @@ int module_load(const char *module_path, const char *name, struct module *out,
 		return -1;
 	struct stat st;
 	int fd = trust_open(path, TRUST_MODULE, &st, why);
+	if (fd < 0 && name[0] != '/' && !conf_exists(path)) {
+		free(*why);
+		*why = not_found(module_path, name);
+	}
 	if (fd < 0) {
 		free(path);
 		return -1;

@@ -47,17 +47,19 @@ static void stamp_add(struct stack *top, const char *path,
 static char *load_file(struct parser *ps, const char *service, const char *from,
 		       size_t *len, char **file, int *mode)
 {
-	char *f = conf_find(ps->conf_path, service), *why = NULL, *text;
-	if (!f) {
+	char *f = conf_pick(ps->conf_path, service), *why = NULL, *text;
+	struct stat st;
+	int fd = f ? trust_open(f, TRUST_CONFIG, &st, &why) : -1;
+	if (fd < 0 && (!f || !conf_exists(f))) {
 		problem(ps->p,
 			"%s%sno stack for service \"%s\" in %s: create "
 			"one (see jauth.conf(5))",
 			from ? from : "", from ? ": " : "", service,
 			ps->conf_path);
+		free(why);
+		free(f);
 		return NULL;
 	}
-	struct stat st;
-	int fd = trust_open(f, TRUST_CONFIG, &st, &why);
 	if (fd < 0) {
 		problem(ps->p, "%s%s%s", from ? from : "", from ? ": " : "",
 			why);

@@ -194,6 +194,7 @@ static char *file_problem(const char *path, const struct stat *st,
 struct walk {
 	int fd[MAX_DEPTH];
 	int shared[MAX_DEPTH]; /* 1: others can write it (a root sticky dir) */
+	int seen[MAX_DEPTH]; /* its entry in the thread's cache, or NOT_SEEN */
 	struct buf name[MAX_DEPTH];
 	int depth;
 	char *todo; /* the components still to walk, '/'-separated */
@@ -211,9 +212,84 @@ static void open_root(void)
 	root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
+/*
+ * The directories this thread's walks checked since trust_cache_begin: an
+ * entry is the O_PATH descriptor of a directory that passed dir_problem,
+ * found under the name NAME in the directory of entry PARENT (ROOT_SEEN:
+ * "/"). A later walk that stands in that very directory — its descriptor,
+ * not a path that names it — and steps into NAME takes the descriptor
+ * instead of opening and checking it again. Keyed by descriptor, not by
+ * path, so a rename in between changes nothing: the walk goes on from the
+ * directory that was checked, as one walk does from step to step.
+ */
+#define CACHE_MAX 32
+#define ROOT_SEEN (-1)
+#define NOT_SEEN (-2)
+
+static __thread struct trust_cache *cache;
+
+struct seen_dir {
+	int parent;
+	char *name;
+	int fd;
+	int shared;
+};
+
+struct trust_cache {
+	struct trust_cache *outer;
+	struct seen_dir dir[CACHE_MAX];
+	int n;
+};
+
+void *trust_cache_begin(void)
+{
+	struct trust_cache *c = xcalloc(1, sizeof *c);
+	c->outer = cache;
+	cache = c;
+	return c;
+}
+
+void trust_cache_end(void *token)
+{
+	struct trust_cache *c = token;
+	if (!c)
+		return;
+	for (int i = 0; i < c->n; i++) {
+		close(c->dir[i].fd);
+		free(c->dir[i].name);
+	}
+	cache = c->outer;
+	free(c);
+}
+
+/* The entry of directory NAME below the walk's directory, or NOT_SEEN. */
+static int cache_find(const struct walk *w, const char *name)
+{
+	int parent = w->seen[w->depth];
+	if (!cache || parent == NOT_SEEN)
+		return NOT_SEEN;
+	for (int i = 0; i < cache->n; i++)
+		if (cache->dir[i].parent == parent &&
+		    strcmp(cache->dir[i].name, name) == 0)
+			return i;
+	return NOT_SEEN;
+}
+
+/* Hands the checked directory FD (NAME below the walk's directory) to the
+ * cache; returns its entry, or NOT_SEEN when the walk keeps it. */
+static int cache_add(const struct walk *w, const char *name, int fd, int shared)
+{
+	int parent = w->seen[w->depth];
+	if (!cache || parent == NOT_SEEN || cache->n == CACHE_MAX)
+		return NOT_SEEN;
+	cache->dir[cache->n] =
+		(struct seen_dir){ parent, xstrdup(name), fd, shared };
+	return cache->n++;
+}
+
 static void walk_pop(struct walk *w)
 {
-	if (w->depth > 0)
+	if (w->depth > 0 && w->seen[w->depth] == NOT_SEEN)
 		close(w->fd[w->depth]);
 	buf_wipe(&w->name[w->depth]);
 	w->depth--;
@@ -237,6 +313,7 @@ static int walk_root(struct walk *w)
 	buf_puts(&w->name[0], "/");
 	pthread_once(&root_once, open_root);
 	w->fd[0] = root_fd;
+	w->seen[0] = ROOT_SEEN;
 	if (w->fd[0] < 0 || fstat(w->fd[0], &st) < 0)
 		return *w->why = xasprintf("/: %s", strerror(errno)), -1;
 	w->shared[0] = (st.st_mode & 022) != 0;
@@ -264,6 +341,18 @@ static char *open_problem(const struct walk *w, const char *name, int e)
 	return why;
 }
 
+/* Pushes directory NAME (FD, SHARED; entry SEEN of the cache) on the
+ * walk. */
+static void walk_push(struct walk *w, const char *shown, int fd, int shared,
+		      int seen)
+{
+	w->fd[++w->depth] = fd;
+	w->shared[w->depth] = shared;
+	w->seen[w->depth] = seen;
+	w->name[w->depth] = (struct buf){ 0 };
+	buf_puts(&w->name[w->depth], shown);
+}
+
 /* Enters directory NAME, opened as FD (O_PATH) and described by ST. */
 static int walk_enter(struct walk *w, const char *name, int fd,
 		      const struct stat *st)
@@ -277,10 +366,23 @@ static int walk_enter(struct walk *w, const char *name, int fd,
 		errno = EPERM;
 		return -1;
 	}
-	w->fd[++w->depth] = fd;
-	w->shared[w->depth] = (st->st_mode & 022) != 0;
-	w->name[w->depth] = (struct buf){ 0 };
-	buf_puts(&w->name[w->depth], shown);
+	int shared = (st->st_mode & 022) != 0;
+	walk_push(w, shown, fd, shared, cache_add(w, name, fd, shared));
+	free(shown);
+	return 0;
+}
+
+/* Enters directory NAME that an earlier walk checked (cache entry I). */
+static int walk_reenter(struct walk *w, const char *name, int i)
+{
+	char *shown = walk_path(w, name);
+	if (w->depth + 1 >= MAX_DEPTH) {
+		*w->why = xasprintf("%s: too deep", shown);
+		free(shown);
+		errno = EPERM;
+		return -1;
+	}
+	walk_push(w, shown, cache->dir[i].fd, cache->dir[i].shared, i);
 	free(shown);
 	return 0;
 }
@@ -339,6 +441,9 @@ static int walk_follow(struct walk *w, int dirfd, const char *name,
 static int walk_step(struct walk *w, const char *name)
 {
 	struct stat st;
+	int seen = cache_find(w, name);
+	if (seen != NOT_SEEN)
+		return walk_reenter(w, name, seen);
 	int fd = openat(w->fd[w->depth], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && w->create &&
 	    (mkdirat(w->fd[w->depth], name, 0700) == 0 || errno == EEXIST))
@@ -404,16 +509,48 @@ static char *walk_to_file(struct walk *w)
 	return NULL;
 }
 
+/* Opens for reading the regular file NAME of the walk's directory, which
+ * fstat of its O_PATH descriptor P described in ST (refilled). In a
+ * directory only root or the caller can write, the name is opened again
+ * (O_NOFOLLOW|O_NONBLOCK|O_NOCTTY) and must still be that file: -3 when it
+ * was replaced meanwhile. In a directory others can write (a root sticky
+ * directory), where another user may plant a FIFO or device under a name
+ * of theirs, the descriptor is reopened through /proc instead: what is
+ * opened is the very file checked. (The first /proc/self access of a
+ * process costs some 30 µs, which is why the name is preferred.) */
+static int reopen(const struct walk *w, int p, const char *name,
+		  struct stat *st)
+{
+	if (w->shared[w->depth]) {
+		char proc[64];
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", p);
+		return open(proc, O_RDONLY | O_CLOEXEC);
+	}
+	struct stat now;
+	int fd = openat(w->fd[w->depth], name,
+			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+				O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev ||
+	    now.st_ino != st->st_ino) {
+		close(fd);
+		return -3;
+	}
+	*st = now;
+	return fd;
+}
+
 /* Opens the file NAME of the walk's directory, following a symbolic link
  * there (the walk goes on). It is first opened with O_PATH, which touches
- * nothing, and — when READ — reopened through /proc only once fstat says
- * it is a regular file: a device or FIFO named as a secret is never
+ * nothing, and — when READ — opened for reading (reopen) only once fstat
+ * says it is a regular file: a device or FIFO named as a secret is never
  * opened. A module is not read here (dlopen reopens the O_PATH descriptor
  * itself). Returns the descriptor (ST filled), -1 with errno, or -2 with
  * *why. */
 static int open_file(struct walk *w, char **name, struct stat *st, int read)
 {
-	for (;;) {
+	for (int tries = 0;;) {
 		memset(st, 0, sizeof *st);
 		int p = openat(w->fd[w->depth], *name,
 			       O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -424,14 +561,20 @@ static int open_file(struct walk *w, char **name, struct stat *st, int read)
 			return -1;
 		}
 		if (!S_ISLNK(st->st_mode)) {
-			char proc[64];
-			snprintf(proc, sizeof proc, "/proc/self/fd/%d", p);
-			int fd = read && S_ISREG(st->st_mode)
-					 ? open(proc, O_RDONLY | O_CLOEXEC)
-					 : p;
-			if (fd != p)
-				close(p);
-			return fd;
+			if (!read || !S_ISREG(st->st_mode))
+				return p;
+			int fd = reopen(w, p, *name, st);
+			close(p);
+			if (fd != -3)
+				return fd;
+			if (++tries < 3)
+				continue; /* replaced (a rename): look again */
+			char *shown = walk_path(w, *name);
+			*w->why = xasprintf("%s changed while it was checked "
+					    "(another file was swapped in)",
+					    shown);
+			free(shown);
+			return -2;
 		}
 		int rc = walk_follow(w, p, "", *name, st);
 		close(p);
