@@ -109,6 +109,8 @@ enum trust_kind {
 			 the caller can write */
 	TRUST_CA,     /* like a stack file: CA certificates for ca_file= */
 	TRUST_FILE,   /* like a stack file: a JAUTH_ARG_FILE argument's */
+	TRUST_CREDENTIAL, /* a systemd credential: as a secret, but its group
+			     bits may be an ACL's mask (m_secret.c checks) */
 };
 
 /*
@@ -356,6 +358,10 @@ char *secret_ref_problem(struct jauth *h, const char *v, int file_mode);
 /* The trust rules a JAUTH_ARG_FILE argument's file is held to. */
 #define arg_file_kind(s)                                                       \
 	((s)->flags & JAUTH_ARG_PRIVATE ? TRUST_SECRET : TRUST_FILE)
+/* Why @cred:NAME is refused at open (malloc'd), or NULL: a bad NAME, or
+ * a credential that exists but fails the trust rules. Not running under
+ * a unit is not a problem yet: it makes the secret unavailable. */
+char *cred_problem(const char *name);
 
 /* Frees what a run collected (message, admin text), wiping it. */
 void run_clear(struct run *r);
