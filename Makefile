@@ -168,7 +168,13 @@ $(B)/examples/connector: examples/connector.c core/include/jauth/jauth.h $(LIB_S
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -o $@ $< -L$(B)/lib -ljauth
 
-check: all $(TESTMOD_SO) $(PAM_PICK) $(TEST_BIN) $(B)/examples/connector
+# The connector caught with a secret in flight (tests/check_secrets.c).
+CANARY := $(B)/tests/canary-connector
+$(CANARY): tests/canary/connector.c core/include/jauth/jauth.h $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -o $@ $< -L$(B)/lib -ljauth
+
+check: all $(TESTMOD_SO) $(PAM_PICK) $(TEST_BIN) $(B)/examples/connector $(CANARY)
 	LD_LIBRARY_PATH=$(CURDIR)/$(B)/lib $(TEST_BIN)
 	$(if $(findstring -fsanitize,$(CFLAGS)),@echo "check-python: not under sanitizers",$(PYTEST))
 

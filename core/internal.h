@@ -99,6 +99,21 @@ void problems_free(struct problems *p);
 /* Seconds since the epoch, read without a system call (vDSO). */
 time_t coarse_now(void);
 
+/* ---- secmem.c: memory for secrets ---- */
+
+/* Zeroed memory on pages left out of core dumps (and locked in RAM while
+ * RLIMIT_MEMLOCK allows), for the bytes of a secret; never NULL (aborts
+ * on exhaustion, as xmalloc). Not for the cached acquire path: it takes
+ * a lock. */
+void *secmem_alloc(size_t n);
+/* Wipes and frees a block of secmem_alloc. NULL is accepted. */
+void secmem_free(void *p);
+/* strdup/strndup into secret memory. */
+char *secmem_strdup(const char *s);
+char *secmem_strndup(const char *s, size_t n);
+/* A, SEP and B joined, in secret memory. */
+char *secmem_join(const char *a, const char *sep, const char *b);
+
 /* ---- trust.c: the ownership and mode checks of DESIGN §3 ---- */
 
 enum trust_kind {

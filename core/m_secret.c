@@ -22,7 +22,7 @@ struct jauth_m_secret {
 static jauth_m_secret *secret_new(jauth_m *m, const char *s, size_t len)
 {
 	jauth_m_secret *sec = xmalloc(sizeof *sec);
-	sec->s = xstrndup(s, len);
+	sec->s = secmem_strndup(s, len);
 	sec->len = strlen(sec->s);
 	redactor_add(&m->h->red, sec->s);
 	return sec;
@@ -270,9 +270,8 @@ jauth_result jauth_m_file_read(jauth_m *m, const char *key,
 	jauth_result rc = read_trusted(m, key, path, arg_file_kind(s), &b);
 	if (rc == JAUTH_SUCCESS) {
 		jauth_m_secret *sec = xmalloc(sizeof *sec);
-		sec->s = xmalloc(b.len + 1);
+		sec->s = secmem_alloc(b.len + 1);
 		memcpy(sec->s, b.s, b.len);
-		sec->s[b.len] = '\0';
 		sec->len = b.len;
 		if (s->flags & JAUTH_ARG_PRIVATE)
 			redactor_add(&m->h->red, sec->s);
@@ -354,7 +353,6 @@ void jauth_m_secret_free(jauth_m_secret *s)
 {
 	if (!s)
 		return;
-	explicit_bzero(s->s, s->len);
-	free(s->s);
+	secmem_free(s->s);
 	free(s);
 }

@@ -1,16 +1,21 @@
 /*
  * check_secrets.c — secrets at rest and in memory (issue #17): systemd
  * credentials as a secret source (@cred:NAME), held to the trust rules of
- * a secret file as systemd really lays them out.
+ * a secret file as systemd really lays them out; no secret in the core
+ * file of a connector that crashes with one in flight.
  */
+#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -206,6 +211,160 @@ START_TEST(test_acl_mask_is_no_excuse_for_a_secret_file)
 }
 END_TEST
 
+/* ---- core files ---- */
+
+#define CANARY "CANARY-9d41f7c2-api-token"
+/* Basic base64("svc@acme.com:" CANARY) */
+#define CANARY_AUTH "c3ZjQGFjbWUuY29tOkNBTkFSWS05ZDQxZjdjMi1hcGktdG9rZW4="
+
+/* 1 when the N bytes of NEEDLE occur in file PATH. */
+static int file_has(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	size_t n = strlen(needle), have = 0, got;
+	static char buf[1 << 20];
+	int found = 0;
+	while (!found && (got = fread(buf + have, 1, sizeof buf - have, f))) {
+		have += got;
+		found = memmem(buf, have, needle, n) != NULL;
+		if (have > n) { /* keep a tail that may start a match */
+			memmove(buf, buf + have - n, n);
+			have = n;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Why the kernel's core file of a process started here cannot be read
+ * back (malloc'd), or NULL: core_pattern pipes it to a program or puts it
+ * in a directory of its own. gdb's gcore is no way around that: it opens
+ * the names of the loaded objects in the link map, and a module dlopened
+ * by its /proc/self/fd/N name makes it read its own descriptor N. */
+static char *core_unreadable(void)
+{
+	char *pattern = fx_read("/proc/sys/kernel/core_pattern");
+	char *why = NULL;
+	if (!pattern)
+		why = strdup("no /proc/sys/kernel/core_pattern");
+	else if (pattern[0] == '|')
+		why = strdup("core_pattern pipes core files to a program");
+	else if (strchr(pattern, '/'))
+		why = strdup("core_pattern puts core files elsewhere");
+	free(pattern);
+	return why;
+}
+
+/* The one file in DIR (the core the kernel wrote there), into CORE. */
+static int only_file(const char *dir, char *core, size_t n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' && found++ == 0)
+			snprintf(core, n, "%s/%s", dir, e->d_name);
+	if (d)
+		closedir(d);
+	return found == 1 ? 0 : -1;
+}
+
+/* Runs the canary connector (tests/canary/connector.c) on service svc in
+ * an empty directory, with CONTROL (a file it copies into plain memory)
+ * or NULL, with no limit on its core file; once it holds its credential,
+ * closes its input so that it aborts, and puts the name of the core the
+ * kernel wrote into CORE. */
+static void connector_core(const char *control, char *core, size_t n)
+{
+	int out[2], in[2];
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", fx_path("crash"));
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(pipe(out), 0);
+	ck_assert_int_eq(pipe(in), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct rlimit all = { RLIM_INFINITY, RLIM_INFINITY };
+		setrlimit(RLIMIT_CORE, &all);
+		if (chdir(dir) != 0)
+			_exit(126);
+		dup2(out[1], 1);
+		dup2(in[0], 0);
+		close(out[0]);
+		close(in[1]);
+		setenv("JAUTH_CONF_PATH", FX.conf, 1);
+		setenv("JAUTH_MODULE_PATH", FX.mods, 1);
+		setenv("JAUTH_STATE_DIR", FX.state, 1);
+		execl(JAUTH_TEST_BUILDDIR "/tests/canary-connector",
+		      "canary-connector", "svc", control, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	close(in[0]);
+	char line[64] = "";
+	ssize_t got = read(out[0], line, sizeof line - 1);
+	close(out[0]);
+	close(in[1]); /* the connector aborts */
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(got > 0 && strncmp(line, "ready", 5) == 0,
+		      "the connector did not get its credential");
+	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+	ck_assert_msg(WCOREDUMP(st), "the kernel wrote no core file");
+	ck_assert_int_eq(only_file(dir, core, n), 0);
+}
+
+static void canary_stack(void)
+{
+	fx_write(fx_path("token"), 0600, CANARY "\n");
+	fx_stack("svc",
+		 "required apitoken.so email=svc@acme.com token=@file:%s "
+		 "site=https://acme.atlassian.net\n",
+		 fx_path("token"));
+}
+
+/* The control run: the same canary, copied into malloc'd memory by the
+ * connector, is in its core — so the grep below would see a leak. */
+START_TEST(test_core_file_shows_a_canary_in_plain_memory)
+{
+	char core[PATH_MAX * 2], *why = core_unreadable();
+	if (why) {
+		fprintf(stderr, "core file test skipped: %s\n", why);
+		free(why);
+		return;
+	}
+	char control[PATH_MAX];
+	canary_stack();
+	snprintf(control, sizeof control, "%s", fx_path("token"));
+	connector_core(control, core, sizeof core);
+	ck_assert(file_has(core, CANARY));
+	ck_assert(file_has(core, CANARY_AUTH));
+}
+END_TEST
+
+/* The secret read from the file, the credential the connector holds
+ * (its Authorization value) and the handle's cached copies all live on
+ * pages left out of core dumps. */
+START_TEST(test_core_file_of_a_connector_holds_no_secret)
+{
+	char core[PATH_MAX * 2], *why = core_unreadable();
+	if (why) {
+		fprintf(stderr, "core file test skipped: %s\n", why);
+		free(why);
+		return;
+	}
+	canary_stack();
+	connector_core(NULL, core, sizeof core);
+	ck_assert(
+		file_has(core, "ready")); /* a real core, with stdio's buffer */
+	ck_assert_msg(!file_has(core, CANARY), "the token is in the core");
+	ck_assert_msg(!file_has(core, CANARY_AUTH),
+		      "the Authorization value is in the core");
+}
+END_TEST
+
 Suite *suite_secrets(void)
 {
 	Suite *s = suite_create("secrets");
@@ -221,6 +380,13 @@ Suite *suite_secrets(void)
 	tcase_add_loop_test(tc, test_cred_trust_rules, 0,
 			    (int)(sizeof trust_cases / sizeof *trust_cases));
 	tcase_add_test(tc, test_acl_mask_is_no_excuse_for_a_secret_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("core files");
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_set_timeout(tc, 60); /* a core file takes its time to write */
+	tcase_add_test(tc, test_core_file_shows_a_canary_in_plain_memory);
+	tcase_add_test(tc, test_core_file_of_a_connector_holds_no_secret);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -116,6 +116,9 @@ JAUTH_EXPORT const char *jauth_error(const jauth *h);
  * without I/O, system calls or a shared lock; near its expiry one caller
  * refreshes it while the others keep using it. *cred stays valid until this
  * thread's next call of jauth_acquire or jauth_refresh on the same handle.
+ * Its Authorization value lives on pages left out of core dumps and is
+ * wiped when libjauth frees it; a copy the caller makes is the caller's
+ * to protect (README, "Secrets and core files").
  */
 JAUTH_EXPORT jauth_result jauth_acquire(jauth *h, const jauth_cred **cred);
 
