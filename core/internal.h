@@ -377,6 +377,12 @@ char *secret_ref_problem(struct jauth *h, const char *v, int file_mode);
  * a credential that exists but fails the trust rules. Not running under
  * a unit is not a problem yet: it makes the secret unavailable. */
 char *cred_problem(const char *name);
+/* Reads the secret reference REF (@file:/PATH, @env:NAME, @cred:NAME;
+ * never an inline value) for the core itself, into *VAL (secret memory,
+ * *LEN bytes, NUL-terminated; secmem_free it). Returns 0; -2 when the
+ * source is not there (unset, missing, empty); -1 when it is refused. Both
+ * with *why (malloc'd). */
+int secret_ref_read(const char *ref, char **val, size_t *len, char **why);
 
 /* Frees what a run collected (message, admin text), wiping it. */
 void run_clear(struct run *r);
@@ -563,6 +569,10 @@ int store_directive(struct jauth *h, const char *src, char **tok, size_t n,
  * each record's generation, lock holder, last writer — unless BUSY (a
  * call into the modules runs: the store's session is theirs). */
 cJSON *store_status(struct jauth *h, struct stack *st, int busy);
+/* For jauth_status: whether ST's store has a key and which of the
+ * service's records are sealed ({"key", "records":[{"name","sealed"}]};
+ * no records while BUSY). */
+cJSON *seal_status(struct jauth *h, struct stack *st, int busy);
 
 /* ---- m_secret.c ---- */
 

@@ -356,3 +356,75 @@ void jauth_m_secret_free(jauth_m_secret *s)
 	secmem_free(s->s);
 	free(s);
 }
+
+/* ---- secrets the core itself needs (a store's key) ---- */
+
+/* Reads secret file PATH (trust rules KIND) into secret memory. */
+static int ref_file(const char *ref, const char *path, enum trust_kind kind,
+		    char **val, size_t *len, char **why)
+{
+	struct stat st;
+	struct buf b = { 0 };
+	int fd = secret_open(path, kind, &st, why), rc = -1;
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			free(*why);
+			*why = xasprintf("%s: %s does not exist", ref, path);
+			return -2;
+		}
+		return -1;
+	}
+	if (read_capped(fd, SECRET_MAX, &b) < 0)
+		*why = xasprintf("%s: %s", ref,
+				 errno == EFBIG ? "larger than 64 KiB"
+						: strerror(errno));
+	else
+		rc = 0;
+	close(fd);
+	size_t n = b.len;
+	while (n > 0 && (b.s[n - 1] == '\n' || b.s[n - 1] == '\r'))
+		n--;
+	if (rc == 0 && n == 0) {
+		*why = xasprintf("%s: %s is empty", ref, path);
+		rc = -2;
+	}
+	if (rc == 0) {
+		*val = secmem_alloc(n + 1);
+		memcpy(*val, b.s, n);
+		*len = n;
+	}
+	buf_wipe(&b);
+	return rc;
+}
+
+int secret_ref_read(const char *ref, char **val, size_t *len, char **why)
+{
+	*val = NULL;
+	*why = NULL;
+	if (strncmp(ref, "@env:", 5) == 0) {
+		const char *e = secure_getenv(ref + 5);
+		if (!e || !*e) {
+			*why = xasprintf("%s: the environment variable is not "
+					 "set",
+					 ref);
+			return -2;
+		}
+		*len = strlen(e);
+		*val = secmem_strdup(e);
+		return 0;
+	}
+	if (strncmp(ref, "@file:", 6) == 0 && ref[6] == '/')
+		return ref_file(ref, ref + 6, TRUST_SECRET, val, len, why);
+	if (strncmp(ref, "@cred:", 6) == 0) {
+		int unset;
+		char *path = cred_path(ref + 6, why, &unset);
+		if (!path)
+			return unset ? -2 : -1;
+		int rc = ref_file(ref, path, TRUST_CREDENTIAL, val, len, why);
+		free(path);
+		return rc;
+	}
+	*why = xasprintf("%.40s is not @file:/PATH, @env:NAME or @cred:NAME",
+			 *ref == '@' ? ref : "an inline value");
+	return -1;
+}

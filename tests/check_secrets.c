@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -365,6 +366,380 @@ START_TEST(test_core_file_of_a_connector_holds_no_secret)
 }
 END_TEST
 
+/* ---- records sealed at rest ---- */
+
+#define REDIRECT "https://app.example/oauth/callback"
+#define STORE_KEY "q3Jt0cY5m1P8wzR6aLk2XvB9nE4sHdUf"
+#define OTHER_KEY "Zx8Wc7Vb6Nm5Lk4Jh3Gf2Ds1Aq0Pw9Oe"
+
+static time_t T0;
+
+static void sealed_setup(void)
+{
+	fx_setup_standin();
+	setenv("CLIENT_SECRET", "csecret", 1);
+	T0 = time(NULL);
+	fx_clock(T0);
+	fx_write(fx_path("store-key"), 0600, STORE_KEY "\n");
+}
+
+/* Service SVC's 3LO stack on a file store with STORE_LINE ("" for none). */
+static void sealed_stack(const char *svc, const char *store_line)
+{
+	fx_stack(svc,
+		 "%s\nrequired oauth3lo.so client_id=cid "
+		 "client_secret=@env:CLIENT_SECRET auth_url=%s api_url=%s "
+		 "ca_file=%s redirect_uri=" REDIRECT "\n",
+		 store_line, SI.url, SI.url, SI.ca);
+}
+
+static const char *keyed(void)
+{
+	static char line[PATH_MAX + 64];
+	snprintf(line, sizeof line, "store files key=@file:%s",
+		 fx_path("store-key"));
+	return line;
+}
+
+/* Opens SVC and consents through the stand-in. */
+static jauth *consented_on(const char *svc)
+{
+	jauth *h = fx_open(svc);
+	char *url = NULL, *report = NULL;
+	ck_assert_msg(jauth_authorize_begin(h, &url) == JAUTH_SUCCESS, "%s",
+		      jauth_error(h));
+	long status = 0;
+	char *cb = standin_consent(&SI, url, &status);
+	ck_assert_msg(cb, "authorize answered %ld", status);
+	ck_assert_msg(jauth_authorize_finish(h, cb, &report) == JAUTH_SUCCESS,
+		      "finish: %s", jauth_error(h));
+	jauth_free(url);
+	jauth_free(report);
+	free(cb);
+	return h;
+}
+
+/* The state file of SVC's grant (oauth3lo keeps it under the client id,
+ * "SVC.oauth3lo….cid.json"), in a static buffer. */
+static const char *grant_file(const char *svc)
+{
+	static char path[PATH_MAX * 2];
+	char want[128];
+	snprintf(want, sizeof want, "%s.oauth3lo", svc);
+	DIR *d = opendir(FX.state);
+	struct dirent *e;
+	path[0] = '\0';
+	while (d && (e = readdir(d)))
+		if (strncmp(e->d_name, want, strlen(want)) == 0 &&
+		    strlen(e->d_name) > 9 &&
+		    strcmp(e->d_name + strlen(e->d_name) - 9, ".cid.json") == 0)
+			snprintf(path, sizeof path, "%s/%s", FX.state,
+				 e->d_name);
+	if (d)
+		closedir(d);
+	ck_assert_msg(path[0], "no grant record of %s in %s", svc, FX.state);
+	return path;
+}
+
+/* 1 when some file of the state directory holds NEEDLE. */
+static int state_has(const char *needle)
+{
+	DIR *d = opendir(FX.state);
+	struct dirent *e;
+	int found = 0;
+	char path[PATH_MAX * 2];
+	while (d && (e = readdir(d))) {
+		snprintf(path, sizeof path, "%s/%s", FX.state, e->d_name);
+		struct stat st;
+		if (e->d_name[0] != '.' && stat(path, &st) == 0 &&
+		    S_ISREG(st.st_mode))
+			found |= file_has(path, needle);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+START_TEST(test_sealed_records_hold_no_token_in_clear)
+{
+	sealed_stack("svc", keyed());
+	jauth *h = consented_on("svc");
+	const jauth_cred *c;
+	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
+	fx_clock(T0 + 3400); /* due: a refresh writes the rotated tokens */
+	ck_assert_int_eq(jauth_refresh(h, &c), JAUTH_SUCCESS);
+	char access[512];
+	snprintf(access, sizeof access, "%s",
+		 jauth_cred_authorization(c) + strlen("Bearer "));
+	ck_assert(file_has(grant_file("svc"), "\"jauth_sealed\""));
+	ck_assert(!state_has(access));
+	ck_assert(!state_has("at-")); /* the stand-in's access tokens */
+	ck_assert(!state_has("rt-")); /* and refresh tokens */
+	ck_assert(!state_has("refresh_token"));
+	ck_assert(!state_has("csecret"));
+	jauth_close(h);
+	/* A new handle (a restarted connector) reads the sealed grant. */
+	h = fx_open("svc");
+	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
+	ck_assert_str_eq(jauth_cred_authorization(c) + strlen("Bearer "),
+			 access);
+	jauth_close(h);
+}
+END_TEST
+
+/* The control: without a key the same records do hold the tokens, so the
+ * greps above can see a token. */
+START_TEST(test_clear_records_show_their_tokens)
+{
+	sealed_stack("svc", "");
+	jauth *h = consented_on("svc");
+	ck_assert(state_has("rt-"));
+	ck_assert(!file_has(grant_file("svc"), "jauth_sealed"));
+	jauth_close(h);
+}
+END_TEST
+
+/* Flips one character of the sealed data in PATH. */
+static void tamper(const char *path)
+{
+	char *text = fx_read(path);
+	char *data = strstr(text, "\"data\":\"");
+	ck_assert_ptr_nonnull(data);
+	char *p = data + strlen("\"data\":\"") + 20;
+	*p = *p == '0' ? '1' : '0';
+	fx_write(path, 0600, text);
+	free(text);
+}
+
+/* An acquire on SVC fails the integrity check and sends nothing. */
+static void refused_unsent(const char *svc)
+{
+	long asked = standin_counter(&SI, "token_requests");
+	jauth *h = fx_open(svc);
+	const jauth_cred *c;
+	ck_assert_int_ne(jauth_acquire(h, &c), JAUTH_SUCCESS);
+	ck_assert_msg(strstr(jauth_error(h), "fails its integrity check"), "%s",
+		      jauth_error(h));
+	ck_assert_int_eq(standin_counter(&SI, "token_requests"), asked);
+	jauth_close(h);
+}
+
+START_TEST(test_tampered_record_is_refused_and_nothing_sent)
+{
+	sealed_stack("svc", keyed());
+	jauth_close(consented_on("svc"));
+	tamper(grant_file("svc"));
+	fx_clock(T0 + 3400); /* a refresh would be due */
+	refused_unsent("svc");
+}
+END_TEST
+
+/* svc's sealed record copied under other's name: the name is bound in
+ * the tag, so other does not take svc's grant for its own. */
+START_TEST(test_record_moved_to_another_service_is_refused)
+{
+	sealed_stack("svc", keyed());
+	sealed_stack("other", keyed());
+	jauth_close(consented_on("svc"));
+	char from[PATH_MAX * 2], to[PATH_MAX * 2];
+	snprintf(from, sizeof from, "%s", grant_file("svc"));
+	const char *base = strrchr(from, '/') + 1 + strlen("svc");
+	snprintf(to, sizeof to, "%s/other%s", FX.state, base);
+	char *text = fx_read(from);
+	fx_write(to, 0600, text);
+	free(text);
+	refused_unsent("other");
+}
+END_TEST
+
+/* A wrong key, a missing key and a sealed record without key= are
+ * configuration errors that leave the grant as it was: never "no grant",
+ * which would send the admin to consent again. */
+static const struct {
+	const char *what;
+	const char *key_text; /* what the key file holds; NULL: removed */
+	int drop_key;	      /* the store line loses key= */
+	const char *says;
+} key_faults[] = {
+	{ "wrong key", OTHER_KEY "\n", 0, "sealed with another key" },
+	{ "key file gone", NULL, 0, "does not exist" },
+	{ "key too short", "short\n", 0, "at least 16" },
+	{ "no key= any more", STORE_KEY "\n", 1, "gives no key=" },
+};
+
+START_TEST(test_key_fault_is_a_config_error_and_the_grant_stays)
+{
+	sealed_stack("svc", keyed());
+	jauth_close(consented_on("svc"));
+	char *before = fx_read(grant_file("svc"));
+	if (key_faults[_i].key_text)
+		fx_write(fx_path("store-key"), 0600, key_faults[_i].key_text);
+	else
+		unlink(fx_path("store-key"));
+	if (key_faults[_i].drop_key)
+		sealed_stack("svc", "");
+	long asked = standin_counter(&SI, "token_requests");
+	jauth *h = fx_open("svc");
+	const jauth_cred *c;
+	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_CONFIG);
+	ck_assert_msg(strstr(jauth_error(h), key_faults[_i].says), "%s: %s",
+		      key_faults[_i].what, jauth_error(h));
+	ck_assert_ptr_null(strstr(jauth_error(h), "authorize"));
+	jauth_close(h);
+	ck_assert_int_eq(standin_counter(&SI, "token_requests"), asked);
+	char *after = fx_read(grant_file("svc"));
+	ck_assert_str_eq(after, before);
+	free(before);
+	free(after);
+	/* The right key back: the same grant serves, no new consent. */
+	fx_write(fx_path("store-key"), 0600, STORE_KEY "\n");
+	sealed_stack("svc", keyed());
+	h = fx_open("svc");
+	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
+	jauth_close(h);
+}
+END_TEST
+
+/* The stack rotating from the key in store-key to the one in new-key. */
+static void rotating_stack(int keep_old)
+{
+	char line[PATH_MAX * 2 + 64];
+	snprintf(line, sizeof line, "store files key=@file:%s",
+		 fx_path("new-key"));
+	if (keep_old)
+		snprintf(line + strlen(line), sizeof line - strlen(line),
+			 " key_old=@file:%s", fx_path("store-key"));
+	sealed_stack("svc", line);
+}
+
+static jauth_result acquire_once(void)
+{
+	const jauth_cred *c;
+	jauth *h = fx_open("svc");
+	jauth_result rc = jauth_acquire(h, &c);
+	jauth_close(h);
+	return rc;
+}
+
+START_TEST(test_rekey_rotates_without_a_new_consent)
+{
+	sealed_stack("svc", keyed());
+	jauth_close(consented_on("svc"));
+	long grants = standin_counter(&SI, "code_grants");
+	fx_write(fx_path("new-key"), 0600, OTHER_KEY "\n");
+	rotating_stack(1); /* old records stay readable with key_old= */
+	ck_assert_int_eq(acquire_once(), JAUTH_SUCCESS);
+	char *out, *err;
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "rekey", "svc",
+				(char *)NULL),
+			 0);
+	ck_assert_msg(strstr(out, "sealed svc.oauth3lo"), "%s", out);
+	free(out);
+	free(err);
+	rotating_stack(0); /* the old key is no longer needed */
+	ck_assert_int_eq(acquire_once(), JAUTH_SUCCESS);
+	sealed_stack("svc", keyed()); /* nor enough */
+	ck_assert_int_eq(acquire_once(), JAUTH_CONFIG);
+	ck_assert_int_eq(standin_counter(&SI, "code_grants"), grants);
+}
+END_TEST
+
+/* Records sealed by nobody yet (a store that gets its first key) are
+ * sealed by rekey; until then they are refused, not taken as absent. */
+START_TEST(test_rekey_seals_a_clear_store)
+{
+	sealed_stack("svc", "");
+	jauth_close(consented_on("svc"));
+	sealed_stack("svc", keyed());
+	ck_assert_int_eq(acquire_once(), JAUTH_CONFIG);
+	char *out, *err;
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "rekey", "svc",
+				(char *)NULL),
+			 0);
+	free(out);
+	free(err);
+	ck_assert(!state_has("rt-"));
+	ck_assert_int_eq(acquire_once(), JAUTH_SUCCESS);
+}
+END_TEST
+
+/* kill -9 at any moment of a rekey loses nothing: with key= and key_old=
+ * the grant serves, and a second rekey finishes. */
+START_TEST(test_rekey_killed_loses_nothing)
+{
+	sealed_stack("svc", keyed());
+	jauth_close(consented_on("svc"));
+	fx_write(fx_path("new-key"), 0600, OTHER_KEY "\n");
+	rotating_stack(1);
+	for (int i = 0; i < 6; i++) {
+		pid_t pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+			dup2(null, 1);
+			dup2(null, 2);
+			execl(JAUTH_TEST_BUILDDIR "/bin/jauth", "jauth", "-c",
+			      FX.conf, "-m", FX.mods, "-s", FX.state, "store",
+			      "rekey", "svc", (char *)NULL);
+			_exit(127);
+		}
+		usleep((useconds_t)(i * 1500));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		ck_assert_int_eq(acquire_once(), JAUTH_SUCCESS);
+	}
+	char *out, *err;
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "rekey", "svc",
+				(char *)NULL),
+			 0);
+	free(out);
+	free(err);
+	rotating_stack(0);
+	ck_assert_int_eq(acquire_once(), JAUTH_SUCCESS);
+	ck_assert_int_eq(standin_counter(&SI, "code_grants"), 1);
+}
+END_TEST
+
+/* jauth status says which records are sealed and which are in clear. */
+START_TEST(test_status_says_which_records_are_in_clear)
+{
+	sealed_stack("svc", "");
+	jauth_close(consented_on("svc"));
+	char *out, *err;
+	fx_cli(NULL, &out, &err, "status", "svc", (char *)NULL);
+	ck_assert_msg(strstr(out, "in clear (no key= on the store line)"), "%s",
+		      out);
+	free(out);
+	free(err);
+	sealed_stack("svc", keyed());
+	fx_cli(NULL, &out, &err, "status", "svc", (char *)NULL);
+	ck_assert_msg(strstr(out, "in clear: seal it with jauth store rekey"),
+		      "%s", out);
+	free(out);
+	free(err);
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "rekey", "svc",
+				(char *)NULL),
+			 0);
+	free(out);
+	free(err);
+	fx_cli(NULL, &out, &err, "status", "svc", (char *)NULL);
+	ck_assert_msg(strstr(out, "sealed (encrypted at rest)"), "%s", out);
+	ck_assert_ptr_null(strstr(out, "in clear"));
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(test_inline_store_key_refused)
+{
+	sealed_stack("svc", "store files key=" STORE_KEY);
+	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "must name a secret"));
+	ck_assert_ptr_null(strstr(jauth_error(h), STORE_KEY));
+	jauth_close(h);
+}
+END_TEST
+
 Suite *suite_secrets(void)
 {
 	Suite *s = suite_create("secrets");
@@ -387,6 +762,23 @@ Suite *suite_secrets(void)
 	tcase_set_timeout(tc, 60); /* a core file takes its time to write */
 	tcase_add_test(tc, test_core_file_shows_a_canary_in_plain_memory);
 	tcase_add_test(tc, test_core_file_of_a_connector_holds_no_secret);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sealed records");
+	tcase_add_unchecked_fixture(tc, fx_standin_up, fx_standin_down);
+	tcase_add_checked_fixture(tc, sealed_setup, fx_teardown);
+	tcase_add_test(tc, test_sealed_records_hold_no_token_in_clear);
+	tcase_add_test(tc, test_clear_records_show_their_tokens);
+	tcase_add_test(tc, test_tampered_record_is_refused_and_nothing_sent);
+	tcase_add_test(tc, test_record_moved_to_another_service_is_refused);
+	tcase_add_loop_test(
+		tc, test_key_fault_is_a_config_error_and_the_grant_stays, 0,
+		(int)(sizeof key_faults / sizeof *key_faults));
+	tcase_add_test(tc, test_rekey_rotates_without_a_new_consent);
+	tcase_add_test(tc, test_rekey_seals_a_clear_store);
+	tcase_add_test(tc, test_rekey_killed_loses_nothing);
+	tcase_add_test(tc, test_status_says_which_records_are_in_clear);
+	tcase_add_test(tc, test_inline_store_key_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -173,6 +173,15 @@ JAUTH_EXPORT jauth_result jauth_store_init(jauth *h, char **report);
  * already has is left alone (JAUTH_ERROR). *report as above. */
 JAUTH_EXPORT jauth_result jauth_store_copy(jauth *h, char **report);
 
+/* Rewrites every record of the service under its store's key= (jauth store
+ * rekey): a record sealed with key_old=, or in clear, comes out sealed
+ * with key=, without a new consent. Each record is replaced by one durable
+ * commit under its lock, so an interrupted rekey leaves every record
+ * readable with key= or key_old=; running it again finishes. JAUTH_CONFIG
+ * when the store has no key= or a record's key is neither. *report as
+ * above. */
+JAUTH_EXPORT jauth_result jauth_store_rekey(jauth *h, char **report);
+
 /* Every problem of SERVICE's stack, one "FILE:LINE: …" per line, in *report
  * (free with jauth_free; "" when clean), masked like jauth_error (a secret
  * left where the parser expected a control or a module is not shown). Loads the modules, never calls the
