@@ -247,6 +247,11 @@ static char *core_unreadable(void)
 {
 	char *pattern = fx_read("/proc/sys/kernel/core_pattern");
 	char *why = NULL;
+#ifdef __SANITIZE_ADDRESS__
+	free(pattern);
+	return strdup(
+		"AddressSanitizer turns core files off (disable_coredump)");
+#endif
 	if (!pattern)
 		why = strdup("no /proc/sys/kernel/core_pattern");
 	else if (pattern[0] == '|')
@@ -730,6 +735,43 @@ START_TEST(test_status_says_which_records_are_in_clear)
 }
 END_TEST
 
+/* libjauth links no libcrypto: the cipher is seal.so's, mapped only once a
+ * store with a key seals or opens a record. */
+START_TEST(test_seal_so_is_loaded_only_for_a_store_with_a_key)
+{
+	sealed_stack("clear", "");
+	jauth_close(consented_on("clear"));
+	ck_assert_ptr_null(strstr(fx_read("/proc/self/maps"), "seal.so"));
+	sealed_stack("svc", keyed());
+	jauth_close(consented_on("svc"));
+	ck_assert_ptr_nonnull(strstr(fx_read("/proc/self/maps"), "seal.so"));
+	char *ldd = NULL, cmd[PATH_MAX];
+	snprintf(cmd, sizeof cmd, "ldd %s/lib/libjauth.so.1",
+		 JAUTH_TEST_BUILDDIR);
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	static char out[8192];
+	size_t n = fread(out, 1, sizeof out - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	ldd = strstr(out, "libcrypto");
+	ck_assert_msg(!ldd, "libjauth links libcrypto: %s", out);
+}
+END_TEST
+
+/* The key file is held to the rules of a secret file when the stack
+ * opens. */
+START_TEST(test_store_key_readable_by_others_refused_at_open)
+{
+	chmod(fx_path("store-key"), 0644);
+	sealed_stack("svc", keyed());
+	jauth *h = fx_open_want("svc", JAUTH_CONFIG);
+	ck_assert_msg(strstr(jauth_error(h), "can be read by group or others"),
+		      "%s", jauth_error(h));
+	jauth_close(h);
+}
+END_TEST
+
 START_TEST(test_inline_store_key_refused)
 {
 	sealed_stack("svc", "store files key=" STORE_KEY);
@@ -778,6 +820,8 @@ Suite *suite_secrets(void)
 	tcase_add_test(tc, test_rekey_seals_a_clear_store);
 	tcase_add_test(tc, test_rekey_killed_loses_nothing);
 	tcase_add_test(tc, test_status_says_which_records_are_in_clear);
+	tcase_add_test(tc, test_seal_so_is_loaded_only_for_a_store_with_a_key);
+	tcase_add_test(tc, test_store_key_readable_by_others_refused_at_open);
 	tcase_add_test(tc, test_inline_store_key_refused);
 	suite_add_tcase(s, tc);
 	return s;

@@ -50,6 +50,21 @@ struct store *store_of(jauth_m *m)
 	return m->line->store ? m->line->store : m->h->store;
 }
 
+/* -1 after recording a problem when the key REF names is there but
+ * refused (a file others can read); one not there yet (a credential
+ * outside its unit) is reported when a record needs it. */
+static int key_refused(const char *src, const char *ref, struct problems *p)
+{
+	char *val = NULL, *why = NULL;
+	size_t len;
+	int rc = secret_ref_read(ref, &val, &len, &why);
+	secmem_free(val);
+	if (rc == -1)
+		problem(p, "%s: store key: %s", src, why);
+	free(why);
+	return rc == -1 ? -1 : 0;
+}
+
 /* Takes key= and key_old= out of the directive's tokens TOK[2..*N) into
  * KEY and OLD. Returns 0, or -1 after recording a problem. */
 static int key_args(const char *src, char **tok, size_t *n, const char **key,
@@ -75,6 +90,8 @@ static int key_args(const char *src, char **tok, size_t *n, const char **key,
 				src, tok[i]);
 			return -1;
 		}
+		if (key_refused(src, *slot, p) < 0)
+			return -1;
 	}
 	*n = out;
 	if (*old && !*key) {
