@@ -11,6 +11,7 @@
  * published, never on the cached acquire path.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,7 @@ struct free_block {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct free_block *free_list[NCLASS];
 static char *arena_next, *arena_end;
-static int lock_failed; /* mlock refused once: do not ask again */
+static _Atomic int lock_failed; /* mlock refused once: do not ask again */
 
 /* N bytes of fresh pages, out of dumps and locked if allowed; NULL when
  * the system has no memory left. */
