@@ -106,6 +106,28 @@ START_TEST(test_cred_without_credentials_directory_is_unavailable)
 }
 END_TEST
 
+/* doctor checks a credential when it runs inside the unit, and says it
+ * cannot see one from outside. */
+START_TEST(test_doctor_checks_a_credential_only_inside_the_unit)
+{
+	char *out, *err;
+	creds_with("jauth-secret", "cred-value-2\n");
+	fx_stack("svc", "required testmod.so secret=@cred:jauth-secret\n");
+	fx_cli(NULL, &out, &err, "doctor", "--offline", "svc", (char *)NULL);
+	ck_assert_msg(strstr(out, cred_file("jauth-secret")), "%s", out);
+	ck_assert_ptr_null(strstr(out, "cannot be seen from here"));
+	free(out);
+	free(err);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	fx_cli(NULL, &out, &err, "doctor", "--offline", "svc", (char *)NULL);
+	ck_assert_msg(strstr(out, "systemd credential jauth-secret cannot be "
+				  "seen from here"),
+		      "%s", out);
+	free(out);
+	free(err);
+}
+END_TEST
+
 START_TEST(test_cred_missing_from_the_directory_is_unavailable)
 {
 	creds_with("other", "x-value\n");
@@ -716,6 +738,11 @@ START_TEST(test_status_says_which_records_are_in_clear)
 		      out);
 	free(out);
 	free(err);
+	fx_cli(NULL, &out, &err, "doctor", "--offline", "svc", (char *)NULL);
+	ck_assert_msg(strstr(out, "is in clear at rest: give the store a key"),
+		      "%s", out);
+	free(out);
+	free(err);
 	sealed_stack("svc", keyed());
 	fx_cli(NULL, &out, &err, "status", "svc", (char *)NULL);
 	ck_assert_msg(strstr(out, "in clear: seal it with jauth store rekey"),
@@ -730,6 +757,10 @@ START_TEST(test_status_says_which_records_are_in_clear)
 	fx_cli(NULL, &out, &err, "status", "svc", (char *)NULL);
 	ck_assert_msg(strstr(out, "sealed (encrypted at rest)"), "%s", out);
 	ck_assert_ptr_null(strstr(out, "in clear"));
+	free(out);
+	free(err);
+	fx_cli(NULL, &out, &err, "doctor", "--offline", "svc", (char *)NULL);
+	ck_assert_msg(strstr(out, "is sealed at rest"), "%s", out);
 	free(out);
 	free(err);
 }
@@ -796,6 +827,8 @@ Suite *suite_secrets(void)
 	tcase_add_test(tc,
 		       test_cred_without_credentials_directory_is_unavailable);
 	tcase_add_test(tc, test_cred_missing_from_the_directory_is_unavailable);
+	tcase_add_test(tc,
+		       test_doctor_checks_a_credential_only_inside_the_unit);
 	tcase_add_loop_test(tc,
 			    test_cred_name_that_leaves_the_directory_refused, 0,
 			    (int)(sizeof bad_names / sizeof *bad_names));
