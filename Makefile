@@ -44,8 +44,9 @@ B ?= build
 LIB_SO   := $(B)/lib/libjauth.so.$(SOMAJOR)
 LIB_LINK := $(B)/lib/libjauth.so
 # libjauth's private objects, dlopened on first use from jauth/ next to
-# libjauth.so.1 (core/private.c): http.so holds libcurl.
-PRIVATE_SO := $(B)/lib/jauth/http.so
+# libjauth.so.1 (core/private.c): http.so holds libcurl, seal.so libcrypto
+# (for a store with a key).
+PRIVATE_SO := $(B)/lib/jauth/http.so $(B)/lib/jauth/seal.so
 
 CORE_SRC := $(wildcard core/*.c) $(filter-out core/store/pgsql_driver.c,$(wildcard core/store/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
@@ -126,6 +127,11 @@ $(B)/lib/jauth/http.so: core/http/curl.c core/http/iface.h | deps
 	$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -shared -Wl,-z,relro,-z,now \
 		-Wl,--no-undefined -o $@ $< $(CURL_LIBS)
 
+$(B)/lib/jauth/seal.so: core/seal/aead.c core/seal/iface.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -shared -Wl,-z,relro,-z,now \
+		-Wl,--no-undefined -o $@ $< $(shell pkg-config --libs libcrypto)
+
 # ---- modules ----
 $(B)/modules/%.so: modules/%/* core/include/jauth/module.h $(LIB_SO)
 	@mkdir -p $(@D)
@@ -168,7 +174,13 @@ $(B)/examples/connector: examples/connector.c core/include/jauth/jauth.h $(LIB_S
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -o $@ $< -L$(B)/lib -ljauth
 
-check: all $(TESTMOD_SO) $(PAM_PICK) $(TEST_BIN) $(B)/examples/connector
+# The connector caught with a secret in flight (tests/check_secrets.c).
+CANARY := $(B)/tests/canary-connector
+$(CANARY): tests/canary/connector.c core/include/jauth/jauth.h $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -o $@ $< -L$(B)/lib -ljauth
+
+check: all $(TESTMOD_SO) $(PAM_PICK) $(TEST_BIN) $(B)/examples/connector $(CANARY)
 	LD_LIBRARY_PATH=$(CURDIR)/$(B)/lib $(TEST_BIN)
 	$(if $(findstring -fsanitize,$(CFLAGS)),@echo "check-python: not under sanitizers",$(PYTEST))
 

@@ -154,33 +154,6 @@ static jauth *consented(struct env *e, const char *service, struct standin *si,
 	return h;
 }
 
-/* The median of REFRESHES forced refreshes of H, in ns; -1 on failure. */
-static double refresh_median(jauth *h)
-{
-	double t[REFRESHES];
-	for (int i = 0; i < REFRESHES; i++) {
-		uint64_t t0 = mono_ns();
-		if (jauth_refresh(h, NULL) != JAUTH_SUCCESS)
-			return -1;
-		t[i] = (double)(mono_ns() - t0);
-	}
-	return median(t, REFRESHES);
-}
-
-/* ns per cached jauth_acquire of H. */
-static double cached_ns(jauth *h)
-{
-	const jauth_cred *c;
-	if (jauth_acquire(h, &c) != JAUTH_SUCCESS)
-		return -1;
-	uint64_t t0 = mono_ns();
-	for (int i = 0; i < CACHED_CALLS; i++) {
-		jauth_acquire(h, &c);
-		ESCAPE(c);
-	}
-	return (double)(mono_ns() - t0) / CACHED_CALLS;
-}
-
 static int pg_stacks(struct env *e, struct pgserver *pg, struct standin *si)
 {
 	char pw[PATH_MAX + 32];
@@ -306,8 +279,10 @@ void bench_fleet(struct row *r)
 		row_fail(r, "set-up: %s", hp ? err : "schema or stacks");
 		goto out;
 	}
-	double pg1 = refresh_median(hp), files1 = refresh_median(hf);
-	double cpg = cached_ns(hp), cfiles = cached_ns(hf);
+	double pg1 = refresh_median(hp, REFRESHES),
+	       files1 = refresh_median(hf, REFRESHES);
+	double cpg = cached_ns(hp, CACHED_CALLS),
+	       cfiles = cached_ns(hf, CACHED_CALLS);
 	double alone[STORMS];
 	long max_grants = 0, total = 0, g;
 	int nalone = 0;

@@ -472,3 +472,29 @@ void verdict_ge(struct line *l, double value, double limit, const char *unit)
 			 unit, limit > 0 ? (limit - value) / limit * 100 : 0.0);
 	}
 }
+
+double refresh_median(jauth *h, int n)
+{
+	double t[64];
+	n = n < 64 ? n : 64;
+	for (int i = 0; i < n; i++) {
+		uint64_t t0 = mono_ns();
+		if (jauth_refresh(h, NULL) != JAUTH_SUCCESS)
+			return -1;
+		t[i] = (double)(mono_ns() - t0);
+	}
+	return median(t, (size_t)n);
+}
+
+double cached_ns(jauth *h, long calls)
+{
+	const jauth_cred *c;
+	if (jauth_acquire(h, &c) != JAUTH_SUCCESS)
+		return -1;
+	uint64_t t0 = mono_ns();
+	for (long i = 0; i < calls; i++) {
+		jauth_acquire(h, &c);
+		ESCAPE(c);
+	}
+	return (double)(mono_ns() - t0) / (double)calls;
+}

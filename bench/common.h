@@ -103,6 +103,11 @@ int oauth_consent(jauth *h, struct standin *si, char *err, size_t n);
 int env_consent(const struct env *e, const char *service, struct standin *si,
 		char *err, size_t n);
 
+/* The median of N forced jauth_refresh calls of H in ns, -1 on failure;
+ * ns per cached jauth_acquire of H over CALLS calls, -1 on failure. */
+double refresh_median(jauth *h, int n);
+double cached_ns(jauth *h, long calls);
+
 /* The secrets the stacks name with @env: */
 #define ENV_CLIENT_SECRET "JAUTH_BENCH_CLIENT_SECRET"
 #define ENV_JIRA_TOKEN "JAUTH_BENCH_JIRA_TOKEN"
@@ -153,6 +158,7 @@ void bench_refresh(struct row *r);
 void bench_memory(struct row *r, const char *self);
 void bench_scale(struct row *r);
 void bench_fleet(struct row *r);
+void bench_sealed(struct row *r);
 void bench_cli(struct row *r);
 
 /* The memory benchmark's child (a fresh process): argv after the

@@ -37,9 +37,10 @@ static const struct bench benches[] = {
 	{ "storm", bench_storm },   { "refresh", bench_refresh },
 	{ "memory", run_memory },   { "scale", bench_scale },
 	{ "fleet", bench_fleet }, { "cli", bench_cli },
+	{ "sealed", bench_sealed },
 };
 #define NBENCH (sizeof benches / sizeof *benches)
-static const int run_order[NBENCH] = { 0, 5, 1, 7, 4, 2, 3, 6 };
+static const int run_order[NBENCH] = { 0, 5, 1, 7, 4, 2, 3, 6, 8 };
 
 /* ---- the machine ---- */
 

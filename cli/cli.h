@@ -88,5 +88,8 @@ jauth *open_service_json(struct cli *cli, const char *service, int *status,
 int fail_handle(jauth *h, jauth_result r);
 /* "2027-06-30 23:59:59 UTC (in 214 days)" style text for T (static). */
 const char *when(time_t t, time_t now);
+/* Makes the process non-dumpable unless COMMAND handles no secret
+ * (secrets.c). */
+void cli_guard_secrets(const char *command);
 
 #endif

@@ -214,6 +214,26 @@ static void check_secret_env(struct doctor *d, const char *src, const char *key,
 		     src, key, name);
 }
 
+/* A @cred: secret: there when doctor runs inside the unit; outside, a
+ * warning that it cannot be seen from here. */
+static void check_secret_cred(struct doctor *d, const char *src,
+			      const char *key, const char *name)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	if (!dir || !*dir) {
+		find(d, "secret", LEVEL_WARNING, EXIT_OK,
+		     "%s: %s= systemd credential %s cannot be seen from here "
+		     "(no $CREDENTIALS_DIRECTORY): check it inside the unit, "
+		     "e.g. systemd-run -P -p LoadCredential=%s:PATH jauth "
+		     "doctor %s",
+		     src, key, name, name, d->service);
+		return;
+	}
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	check_secret_file(d, src, key, path);
+}
+
 static void check_args(struct doctor *d, const cJSON *ln)
 {
 	const char *src = str(ln, "source");
@@ -226,6 +246,8 @@ static void check_args(struct doctor *d, const cJSON *ln)
 			check_secret_file(d, src, a->string, v + 6);
 		else if (strncmp(v, "@env:", 5) == 0)
 			check_secret_env(d, src, a->string, v + 5);
+		else if (strncmp(v, "@cred:", 6) == 0)
+			check_secret_cred(d, src, a->string, v + 6);
 		else
 			check_placeholder(d, src, a->string, v);
 	}
@@ -532,6 +554,36 @@ static void check_network(struct doctor *d, jauth *h, const cJSON *lines)
 
 /* ---- one service, all of them ---- */
 
+/* Records at rest: sealed ones are fine; one in clear is a warning
+ * without a store key, a problem with one (jauth.conf(5), ENCRYPTION AT
+ * REST). */
+static void check_sealing(struct doctor *d, const cJSON *store)
+{
+	const cJSON *enc =
+		cJSON_GetObjectItemCaseSensitive(store, "encryption");
+	int key = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(enc, "key"));
+	const cJSON *rec;
+	cJSON_ArrayForEach (rec,
+			    cJSON_GetObjectItemCaseSensitive(enc, "records")) {
+		const char *name = str(rec, "name");
+		if (cJSON_IsTrue(
+			    cJSON_GetObjectItemCaseSensitive(rec, "sealed")))
+			find(d, "encryption", LEVEL_OK, EXIT_OK,
+			     "record %s is sealed at rest", name);
+		else if (key)
+			find(d, "encryption", LEVEL_PROBLEM, EXIT_USAGE,
+			     "record %s is in clear though the store has a "
+			     "key: seal it with jauth store rekey %s",
+			     name, d->service);
+		else
+			find(d, "encryption", LEVEL_WARNING, EXIT_OK,
+			     "record %s is in clear at rest: give the store a "
+			     "key (store files key=@cred:NAME, jauth.conf(5) "
+			     "ENCRYPTION AT REST), then jauth store rekey %s",
+			     name, d->service);
+	}
+}
+
 static void doctor_one(struct doctor *d, struct cli *cli, const char *service)
 {
 	d->service = service;
@@ -555,6 +607,7 @@ static void doctor_one(struct doctor *d, struct cli *cli, const char *service)
 	check_lines(d, cJSON_GetObjectItemCaseSensitive(doc, "lines"));
 	check_owner(d);
 	check_state_dir(d, str(doc, "state_dir"));
+	check_sealing(d, cJSON_GetObjectItemCaseSensitive(doc, "store"));
 	if (!d->offline) {
 		check_network(d, h,
 			      cJSON_GetObjectItemCaseSensitive(doc, "lines"));

@@ -148,14 +148,31 @@ static int status_unloadable(jauth *h, jauth_result r, int json)
 
 /* The store: where, and for a shared one each record's generation, lock
  * holder and last writer. */
+/* Which records are sealed at rest and which are in clear. */
+static void print_sealing(const cJSON *enc)
+{
+	const cJSON *rec;
+	int key = cJSON_IsTrue(cJSON_GetObjectItem(enc, "key"));
+	cJSON_ArrayForEach(rec, cJSON_GetObjectItem(enc, "records"))
+	{
+		int sealed = cJSON_IsTrue(cJSON_GetObjectItem(rec, "sealed"));
+		printf("          %s: %s\n", str(rec, "name"),
+		       sealed ? "sealed (encrypted at rest)"
+		       : key  ? "in clear: seal it with jauth store rekey"
+			      : "in clear (no key= on the store line)");
+	}
+}
+
 static void print_store(const cJSON *st, time_t now)
 {
 	const cJSON *rec;
 	if (!cJSON_IsObject(st) || !str(st, "where")) {
 		printf("store     files in %s\n", st ? str(st, "dir") : "?");
+		print_sealing(cJSON_GetObjectItem(st, "encryption"));
 		return;
 	}
 	printf("store     %s\n", str(st, "where"));
+	print_sealing(cJSON_GetObjectItem(st, "encryption"));
 	if (str(st, "error"))
 		printf("          %s\n", str(st, "error"));
 	cJSON_ArrayForEach(rec, cJSON_GetObjectItem(st, "records"))

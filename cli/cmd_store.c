@@ -1,5 +1,5 @@
-/* cmd_store.c — jauth store init|copy SERVICE: the shared store of a
- * service (jauth.conf(5), "store pgsql"). */
+/* cmd_store.c — jauth store init|copy|rekey SERVICE: the shared store of
+ * a service (jauth.conf(5), "store pgsql"), and the key of any store. */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,16 +10,20 @@ static int store(struct cli *cli, int argc, char **argv)
 	int first, status = simple_args(&cmd_store, argc, argv, &first);
 	if (status >= 0)
 		return status;
-	if (first != argc - 2 || (strcmp(argv[first], "init") != 0 &&
-				  strcmp(argv[first], "copy") != 0))
+	static const char *const verbs[] = { "init", "copy", "rekey" };
+	jauth_result (*const calls[])(jauth *, char **) = { jauth_store_init,
+							    jauth_store_copy,
+							    jauth_store_rekey };
+	size_t v = 0;
+	while (first == argc - 2 && v < 3 && strcmp(argv[first], verbs[v]))
+		v++;
+	if (first != argc - 2 || v == 3)
 		return usage(&cmd_store);
 	jauth *h = open_service(cli, argv[first + 1], &status);
 	if (!h)
 		return status;
 	char *report = NULL;
-	jauth_result r = strcmp(argv[first], "init") == 0
-				 ? jauth_store_init(h, &report)
-				 : jauth_store_copy(h, &report);
+	jauth_result r = calls[v](h, &report);
 	if (report && *report)
 		printf("%s", report);
 	status = r == JAUTH_SUCCESS ? EXIT_OK : fail_handle(h, r);
@@ -30,8 +34,9 @@ static int store(struct cli *cli, int argc, char **argv)
 
 const struct command cmd_store = {
 	.name = "store",
-	.args = "init|copy SERVICE",
-	.summary = "the shared store: create its table, move a grant in",
+	.args = "init|copy|rekey SERVICE",
+	.summary = "the shared store: create its table, move a grant in; "
+		   "rekey",
 	.help = "For a service whose stack has a \"store pgsql …\" line "
 		"(jauth.conf(5)):\n"
 		"  init  creates the table jauth_record in that database "
@@ -42,6 +47,13 @@ const struct command cmd_store = {
 		"files, so that\n"
 		"        no process refreshes from them again. A record the "
 		"database already\n"
-		"        has is left alone.\n",
+		"        has is left alone.\n"
+		"  rekey rewrites every record of the service under the key= "
+		"of its store\n"
+		"        line (any backend): records sealed with key_old=, or "
+		"in clear, come\n"
+		"        out sealed with key=, without a new consent "
+		"(jauth.conf(5),\n"
+		"        \"Encryption at rest\").\n",
 	.run = store,
 };

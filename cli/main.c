@@ -246,5 +246,6 @@ int main(int argc, char **argv)
 	snprintf(name, sizeof name, "jauth %s", c->name);
 	argv[optind] = name;
 	opterr = 1;
+	cli_guard_secrets(c->name);
 	return c->run(&cli, argc - optind, argv + optind);
 }

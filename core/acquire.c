@@ -18,7 +18,9 @@ struct jauth_cred *cred_new(const struct jauth_m_cred *c, const char *source,
 			    const char *module)
 {
 	struct jauth_cred *cr = xcalloc(1, sizeof *cr);
-	cr->authorization = xasprintf("%s %s", c->scheme, c->token);
+	/* Secret memory, taken here at publish time: the hot path only
+	 * hands out the pointer. */
+	cr->authorization = secmem_join(c->scheme, " ", c->token);
 	cr->scheme = xstrdup(c->scheme);
 	cr->base_url = xstrdup(c->base_url);
 	size_t n = strlen(cr->base_url);
@@ -35,7 +37,7 @@ void cred_free(struct jauth_cred *c)
 {
 	if (!c)
 		return;
-	wipe_free(c->authorization);
+	secmem_free(c->authorization);
 	free(c->scheme);
 	free(c->base_url);
 	free(c->source);

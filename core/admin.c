@@ -280,7 +280,9 @@ jauth_result jauth_status(jauth *h, char **json)
 	cJSON_AddStringToObject(o, "state_dir", h->state_dir);
 	cJSON_AddNumberToObject(o, "now", (double)handle_now(h));
 	cJSON_AddItemToObject(o, "lines", lines_json(st, busy));
-	cJSON_AddItemToObject(o, "store", store_status(h, st, busy));
+	cJSON *store = store_status(h, st, busy);
+	cJSON_AddItemToObject(store, "encryption", seal_status(h, st, busy));
+	cJSON_AddItemToObject(o, "store", store);
 	if (!busy)
 		pthread_mutex_unlock(&st->run_mu);
 	stack_put(h, st);

@@ -99,6 +99,21 @@ void problems_free(struct problems *p);
 /* Seconds since the epoch, read without a system call (vDSO). */
 time_t coarse_now(void);
 
+/* ---- secmem.c: memory for secrets ---- */
+
+/* Zeroed memory on pages left out of core dumps (and locked in RAM while
+ * RLIMIT_MEMLOCK allows), for the bytes of a secret; never NULL (aborts
+ * on exhaustion, as xmalloc). Not for the cached acquire path: it takes
+ * a lock. */
+void *secmem_alloc(size_t n);
+/* Wipes and frees a block of secmem_alloc. NULL is accepted. */
+void secmem_free(void *p);
+/* strdup/strndup into secret memory. */
+char *secmem_strdup(const char *s);
+char *secmem_strndup(const char *s, size_t n);
+/* A, SEP and B joined, in secret memory. */
+char *secmem_join(const char *a, const char *sep, const char *b);
+
 /* ---- trust.c: the ownership and mode checks of DESIGN §3 ---- */
 
 enum trust_kind {
@@ -109,6 +124,8 @@ enum trust_kind {
 			 the caller can write */
 	TRUST_CA,     /* like a stack file: CA certificates for ca_file= */
 	TRUST_FILE,   /* like a stack file: a JAUTH_ARG_FILE argument's */
+	TRUST_CREDENTIAL, /* a systemd credential: as a secret, but its group
+			     bits may be an ACL's mask (m_secret.c checks) */
 };
 
 /*
@@ -373,6 +390,16 @@ char *secret_ref_problem(struct jauth *h, const char *v, int file_mode);
 /* The trust rules a JAUTH_ARG_FILE argument's file is held to. */
 #define arg_file_kind(s)                                                       \
 	((s)->flags & JAUTH_ARG_PRIVATE ? TRUST_SECRET : TRUST_FILE)
+/* Why @cred:NAME is refused at open (malloc'd), or NULL: a bad NAME, or
+ * a credential that exists but fails the trust rules. Not running under
+ * a unit is not a problem yet: it makes the secret unavailable. */
+char *cred_problem(const char *name);
+/* Reads the secret reference REF (@file:/PATH, @env:NAME, @cred:NAME;
+ * never an inline value) for the core itself, into *VAL (secret memory,
+ * *LEN bytes, NUL-terminated; secmem_free it). Returns 0; -2 when the
+ * source is not there (unset, missing, empty); -1 when it is refused. Both
+ * with *why (malloc'd). */
+int secret_ref_read(const char *ref, char **val, size_t *len, char **why);
 
 /* Frees what a run collected (message, admin text), wiping it. */
 void run_clear(struct run *r);
@@ -559,6 +586,10 @@ int store_directive(struct jauth *h, const char *src, char **tok, size_t n,
  * each record's generation, lock holder, last writer — unless BUSY (a
  * call into the modules runs: the store's session is theirs). */
 cJSON *store_status(struct jauth *h, struct stack *st, int busy);
+/* For jauth_status: whether ST's store has a key and which of the
+ * service's records are sealed ({"key", "records":[{"name","sealed"}]};
+ * no records while BUSY). */
+cJSON *seal_status(struct jauth *h, struct stack *st, int busy);
 
 /* ---- m_secret.c ---- */
 

@@ -161,9 +161,11 @@ static char *secret_problem(jauth_m *m, const char *v)
 		}
 		return why;
 	}
+	if (strncmp(v, "@cred:", 6) == 0)
+		return cred_problem(v + 6);
 	if (*v == '@')
 		return xstrdup("is a reference jauth does not know: use "
-			       "@env:NAME or @file:PATH");
+			       "@env:NAME, @file:PATH or @cred:NAME");
 	redactor_add(&m->h->red, v);
 	if (m->line->file_mode & 044)
 		return xstrdup(

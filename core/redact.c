@@ -22,7 +22,7 @@ void redactor_init(struct redactor *r)
 void redactor_fini(struct redactor *r)
 {
 	for (size_t i = 0; i < REDACT_SLOTS; i++)
-		wipe_free(r->v[i]);
+		secmem_free(r->v[i]);
 	pthread_mutex_destroy(&r->mu);
 }
 
@@ -40,8 +40,8 @@ void redactor_add(struct redactor *r, const char *s)
 		}
 	}
 	size_t slot = r->next++ % REDACT_SLOTS;
-	wipe_free(r->v[slot]);
-	r->v[slot] = xstrdup(s);
+	secmem_free(r->v[slot]);
+	r->v[slot] = secmem_strdup(s); /* the values are secrets */
 	pthread_mutex_unlock(&r->mu);
 }
 

@@ -107,6 +107,8 @@ static const char *kind_name(enum trust_kind kind)
 		return "CA file";
 	case TRUST_FILE:
 		return "file";
+	case TRUST_CREDENTIAL:
+		return "credential";
 	default:
 		return "secret file";
 	}
@@ -128,6 +130,12 @@ static char *owner_problem(const char *path, const struct stat *st,
 			"/etc/jauth/secret, mode 0755), keeping its owner and "
 			"mode 0600",
 			path, u);
+	else if (kind == TRUST_CREDENTIAL)
+		why = xasprintf("credential %s is owned by %s, not root or "
+				"you: systemd gives a unit's credentials to "
+				"root or to its User=; run the connector as "
+				"that user, from its unit",
+				path, u);
 	else if (kind == TRUST_CONFIG)
 		why = xasprintf(
 			"stack file %s is owned by %s, not root or you: a stack "
@@ -183,6 +191,11 @@ static char *file_problem(const char *path, const struct stat *st,
 		return owner_problem(path, st, kind);
 	if (kind == TRUST_SECRET && (mode & 077))
 		return secret_mode_problem(path, st);
+	if (kind == TRUST_CREDENTIAL && (mode & 007))
+		return xasprintf("credential %s can be read by others (mode "
+				 "%04o): systemd makes credentials 0400; fix "
+				 "the unit or whatever wrote it",
+				 path, mode);
 	if (mode & 022)
 		return xasprintf("%s %s is writable by group or others "
 				 "(mode %04o): chmod go-w %s",

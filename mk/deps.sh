@@ -37,6 +37,7 @@ missing() {
 	have_hdr subunit/child.h || want libsubunit-dev
 	have_hdr security/pam_appl.h || want libpam0g-dev # PAM differential test
 	have_hdr postgresql/libpq-fe.h || want libpq-dev # PostgreSQL store
+	have_hdr openssl/evp.h || want libssl-dev # sealed records (seal.so)
 	have_file /usr/lib/postgresql/15/bin/initdb || want postgresql-15
 	have_file /usr/bin/openssl || want openssl # the tests' CA
 	have_file /usr/bin/python3 || want python3 # the stand-in

@@ -26,6 +26,7 @@ int main(void)
 	srunner_add_suite(sr, suite_pgsql());
 	srunner_add_suite(sr, suite_http());
 	srunner_add_suite(sr, suite_trust());
+	srunner_add_suite(sr, suite_secrets());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -1066,6 +1066,46 @@ START_TEST(test_store_copy_moves_the_grant_without_consent)
 }
 END_TEST
 
+/* With key= on the store line the row holds no token (jauth.conf(5),
+ * ENCRYPTION AT REST); a row moved to another service's name is refused
+ * and nothing is sent. */
+START_TEST(test_sealed_rows_hold_no_token_and_stay_put)
+{
+	char key[PATH_MAX + 32], opt[PATH_MAX + 64];
+	snprintf(key, sizeof key, "%s/store-key", FX.dir);
+	fx_write(key, 0600, "q3Jt0cY5m1P8wzR6aLk2XvB9nE4sHdUf\n");
+	snprintf(opt, sizeof opt, "key=@file:%s", key);
+	pg_stack(PG.conninfo, opt);
+	consent();
+	ck_assert_str_eq(rec_field("jauth_sealed"), "aes-256-gcm");
+	ck_assert_str_eq(sql1("SELECT count(*) FROM jauth_record WHERE "
+			      "record LIKE '%rt-%' OR record LIKE '%at-%' OR "
+			      "record LIKE '%refresh_token%'"),
+			 "0");
+	jauth *h = host_open(1);
+	const jauth_cred *c;
+	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
+	ck_assert(accepted(c));
+	jauth_close(h);
+	ck_assert_int_eq(pgserver_sql(&PG,
+				      "UPDATE jauth_record SET service = "
+				      "'svc2' WHERE service = 'svc'",
+				      NULL),
+			 0);
+	char *stack = fx_read(fx_path("conf/svc"));
+	fx_stack("svc2", "%s", stack);
+	free(stack);
+	long asked = standin_counter(&SI, "token_requests");
+	struct jauth_options o = host(2);
+	ck_assert_int_eq(jauth_open("svc2", &o, &h), JAUTH_SUCCESS);
+	ck_assert_int_ne(jauth_acquire(h, &c), JAUTH_SUCCESS);
+	ck_assert_msg(strstr(jauth_error(h), "fails its integrity check"), "%s",
+		      jauth_error(h));
+	ck_assert_int_eq(standin_counter(&SI, "token_requests"), asked);
+	jauth_close(h);
+}
+END_TEST
+
 Suite *suite_pgsql(void)
 {
 	Suite *s = suite_create("pgsql store");
@@ -1106,6 +1146,7 @@ Suite *suite_pgsql(void)
 		tc, test_holder_that_lost_its_session_commits_only_if_unchanged,
 		0, 2);
 	tcase_add_test(tc, test_store_copy_moves_the_grant_without_consent);
+	tcase_add_test(tc, test_sealed_rows_hold_no_token_and_stay_put);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -21,5 +21,6 @@ Suite *suite_verbs(void);
 Suite *suite_pgsql(void);
 Suite *suite_http(void);
 Suite *suite_trust(void);
+Suite *suite_secrets(void);
 
 #endif

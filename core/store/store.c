@@ -15,6 +15,7 @@
 struct store {
 	const struct store_backend *be;
 	void *ctx;
+	struct seal *seal; /* NULL: records in clear */
 };
 
 struct jauth_m_lock {
@@ -34,16 +35,83 @@ void *store_ctx(struct store *s, const struct store_backend *be)
 	return s && s->be == be ? s->ctx : NULL;
 }
 
+const struct store_backend *store_backend_of(struct store *s)
+{
+	return s->be;
+}
+
+struct seal *store_seal_of(struct store *s)
+{
+	return s->seal;
+}
+
 struct store *store_of(jauth_m *m)
 {
 	return m->line->store ? m->line->store : m->h->store;
+}
+
+/* -1 after recording a problem when the key REF names is there but
+ * refused (a file others can read); one not there yet (a credential
+ * outside its unit) is reported when a record needs it. */
+static int key_refused(const char *src, const char *ref, struct problems *p)
+{
+	char *val = NULL, *why = NULL;
+	size_t len;
+	int rc = secret_ref_read(ref, &val, &len, &why);
+	secmem_free(val);
+	if (rc == -1)
+		problem(p, "%s: store key: %s", src, why);
+	free(why);
+	return rc == -1 ? -1 : 0;
+}
+
+/* Takes key= and key_old= out of the directive's tokens TOK[2..*N) into
+ * KEY and OLD. Returns 0, or -1 after recording a problem. */
+static int key_args(const char *src, char **tok, size_t *n, const char **key,
+		    const char **old, struct problems *p)
+{
+	size_t out = 2;
+	*key = *old = NULL;
+	for (size_t i = 2; i < *n; i++) {
+		const char **slot = strncmp(tok[i], "key=", 4) == 0 ? key
+				    : strncmp(tok[i], "key_old=", 8) == 0
+					    ? old
+					    : NULL;
+		if (!slot) {
+			tok[out++] = tok[i];
+			continue;
+		}
+		*slot = strchr(tok[i], '=') + 1;
+		if (!seal_ref_ok(*slot)) {
+			problem(p,
+				"%s: store %.8s must name a secret: "
+				"@file:/PATH, @env:NAME or @cred:NAME (a key "
+				"is never written in the stack)",
+				src, tok[i]);
+			return -1;
+		}
+		if (key_refused(src, *slot, p) < 0)
+			return -1;
+	}
+	*n = out;
+	if (*old && !*key) {
+		problem(p,
+			"%s: store key_old= without key=: give the new key "
+			"as key=",
+			src);
+		return -1;
+	}
+	return 0;
 }
 
 int store_directive(struct jauth *h, const char *src, char **tok, size_t n,
 		    struct store **out, struct problems *p)
 {
 	const struct store_backend *be = NULL;
+	const char *key, *old;
 	char *why = NULL;
+	if (key_args(src, tok, &n, &key, &old, p) < 0)
+		return -1;
 	for (size_t i = 0; n >= 2 && i < sizeof backends / sizeof *backends;
 	     i++)
 		if (strcmp(backends[i]->name, tok[1]) == 0)
@@ -55,16 +123,20 @@ int store_directive(struct jauth *h, const char *src, char **tok, size_t n,
 			src);
 		return -1;
 	}
-	if (be == &store_files) /* the handle's own */
+	if (be == &store_files && !key) /* the handle's own */
 		return 0;
 	struct store *s = xcalloc(1, sizeof *s);
 	s->be = be;
-	if (be->open_args(h, src, tok + 2, n - 2, &s->ctx, &why) < 0) {
+	int rc = be == &store_files || !be->open_args
+			 ? be->open(h, NULL, &s->ctx, &why)
+			 : be->open_args(h, src, tok + 2, n - 2, &s->ctx, &why);
+	if (rc < 0) {
 		problem(p, "%s: store %s: %s", src, be->name, why);
 		free(why);
 		free(s);
 		return -1;
 	}
+	s->seal = key ? seal_new(key, old) : NULL;
 	*out = s;
 	return 0;
 }
@@ -100,6 +172,7 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	s->be->close(s->ctx);
+	seal_free(s->seal);
 	free(s);
 }
 
@@ -166,6 +239,8 @@ jauth_result jauth_m_store_load(jauth_m *m, const char *key, cJSON **rec)
 		return JAUTH_ERROR;
 	jauth_result rc = s->be->load(m, s->ctx, name, &text, &len);
 	if (rc == JAUTH_SUCCESS && text)
+		rc = unseal_record(m, s->seal, name, 0, &text, &len);
+	if (rc == JAUTH_SUCCESS && text)
 		rc = parse(m, s, name, text, rec);
 	text_free(text, len);
 	free(name);
@@ -199,6 +274,8 @@ static jauth_result lock(jauth_m *m, const char *key, int or_wait,
 		return JAUTH_SUCCESS;
 	}
 	if (rc == JAUTH_SUCCESS && text)
+		rc = unseal_record(m, s->seal, lk->name, 0, &text, &len);
+	if (rc == JAUTH_SUCCESS && text)
 		rc = parse(m, s, lk->name, text, rec);
 	text_free(text, len);
 	if (rc != JAUTH_SUCCESS) {
@@ -221,15 +298,27 @@ jauth_result jauth_m_store_lock_or_wait(jauth_m *m, const char *key,
 	return lock(m, key, 1, out, rec);
 }
 
-/* Serializes REC for LK's backend: never more than it reads back. */
-static char *serialize(jauth_m_lock *lk, const cJSON *rec, size_t *len)
+/* Serializes REC for LK's backend, sealed when the store has a key:
+ * never more than it reads back. NULL after a message on LK's module. */
+static char *serialize(jauth_m_lock *lk, const cJSON *rec, size_t *len,
+		       jauth_result *rc)
 {
-	char *text = cJSON_PrintUnformatted(rec);
+	*rc = JAUTH_ERROR;
+	char *text = cJSON_PrintUnformatted(rec), *sealed;
 	if (!text) {
 		jauth_m_fail(lk->m, JAUTH_ERROR, "cannot serialize the record");
 		return NULL;
 	}
 	*len = strlen(text);
+	if (lk->s->seal) {
+		*rc = seal_record(lk->m, lk->s->seal, lk->name, text, *len,
+				  &sealed, len);
+		text_free(text, strlen(text));
+		if (*rc != JAUTH_SUCCESS)
+			return NULL;
+		*rc = JAUTH_ERROR;
+		text = sealed;
+	}
 	if (*len <= lk->s->be->max_record)
 		return text;
 	jauth_m_fail(lk->m, JAUTH_ERROR,
@@ -244,10 +333,11 @@ static char *serialize(jauth_m_lock *lk, const cJSON *rec, size_t *len)
 jauth_result jauth_m_store_commit(jauth_m_lock *lk, const cJSON *rec)
 {
 	size_t len;
-	char *text = serialize(lk, rec, &len);
+	jauth_result rc;
+	char *text = serialize(lk, rec, &len, &rc);
 	if (!text)
-		return JAUTH_ERROR;
-	jauth_result rc = lk->s->be->commit(lk->m, lk->lk, text, len);
+		return rc;
+	rc = lk->s->be->commit(lk->m, lk->lk, text, len);
 	text_free(text, len);
 	return rc;
 }
@@ -255,10 +345,11 @@ jauth_result jauth_m_store_commit(jauth_m_lock *lk, const cJSON *rec)
 jauth_result jauth_m_store_note(jauth_m_lock *lk, const cJSON *rec)
 {
 	size_t len;
-	char *text = serialize(lk, rec, &len);
+	jauth_result rc;
+	char *text = serialize(lk, rec, &len, &rc);
 	if (!text)
-		return JAUTH_ERROR;
-	jauth_result rc = lk->s->be->note(lk->m, lk->lk, text, len);
+		return rc;
+	rc = lk->s->be->note(lk->m, lk->lk, text, len);
 	text_free(text, len);
 	return rc;
 }

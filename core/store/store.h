@@ -163,4 +163,31 @@ jauth_result pgsql_records(jauth_m *m, void *ctx, cJSON **out);
 
 void store_info_clear(struct store_info *in);
 
+/* ---- seal.c: records sealed at rest, for every backend ---- */
+
+struct seal;
+/* 1 when REF may name a store key: @file:/PATH, @env:NAME, @cred:NAME. */
+int seal_ref_ok(const char *ref);
+/* The sealing of a store with key reference KEY and, while rotating, the
+ * previous one KEY_OLD (may be NULL). Nothing is read yet. */
+struct seal *seal_new(const char *key, const char *key_old);
+void seal_free(struct seal *sl);
+/* Seals record NAME's TEXT (LEN bytes) into *out (malloc'd, *outlen
+ * bytes). JAUTH_CONFIG when the key cannot be had. */
+jauth_result seal_record(jauth_m *m, struct seal *sl, const char *name,
+			 const char *text, size_t len, char **out,
+			 size_t *outlen);
+/* Replaces *text (a record NAME read from the backend, *len bytes) with
+ * its clear text. SL NULL: the store has no key. A sealed record without
+ * a key, a key that is not the record's, or (unless ALLOW_CLEAR) a clear
+ * record in a store with a key is JAUTH_CONFIG; a record whose tag fails
+ * (changed, or moved from another name) is JAUTH_ERROR. */
+jauth_result unseal_record(jauth_m *m, struct seal *sl, const char *name,
+			   int allow_clear, char **text, size_t *len);
+/* 1 when TEXT is a sealed record. */
+int record_sealed(const char *text);
+/* S's backend and its sealing (NULL: none), for rekey.c. */
+const struct store_backend *store_backend_of(struct store *s);
+struct seal *store_seal_of(struct store *s);
+
 #endif

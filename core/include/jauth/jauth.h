@@ -116,6 +116,9 @@ JAUTH_EXPORT const char *jauth_error(const jauth *h);
  * without I/O, system calls or a shared lock; near its expiry one caller
  * refreshes it while the others keep using it. *cred stays valid until this
  * thread's next call of jauth_acquire or jauth_refresh on the same handle.
+ * Its Authorization value lives on pages left out of core dumps and is
+ * wiped when libjauth frees it; a copy the caller makes is the caller's
+ * to protect (README, "Secrets and core files").
  */
 JAUTH_EXPORT jauth_result jauth_acquire(jauth *h, const jauth_cred **cred);
 
@@ -169,6 +172,15 @@ JAUTH_EXPORT jauth_result jauth_store_init(jauth *h, char **report);
  * refreshes from it again (jauth store copy). A record the shared store
  * already has is left alone (JAUTH_ERROR). *report as above. */
 JAUTH_EXPORT jauth_result jauth_store_copy(jauth *h, char **report);
+
+/* Rewrites every record of the service under its store's key= (jauth store
+ * rekey): a record sealed with key_old=, or in clear, comes out sealed
+ * with key=, without a new consent. Each record is replaced by one durable
+ * commit under its lock, so an interrupted rekey leaves every record
+ * readable with key= or key_old=; running it again finishes. JAUTH_CONFIG
+ * when the store has no key= or a record's key is neither. *report as
+ * above. */
+JAUTH_EXPORT jauth_result jauth_store_rekey(jauth *h, char **report);
 
 /* Every problem of SERVICE's stack, one "FILE:LINE: …" per line, in *report
  * (free with jauth_free; "" when clean), masked like jauth_error (a secret

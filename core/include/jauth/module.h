@@ -110,7 +110,7 @@ enum jauth_arg_type {
 	JAUTH_ARG_INT,	/* a decimal integer within [min, max] */
 	JAUTH_ARG_BOOL, /* yes/no, true/false, 1/0, on/off */
 	JAUTH_ARG_DATE, /* YYYY-MM-DD, a real calendar day */
-	JAUTH_ARG_SECRET, /* @env:NAME, @file:PATH, or inline text */
+	JAUTH_ARG_SECRET, /* @env:NAME, @file:PATH, @cred:NAME, or inline */
 	JAUTH_ARG_FILE,	  /* the absolute path of a file the core reads for
 			     the module (jauth_m_file_read) under its trust
 			     rules */
@@ -174,8 +174,10 @@ JAUTH_EXPORT jauth_result jauth_m_file_read(jauth_m *m, const char *key,
 /*
  * Resolves the secret argument KEY now: @env:NAME, @file:PATH (trailing
  * newline stripped; the file must be a regular file owned by root or the
- * caller with no group/other access) or the inline value. An unset variable
- * or missing file is JAUTH_UNAVAILABLE with a message naming it.
+ * caller with no group/other access), @cred:NAME (systemd's
+ * $CREDENTIALS_DIRECTORY/NAME, read as a file) or the inline value. An
+ * unset variable, missing file or missing $CREDENTIALS_DIRECTORY is
+ * JAUTH_UNAVAILABLE with a message naming it.
  */
 JAUTH_EXPORT jauth_result jauth_m_secret_get(jauth_m *m, const char *key,
 					     jauth_m_secret **out);
