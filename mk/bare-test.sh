@@ -23,7 +23,17 @@ set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 suite=${SUITE:-bookworm}
-mirror=${MIRROR:-http://deb.debian.org/debian}
+# The mirror: $MIRROR, else this machine's own apt sources (mmdebstrap
+# pastes a sources file it is given), else mmdebstrap's default.
+if [ -n "${MIRROR:-}" ]; then
+	mirror=$MIRROR
+elif [ -f /etc/apt/sources.list.d/debian.sources ]; then
+	mirror=/etc/apt/sources.list.d/debian.sources
+elif [ -s /etc/apt/sources.list ]; then
+	mirror=/etc/apt/sources.list
+else
+	mirror=""
+fi
 [ "$(id -u)" = 0 ] || { echo "bare-test: run as root (mmdebstrap, chroot, mount)" >&2; exit 2; }
 command -v mmdebstrap >/dev/null || { echo "bare-test: apt-get install mmdebstrap" >&2; exit 2; }
 if [ -n "$(git -C "$top" status --porcelain --untracked-files=no)" ]; then
@@ -48,7 +58,7 @@ step "mmdebstrap --variant=apt $suite $root (+ git make)"
 # The release file of a snapshot mirror may be past Valid-Until.
 mmdebstrap --variant=apt --include=git,make \
 	--aptopt='Acquire::Check-Valid-Until "false"' \
-	"$suite" "$root" "$mirror"
+	"$suite" "$root" ${mirror:+"$mirror"}
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 touch "$root/.jauth-scratch-root" # mk/readme-walk.sh runs only here
