@@ -21,38 +21,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "cli_capture.h"
 #include "fixture.h"
 #include "suites.h"
-
-#define CLI(in, ...) fx_cli(in, &out, &err, __VA_ARGS__, (char *)NULL)
-
-static char *out, *err;
-
-static void clear(void)
-{
-	free(out);
-	free(err);
-	out = err = NULL;
-}
-
-static void setup(void)
-{
-	fx_setup();
-	out = err = NULL;
-}
-
-static void teardown(void)
-{
-	clear();
-	fx_teardown();
-}
-
-static void setup_standin(void)
-{
-	fx_setup_standin();
-	out = err = NULL;
-	setenv("CLIENT_SECRET", "csecret", 1);
-}
 
 START_TEST(test_help_and_version)
 {

@@ -12,27 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_capture.h"
 #include "fixture.h"
 #include "suites.h"
 
 #define CANARY "canary-6f1d2e9b7a"
 #define LABEL10 "aaaaaaaaaa"
 #define LABEL70 LABEL10 LABEL10 LABEL10 LABEL10 LABEL10 LABEL10 LABEL10
-
-static char *out, *err;
-
-static void clear(void)
-{
-	free(out);
-	free(err);
-	out = err = NULL;
-}
-
-static void teardown(void)
-{
-	clear();
-	fx_teardown();
-}
 
 /* A one-line stack "svc" of testmod fetching PATH, trusting CA. */
 static jauth *fetcher(const char *path, const char *ca, const char *extra)
