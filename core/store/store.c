@@ -330,28 +330,30 @@ static char *serialize(jauth_m_lock *lk, const cJSON *rec, size_t *len,
 	return NULL;
 }
 
-jauth_result jauth_m_store_commit(jauth_m_lock *lk, const cJSON *rec)
+/* Serializes REC and hands it to PUT, the backend's commit or note. */
+static jauth_result
+put_record(jauth_m_lock *lk, const cJSON *rec,
+	   jauth_result (*put)(jauth_m *m, struct store_lock *slk,
+			       const char *text, size_t len))
 {
 	size_t len;
 	jauth_result rc;
 	char *text = serialize(lk, rec, &len, &rc);
 	if (!text)
 		return rc;
-	rc = lk->s->be->commit(lk->m, lk->lk, text, len);
+	rc = put(lk->m, lk->lk, text, len);
 	text_free(text, len);
 	return rc;
 }
 
+jauth_result jauth_m_store_commit(jauth_m_lock *lk, const cJSON *rec)
+{
+	return put_record(lk, rec, lk->s->be->commit);
+}
+
 jauth_result jauth_m_store_note(jauth_m_lock *lk, const cJSON *rec)
 {
-	size_t len;
-	jauth_result rc;
-	char *text = serialize(lk, rec, &len, &rc);
-	if (!text)
-		return rc;
-	rc = lk->s->be->note(lk->m, lk->lk, text, len);
-	text_free(text, len);
-	return rc;
+	return put_record(lk, rec, lk->s->be->note);
 }
 
 jauth_result jauth_m_store_remove(jauth_m_lock *lk)
