@@ -29,12 +29,9 @@ static long call_myself(jauth *h, const jauth_cred **out)
 	const jauth_cred *c;
 	jauth_result rc = jauth_acquire(h, &c);
 	ck_assert_msg(rc == JAUTH_SUCCESS, "acquire: %s", jauth_error(h));
-	char url[512];
-	snprintf(url, sizeof url, "%s/rest/api/3/myself",
-		 jauth_cred_base_url(c));
 	if (out)
 		*out = c;
-	return standin_get(&SI, url, jauth_cred_authorization(c), NULL);
+	return fx_myself(c);
 }
 
 START_TEST(test_unscoped_token_works_on_the_site)

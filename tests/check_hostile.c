@@ -231,11 +231,7 @@ static void setup_oauth(void)
 	setenv("CLIENT_SECRET", "csecret", 1);
 	T0 = time(NULL);
 	fx_clock(T0);
-	fx_stack(
-		"svc",
-		"required oauth3lo.so client_id=cid client_secret=@env:CLIENT_SECRET "
-		"auth_url=%s api_url=%s ca_file=%s redirect_uri=https://app.example/cb\n",
-		SI.url, SI.url, SI.ca);
+	fx_oauth_stack();
 }
 
 /* Adds a one-shot fault answering PATH with STATUS and BODY; with ECHO,

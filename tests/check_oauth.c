@@ -77,30 +77,6 @@ static jauth *consented(const char *extra)
 	return h;
 }
 
-/* GET {base}/rest/api/3/myself with the credential. */
-static long myself(const jauth_cred *c)
-{
-	char url[512];
-	snprintf(url, sizeof url, "%s/rest/api/3/myself",
-		 jauth_cred_base_url(c));
-	return standin_get(&SI, url, jauth_cred_authorization(c), NULL);
-}
-
-static const char *grant_file(void)
-{
-	static char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/svc.oauth3lo.cid.json", FX.state);
-	return path;
-}
-
-static cJSON *grant_record(void)
-{
-	char *text = fx_read(grant_file());
-	cJSON *j = text ? cJSON_Parse(text) : NULL;
-	free(text);
-	return j;
-}
-
 static const char *rec_str(cJSON *rec, const char *key)
 {
 	cJSON *v = cJSON_GetObjectItem(rec, key);
@@ -133,7 +109,7 @@ START_TEST(test_consent_then_token_works_at_the_gateway)
 	char base[256];
 	snprintf(base, sizeof base, "%s/ex/jira/" CLOUD, SI.url);
 	ck_assert_str_eq(jauth_cred_base_url(c), base);
-	ck_assert_int_eq(myself(c), 200);
+	ck_assert_int_eq(fx_myself(c), 200);
 	ck_assert_int_eq(standin_counter(&SI, "code_grants"), 1);
 	jauth_close(h);
 }
@@ -390,7 +366,7 @@ START_TEST(
 		      jauth_error(h));
 	ck_assert_ptr_nonnull(
 		strstr(jauth_cred_base_url(c), "/ex/jira/" CLOUD_B));
-	ck_assert_int_eq(myself(c), 200);
+	ck_assert_int_eq(fx_myself(c), 200);
 	ck_assert_int_eq(standin_counter(&SI, "code_grants"), 1);
 	jauth_close(h);
 }
@@ -455,15 +431,15 @@ START_TEST(test_refresh_rotates_and_keeps_the_previous_token)
 	const jauth_cred *c;
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
 	char *first = strdup(jauth_cred_authorization(c));
-	cJSON *rec = grant_record();
+	cJSON *rec = fx_grant_record();
 	char *rt1 = strdup(rec_str(rec, "refresh_token"));
 	cJSON_Delete(rec);
 	fx_clock(T0 + 3400); /* inside the 300 s leeway of the hour */
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
 	ck_assert_str_ne(jauth_cred_authorization(c), first);
-	ck_assert_int_eq(myself(c), 200);
+	ck_assert_int_eq(fx_myself(c), 200);
 	ck_assert_int_eq(standin_counter(&SI, "refresh_grants"), 1);
-	rec = grant_record();
+	rec = fx_grant_record();
 	ck_assert_str_ne(rec_str(rec, "refresh_token"), rt1);
 	ck_assert_str_eq(rec_str(rec, "prev_refresh_token"), rt1);
 	ck_assert_ptr_null(cJSON_GetObjectItem(rec, "refresh_sent_at"));
@@ -493,7 +469,7 @@ START_TEST(test_forced_refresh)
 	const jauth_cred *c;
 	ck_assert_int_eq(jauth_refresh(h, &c), JAUTH_SUCCESS);
 	ck_assert_int_eq(standin_counter(&SI, "refresh_grants"), 1);
-	ck_assert_int_eq(myself(c), 200);
+	ck_assert_int_eq(fx_myself(c), 200);
 	jauth_close(h);
 }
 END_TEST
@@ -521,7 +497,7 @@ START_TEST(test_outage_serves_valid_token_then_transient)
 	fx_clock(T0 + 3800);
 	ck_assert_msg(jauth_acquire(h, &c) == JAUTH_SUCCESS, "%s",
 		      jauth_error(h));
-	ck_assert_int_eq(myself(c), 200);
+	ck_assert_int_eq(fx_myself(c), 200);
 	ck_assert_int_eq(standin_counter(&SI, "replays"), 0);
 	free(old);
 	jauth_close(h);
@@ -547,7 +523,7 @@ START_TEST(test_revoked_grant_denied_with_hint_and_no_loop)
 	/* A new consent brings it back. */
 	jauth_free(consent(h));
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
-	ck_assert_int_eq(myself(c), 200);
+	ck_assert_int_eq(fx_myself(c), 200);
 	jauth_close(h);
 }
 END_TEST
@@ -579,7 +555,7 @@ START_TEST(test_rejected_token_of_revoked_grant_is_denied)
 	const jauth_cred *c;
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
 	standin_request(&SI, "POST", "/_standin/revoke_all", "{}", NULL);
-	ck_assert_int_eq(myself(c), 401);
+	ck_assert_int_eq(fx_myself(c), 401);
 	jauth_report(h, c, 401);
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_DENIED);
 	ck_assert_ptr_nonnull(strstr(jauth_error(h), "jauth authorize svc"));
@@ -604,11 +580,11 @@ END_TEST
  * after sending its refresh would have left it. */
 static void mark_sent(time_t when)
 {
-	cJSON *rec = grant_record();
+	cJSON *rec = fx_grant_record();
 	cJSON_DeleteItemFromObject(rec, "refresh_sent_at");
 	cJSON_AddNumberToObject(rec, "refresh_sent_at", (double)when);
 	char *text = cJSON_PrintUnformatted(rec);
-	fx_write(grant_file(), 0600, text);
+	fx_write(fx_grant_file(), 0600, text);
 	free(text);
 	cJSON_Delete(rec);
 }
@@ -620,20 +596,20 @@ START_TEST(test_lost_answer_retried_inside_reuse_interval)
 	 * stand-in did rotate (we send the token it already rotated). */
 	const jauth_cred *c;
 	ck_assert_int_eq(jauth_refresh(h, &c), JAUTH_SUCCESS);
-	cJSON *rec = grant_record();
+	cJSON *rec = fx_grant_record();
 	char *rt_old = strdup(rec_str(rec, "prev_refresh_token"));
 	cJSON_Delete(rec);
-	rec = grant_record();
+	rec = fx_grant_record();
 	cJSON_ReplaceItemInObject(rec, "refresh_token",
 				  cJSON_CreateString(rt_old));
 	cJSON_AddNumberToObject(rec, "refresh_sent_at", (double)(T0 - 120));
 	char *text = cJSON_PrintUnformatted(rec);
-	fx_write(grant_file(), 0600, text);
+	fx_write(fx_grant_file(), 0600, text);
 	free(text);
 	cJSON_Delete(rec);
 	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s",
 		      jauth_error(h));
-	ck_assert_int_eq(myself(c), 200);
+	ck_assert_int_eq(fx_myself(c), 200);
 	ck_assert_int_eq(standin_counter(&SI, "reuses"), 1);
 	ck_assert_int_eq(standin_counter(&SI, "replays"), 0);
 	free(rt_old);
@@ -697,7 +673,7 @@ START_TEST(test_garbage_token_answer_is_an_error_not_a_crash)
 	const jauth_cred *c;
 	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s",
 		      jauth_error(h));
-	ck_assert_int_eq(myself(c), 200);
+	ck_assert_int_eq(fx_myself(c), 200);
 	jauth_close(h);
 }
 END_TEST
@@ -734,7 +710,7 @@ START_TEST(test_revoke_forgets_and_gives_the_uninstall_order)
 	const char *del = strstr(steps, "delete it");
 	ck_assert(uninstall && del && uninstall < del);
 	jauth_free(steps);
-	ck_assert_ptr_null(fx_read(grant_file()));
+	ck_assert_ptr_null(fx_read(fx_grant_file()));
 	const jauth_cred *c;
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_UNAVAILABLE);
 	jauth_close(h);
@@ -826,11 +802,11 @@ START_TEST(test_api_token_before_consent_never_after)
 	const jauth_cred *c;
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
 	ck_assert_str_eq(jauth_cred_scheme(c), "Basic");
-	ck_assert_int_eq(myself(c), 200);
+	ck_assert_int_eq(fx_myself(c), 200);
 	jauth_free(consent(h));
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
 	ck_assert_str_eq(jauth_cred_scheme(c), "Bearer");
-	ck_assert_int_eq(myself(c), 200);
+	ck_assert_int_eq(fx_myself(c), 200);
 	/* OAuth denied later: the stack dies; no quiet fallback. */
 	standin_request(&SI, "POST", "/_standin/revoke_all", "{}", NULL);
 	fx_clock(T0 + 3400);
@@ -849,7 +825,7 @@ START_TEST(test_no_secret_in_debug_log)
 	jauth_acquire(h, &c);
 	char *json = NULL;
 	jauth_status(h, &json);
-	cJSON *rec = grant_record();
+	cJSON *rec = fx_grant_record();
 	const char *secrets[] = {
 		"csecret",
 		rec_str(rec, "access_token"),

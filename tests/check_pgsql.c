@@ -118,26 +118,14 @@ static void consent(void)
 {
 	jauth *h = host_open(0);
 	ck_assert_ptr_nonnull(h);
-	char *url = NULL, *report = NULL;
-	ck_assert_msg(jauth_authorize_begin(h, &url) == JAUTH_SUCCESS, "%s",
-		      jauth_error(h));
-	char *cb = standin_consent(&SI, url, NULL);
-	ck_assert_ptr_nonnull(cb);
-	ck_assert_msg(jauth_authorize_finish(h, cb, &report) == JAUTH_SUCCESS,
-		      "%s", jauth_error(h));
-	free(cb);
-	jauth_free(url);
-	jauth_free(report);
+	ck_assert_msg(fx_consent(h) == JAUTH_SUCCESS, "%s", jauth_error(h));
 	jauth_close(h);
 }
 
 /* 1 when Jira (the stand-in) accepts credential C. */
 static int accepted(const jauth_cred *c)
 {
-	char url[512];
-	snprintf(url, sizeof url, "%s/rest/api/3/myself",
-		 jauth_cred_base_url(c));
-	return standin_get(&SI, url, jauth_cred_authorization(c), NULL) == 200;
+	return fx_myself(c) == 200;
 }
 
 /* The value of SQL's first column (static), "" when none. */
@@ -584,21 +572,6 @@ END_TEST
 
 /* ---- single flight fleet-wide ---- */
 
-struct caller {
-	jauth *h;
-	pthread_barrier_t *go;
-	int ok;
-};
-
-static void *call(void *p)
-{
-	struct caller *c = p;
-	const jauth_cred *cr;
-	pthread_barrier_wait(c->go);
-	c->ok = jauth_acquire(c->h, &cr) == JAUTH_SUCCESS && accepted(cr);
-	return NULL;
-}
-
 /* Host I of the storm: THREADS callers at once after the gate opens. */
 static void storm_host(int i, int gate)
 {
@@ -607,19 +580,7 @@ static void storm_host(int i, int gate)
 	if (!h)
 		_exit(2);
 	(void)!read(gate, &byte, 1);
-	pthread_barrier_t go;
-	pthread_barrier_init(&go, NULL, THREADS);
-	pthread_t t[THREADS];
-	struct caller c[THREADS];
-	int served = 0;
-	for (int k = 0; k < THREADS; k++) {
-		c[k] = (struct caller){ .h = h, .go = &go };
-		pthread_create(&t[k], NULL, call, &c[k]);
-	}
-	for (int k = 0; k < THREADS; k++) {
-		pthread_join(t[k], NULL);
-		served += c[k].ok;
-	}
+	int served = fx_storm(h, THREADS);
 	jauth_close(h);
 	_exit(served == THREADS ? 0 : 1);
 }

@@ -30,49 +30,15 @@ static void setup(void)
 	T0 = time(NULL);
 	FX.opt.log = NULL;
 	FX.opt.log_level = JAUTH_LOG_ERROR;
-	fx_stack(
-		"svc",
-		"required oauth3lo.so client_id=cid client_secret=@env:CLIENT_SECRET "
-		"auth_url=%s api_url=%s ca_file=%s redirect_uri=https://app.example/cb\n",
-		SI.url, SI.url, SI.ca);
+	fx_oauth_stack();
 }
 
 /* One consent, made in the test process. */
 static void consent(void)
 {
 	jauth *h = fx_open("svc");
-	char *url = NULL, *report = NULL;
-	ck_assert_int_eq(jauth_authorize_begin(h, &url), JAUTH_SUCCESS);
-	char *cb = standin_consent(&SI, url, NULL);
-	ck_assert_ptr_nonnull(cb);
-	ck_assert_msg(jauth_authorize_finish(h, cb, &report) == JAUTH_SUCCESS,
-		      "%s", jauth_error(h));
-	free(cb);
-	jauth_free(url);
-	jauth_free(report);
+	ck_assert_msg(fx_consent(h) == JAUTH_SUCCESS, "%s", jauth_error(h));
 	jauth_close(h);
-}
-
-struct caller {
-	jauth *h;
-	pthread_barrier_t *go;
-	int ok;
-};
-
-/* Acquires once and checks that Jira accepts what it got. */
-static void *call(void *p)
-{
-	struct caller *c = p;
-	const jauth_cred *cr;
-	pthread_barrier_wait(c->go);
-	if (jauth_acquire(c->h, &cr) != JAUTH_SUCCESS)
-		return NULL;
-	char url[512];
-	snprintf(url, sizeof url, "%s/rest/api/3/myself",
-		 jauth_cred_base_url(cr));
-	c->ok = standin_get(&SI, url, jauth_cred_authorization(cr), NULL) ==
-		200;
-	return NULL;
 }
 
 /* A process of the storm: opens, waits at the gate, then THREADS callers
@@ -84,19 +50,7 @@ static void storm_child(int gate)
 	if (jauth_open("svc", &FX.opt, &h) != JAUTH_SUCCESS)
 		_exit(2);
 	(void)!read(gate, &byte, 1);
-	pthread_barrier_t go;
-	pthread_barrier_init(&go, NULL, THREADS);
-	pthread_t t[THREADS];
-	struct caller c[THREADS];
-	int served = 0;
-	for (int i = 0; i < THREADS; i++) {
-		c[i] = (struct caller){ .h = h, .go = &go };
-		pthread_create(&t[i], NULL, call, &c[i]);
-	}
-	for (int i = 0; i < THREADS; i++) {
-		pthread_join(t[i], NULL);
-		served += c[i].ok;
-	}
+	int served = fx_storm(h, THREADS);
 	jauth_close(h);
 	_exit(served == THREADS ? 0 : 1);
 }
@@ -175,12 +129,7 @@ START_TEST(test_kill_9_mid_refresh_never_loses_the_grant)
 	const jauth_cred *c;
 	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s",
 		      jauth_error(h));
-	char url[512];
-	snprintf(url, sizeof url, "%s/rest/api/3/myself",
-		 jauth_cred_base_url(c));
-	ck_assert_int_eq(standin_get(&SI, url, jauth_cred_authorization(c),
-				     NULL),
-			 200);
+	ck_assert_int_eq(fx_myself(c), 200);
 	ck_assert_int_eq(standin_counter(&SI, "replays"), 0);
 	ck_assert_int_eq(standin_counter(&SI, "revocations"), 0);
 	ck_assert_int_gt(standin_counter(&SI, "refresh_grants"), 10);

@@ -35,44 +35,16 @@ static void setup(void)
 	fx_setup_standin();
 	setenv("CLIENT_SECRET", "csecret", 1);
 	T0 = time(NULL);
-	fx_stack(
-		"svc",
-		"required oauth3lo.so client_id=cid client_secret=@env:CLIENT_SECRET "
-		"auth_url=%s api_url=%s ca_file=%s redirect_uri=https://app.example/cb\n",
-		SI.url, SI.url, SI.ca);
+	fx_oauth_stack();
 }
 
 /* One consent on a fresh handle; returns what jauth_authorize_finish did. */
 static jauth_result consent(void)
 {
 	jauth *h = fx_open("svc");
-	char *url = NULL, *report = NULL;
-	ck_assert_int_eq(jauth_authorize_begin(h, &url), JAUTH_SUCCESS);
-	char *cb = standin_consent(&SI, url, NULL);
-	ck_assert_ptr_nonnull(cb);
-	jauth_result rc = jauth_authorize_finish(h, cb, &report);
-	free(cb);
-	jauth_free(url);
-	jauth_free(report);
+	jauth_result rc = fx_consent(h);
 	jauth_close(h);
 	return rc;
-}
-
-static const char *grant_file(void)
-{
-	static char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/svc.oauth3lo.cid.json",
-		 FX.opt.state_dir);
-	return path;
-}
-
-/* The grant record as JSON, NULL when missing or not JSON. */
-static cJSON *grant_record(void)
-{
-	char *text = fx_read(grant_file());
-	cJSON *j = text ? cJSON_Parse(text) : NULL;
-	free(text);
-	return j;
 }
 
 /* A forced refresh on a fresh handle: the result, *error its message. */
@@ -81,14 +53,8 @@ static jauth_result refresh_once(char **error)
 	jauth *h = fx_open("svc");
 	const jauth_cred *c;
 	jauth_result rc = jauth_refresh(h, &c);
-	if (rc == JAUTH_SUCCESS) {
-		char url[512];
-		snprintf(url, sizeof url, "%s/rest/api/3/myself",
-			 jauth_cred_base_url(c));
-		if (standin_get(&SI, url, jauth_cred_authorization(c), NULL) !=
-		    200)
-			rc = JAUTH_DENIED;
-	}
+	if (rc == JAUTH_SUCCESS && fx_myself(c) != 200)
+		rc = JAUTH_DENIED;
 	if (error)
 		*error = strdup(jauth_error(h));
 	jauth_close(h);
@@ -132,17 +98,17 @@ START_TEST(test_note_before_the_post_leaves_the_committed_record_alone)
 {
 	FX.fake_clock = 0; /* real time, as the stand-in keeps it */
 	ck_assert_int_eq(consent(), JAUTH_SUCCESS);
-	char *before = fx_read(grant_file());
+	char *before = fx_read(fx_grant_file());
 	struct stat st0, st1;
-	ck_assert_int_eq(stat(grant_file(), &st0), 0);
+	ck_assert_int_eq(stat(fx_grant_file(), &st0), 0);
 	long asked = standin_counter(&SI, "token_requests");
 	slow_token_endpoint(5);
 	pid_t pid = refresher();
 	wait_for_token_requests(asked + 1);
 	/* The refresh token is on its way: the record on disk is still
 	 * the committed one, byte for byte, and the same file. */
-	char *during = fx_read(grant_file());
-	ck_assert_int_eq(stat(grant_file(), &st1), 0);
+	char *during = fx_read(fx_grant_file());
+	ck_assert_int_eq(stat(fx_grant_file(), &st1), 0);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	ck_assert_str_eq(during, before);
@@ -188,7 +154,7 @@ START_TEST(test_waiter_reads_the_winners_token_without_taking_the_lock)
 	int st;
 	waitpid(winner, &st, 0);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	cJSON *rec = grant_record();
+	cJSON *rec = fx_grant_record();
 	char want[8192];
 	snprintf(want, sizeof want, "Bearer %s",
 		 cJSON_GetObjectItem(rec, "access_token")->valuestring);
@@ -292,7 +258,7 @@ START_TEST(test_power_cut_on_xfs_never_loses_the_grant)
 	xfs_umount();
 	int back = xfs_mount();
 	standin_request(&SI, "POST", "/_standin/clear_faults", "{}", NULL);
-	cJSON *rec = back == 0 ? grant_record() : NULL;
+	cJSON *rec = back == 0 ? fx_grant_record() : NULL;
 	int has_token =
 		cJSON_IsString(cJSON_GetObjectItem(rec, "refresh_token"));
 	cJSON_Delete(rec);
@@ -380,7 +346,7 @@ START_TEST(test_oversized_token_answer_refused_and_the_grant_kept)
 	char *error = NULL;
 	ck_assert_int_eq(refresh_once(&error), JAUTH_ERROR);
 	ck_assert_ptr_nonnull(strstr(error, "more than any real one"));
-	cJSON *rec = grant_record();
+	cJSON *rec = fx_grant_record();
 	ck_assert_ptr_nonnull(rec);
 	ck_assert_ptr_null(
 		strstr(cJSON_GetObjectItem(rec, "refresh_token")->valuestring,
@@ -433,7 +399,7 @@ START_TEST(test_unreadable_record_never_blocks_a_consent_or_a_revoke)
 	const char *data = damaged(_i, &n);
 	fx_clock(T0);
 	ck_assert_int_eq(consent(), JAUTH_SUCCESS);
-	write_bytes(grant_file(), data, n);
+	write_bytes(fx_grant_file(), data, n);
 	jauth *h = fx_open("svc");
 	const jauth_cred *c;
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_ERROR);
@@ -445,12 +411,12 @@ START_TEST(test_unreadable_record_never_blocks_a_consent_or_a_revoke)
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
 	jauth_close(h);
 	/* A revoke removes it. */
-	write_bytes(grant_file(), data, n);
+	write_bytes(fx_grant_file(), data, n);
 	h = fx_open("svc");
 	char *steps = NULL;
 	ck_assert_msg(jauth_revoke(h, &steps) == JAUTH_SUCCESS, "%s",
 		      jauth_error(h));
-	ck_assert_int_eq(access(grant_file(), F_OK), -1);
+	ck_assert_int_eq(access(fx_grant_file(), F_OK), -1);
 	jauth_free(steps);
 	jauth_close(h);
 }
@@ -460,7 +426,7 @@ START_TEST(test_fifo_named_like_the_record_never_blocks)
 {
 	fx_clock(T0);
 	mkdir(FX.state, 0700);
-	ck_assert_int_eq(mkfifo(grant_file(), 0600), 0);
+	ck_assert_int_eq(mkfifo(fx_grant_file(), 0600), 0);
 	jauth *h = fx_open("svc");
 	const jauth_cred *c;
 	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_ERROR);

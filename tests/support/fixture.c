@@ -315,3 +315,87 @@ int fx_cli(const char *stdin_text, char **out, char **err, ...)
 	argv[n] = NULL;
 	return fx_cli_argv(stdin_text, out, err, argv);
 }
+
+void fx_oauth_stack(void)
+{
+	fx_stack(
+		"svc",
+		"required oauth3lo.so client_id=cid client_secret=@env:CLIENT_SECRET "
+		"auth_url=%s api_url=%s ca_file=%s redirect_uri=https://app.example/cb\n",
+		SI.url, SI.url, SI.ca);
+}
+
+jauth_result fx_consent(jauth *h)
+{
+	char *url = NULL, *report = NULL;
+	ck_assert_msg(jauth_authorize_begin(h, &url) == JAUTH_SUCCESS, "%s",
+		      jauth_error(h));
+	char *cb = standin_consent(&SI, url, NULL);
+	ck_assert_ptr_nonnull(cb);
+	jauth_result rc = jauth_authorize_finish(h, cb, &report);
+	free(cb);
+	jauth_free(url);
+	jauth_free(report);
+	return rc;
+}
+
+const char *fx_grant_file(void)
+{
+	static char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/svc.oauth3lo.cid.json",
+		 FX.opt.state_dir);
+	return path;
+}
+
+cJSON *fx_grant_record(void)
+{
+	char *text = fx_read(fx_grant_file());
+	cJSON *j = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	return j;
+}
+
+long fx_myself(const jauth_cred *c)
+{
+	char url[512];
+	snprintf(url, sizeof url, "%s/rest/api/3/myself",
+		 jauth_cred_base_url(c));
+	return standin_get(&SI, url, jauth_cred_authorization(c), NULL);
+}
+
+struct caller {
+	jauth *h;
+	pthread_barrier_t *go;
+	int ok;
+};
+
+/* Acquires once at the barrier and checks that Jira accepts what it got. */
+static void *call(void *p)
+{
+	struct caller *c = p;
+	const jauth_cred *cr;
+	pthread_barrier_wait(c->go);
+	c->ok = jauth_acquire(c->h, &cr) == JAUTH_SUCCESS &&
+		fx_myself(cr) == 200;
+	return NULL;
+}
+
+int fx_storm(jauth *h, int threads)
+{
+	pthread_barrier_t go;
+	pthread_t t[64];
+	struct caller c[64];
+	int served = 0;
+	ck_assert_int_le(threads, 64);
+	pthread_barrier_init(&go, NULL, (unsigned)threads);
+	for (int i = 0; i < threads; i++) {
+		c[i] = (struct caller){ .h = h, .go = &go };
+		pthread_create(&t[i], NULL, call, &c[i]);
+	}
+	for (int i = 0; i < threads; i++) {
+		pthread_join(t[i], NULL);
+		served += c[i].ok;
+	}
+	pthread_barrier_destroy(&go);
+	return served;
+}

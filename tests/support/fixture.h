@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
 #include <jauth/jauth.h>
 
 #include "standin.h"
@@ -80,5 +81,24 @@ int fx_cli_argv(const char *stdin_text, char **out, char **err,
 		char *const argv[]);
 /* The fake clock: turns it on at T. */
 void fx_clock(time_t t);
+
+/* ---- the oauth3lo grant of the stand-in ---- */
+
+/* Writes conf/svc: one oauth3lo line against the stand-in (client cid, its
+ * secret in $CLIENT_SECRET, redirect https://app.example/cb). */
+void fx_oauth_stack(void);
+/* A whole consent on H: authorize_begin (the test fails unless it
+ * succeeds), the stand-in's consent page, authorize_finish. Returns what
+ * finish returned. */
+jauth_result fx_consent(jauth *h);
+/* The grant record of svc/cid in the state dir: its path (static), and its
+ * JSON (NULL when missing or not JSON). */
+const char *fx_grant_file(void);
+cJSON *fx_grant_record(void);
+/* GET {base}/rest/api/3/myself with credential C: the HTTP status. */
+long fx_myself(const jauth_cred *c);
+/* THREADS threads (at most 64) acquire on H at once, released together by a
+ * barrier; returns how many got a credential Jira (the stand-in) accepts. */
+int fx_storm(jauth *h, int threads);
 
 #endif
