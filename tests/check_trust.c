@@ -75,6 +75,18 @@ static const char *mkdir_mode(const char *name, mode_t mode)
 	return d;
 }
 
+/* A copy of the stand-in's CA, root's and 0644, in the sticky
+ * world-writable directory DIR/pub (static path). */
+static const char *pub_ca(void)
+{
+	static char ca[PATH_MAX + 8];
+	snprintf(ca, sizeof ca, "%s/ca.pem", mkdir_mode("pub", 01777));
+	char *pem = fx_read(SI.ca);
+	fx_write(ca, 0644, pem);
+	free(pem);
+	return ca;
+}
+
 /* Opens "svc" wanting a refusal whose message has every one of the
  * NULL-terminated strings and none of the strings after a second NULL. */
 static void refused_saying(const char *first, ...)
@@ -269,12 +281,7 @@ END_TEST
 START_TEST(test_ca_file_of_another_user_refused)
 {
 	NEED_ROOT();
-	const char *dir = mkdir_mode("pub", 01777);
-	char ca[PATH_MAX + 8];
-	snprintf(ca, sizeof ca, "%s/ca.pem", dir);
-	char *pem = fx_read(SI.ca);
-	fx_write(ca, 0644, pem);
-	free(pem);
+	const char *ca = pub_ca();
 	ck_assert_int_eq(standin_fault(&SI, "{\"path\":\"/x\",\"status\":200,"
 					    "\"body\":\"ca-ok\"}"),
 			 0);
@@ -307,12 +314,7 @@ END_TEST
 START_TEST(test_ca_file_of_another_user_refused_by_lint)
 {
 	NEED_ROOT();
-	const char *dir = mkdir_mode("pub", 01777);
-	char ca[PATH_MAX + 8];
-	snprintf(ca, sizeof ca, "%s/ca.pem", dir);
-	char *pem = fx_read(SI.ca);
-	fx_write(ca, 0644, pem);
-	free(pem);
+	const char *ca = pub_ca();
 	ck_assert_int_eq(chown(ca, OTHER, OTHER), 0);
 	fx_stack("svc",
 		 "required apitoken.so email=x@example.com token=@env:T "
