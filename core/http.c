@@ -203,18 +203,9 @@ static char *shown_url(const char *url)
 			 (int)(url + n - (at + 1)), at + 1);
 }
 
-/* Copies LINE (N bytes) for a log, control characters made visible. */
-static char *printable(const char *line, size_t n)
-{
-	char *s = xstrndup(line, n);
-	for (char *p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return s;
-}
-
 /* At debug level: the answer's header lines, Set-Cookie values hidden
- * (everything else is masked by the handle's redactor). */
+ * (everything else is masked by the handle's redactor, and its control
+ * characters escaped by text_clean, as on every log line). */
 static void trace_headers(struct jauth *h, const char *headers)
 {
 	for (const char *p = headers; p && *p;) {
@@ -222,7 +213,7 @@ static void trace_headers(struct jauth *h, const char *headers)
 		if (n && strncasecmp(p, "set-cookie:", 11) == 0)
 			hlog(h, JAUTH_LOG_DEBUG, "< Set-Cookie: (hidden)");
 		else if (n) {
-			char *s = printable(p, n);
+			char *s = xstrndup(p, n);
 			hlog(h, JAUTH_LOG_DEBUG, "< %s", s);
 			free(s);
 		}

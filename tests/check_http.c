@@ -246,7 +246,8 @@ START_TEST(test_debug_trace_shows_the_exchange_not_the_secret)
 	snprintf(fault, sizeof fault,
 		 "{\"path\":\"/x\",\"status\":200,\"body\":\"" CANARY "\","
 		 "\"headers\":{\"X-Echo\":\"Bearer " CANARY "\","
-		 "\"Set-Cookie\":\"s=" CANARY "x\"}}");
+		 "\"Set-Cookie\":\"s=" CANARY "x\","
+		 "\"X-Title\":\"\\u001b]0;pwned\\u0007\"}}");
 	standin_fault(&SI, fault);
 	jauth *h = fetcher("/x", SI.ca, NULL);
 	struct jauth_http_answer a;
@@ -260,6 +261,10 @@ START_TEST(test_debug_trace_shows_the_exchange_not_the_secret)
 	ck_assert(fx_log_has("< HTTP 200 in "));
 	ck_assert(fx_log_has("< X-Echo: "));
 	ck_assert(fx_log_has("< Set-Cookie: (hidden)"));
+	/* a header's control characters reach no terminal */
+	ck_assert_msg(fx_log_has("< X-Title: \\x1b]0;pwned\\x07"), "%s",
+		      FX.log);
+	ck_assert(!fx_log_has("\x1b"));
 	ck_assert_msg(!fx_log_has(CANARY), "%s", FX.log);
 	jauth_close(h);
 }
