@@ -892,6 +892,16 @@ static int authorize_end(struct authorizing *a, char **out, char **err)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
 }
 
+/* authorize_end, wanting the consent to have succeeded (exit 0). */
+static void authorize_end_ok(struct authorizing *a)
+{
+	char *out, *err;
+	int st = authorize_end(a, &out, &err);
+	ck_assert_msg(st == 0, "exit %d: %s", st, err);
+	free(out);
+	free(err);
+}
+
 /* Another local user answers the callback address first, with a forged
  * error (escape sequences and a fake line) and with a code of their own:
  * both are refused without ending the consent, and nothing of theirs
@@ -927,7 +937,7 @@ END_TEST
 START_TEST(test_listener_survives_hangups)
 {
 	struct authorizing a;
-	char *out, *err, req[256];
+	char req[256];
 	authorize_start(&a);
 	for (int i = 0; i < 20; i++) {
 		int s = dial(a.port);
@@ -941,10 +951,7 @@ START_TEST(test_listener_survives_hangups)
 		close(s); /* RST: the answer's writes hit a dead peer */
 	}
 	ck_assert_int_eq(browser_returns(&a), 200);
-	int st = authorize_end(&a, &out, &err);
-	ck_assert_msg(st == 0, "exit %d: %s", st, err);
-	free(out);
-	free(err);
+	authorize_end_ok(&a);
 }
 END_TEST
 
@@ -954,7 +961,7 @@ END_TEST
 START_TEST(test_listener_not_held_by_slow_connections)
 {
 	struct authorizing a;
-	char *out, *err, buf[16];
+	char buf[16];
 	int idle[24];
 	authorize_start(&a);
 	char *cb = standin_consent(&SI, a.url, NULL);
@@ -971,11 +978,8 @@ START_TEST(test_listener_not_held_by_slow_connections)
 	}
 	ck_assert_msg(answered == 0, "%d idle connections were served first",
 		      answered);
-	int st = authorize_end(&a, &out, &err);
-	ck_assert_msg(st == 0, "exit %d: %s", st, err);
+	authorize_end_ok(&a);
 	free(cb);
-	free(out);
-	free(err);
 }
 END_TEST
 
@@ -984,7 +988,7 @@ END_TEST
 START_TEST(test_listener_cuts_off_a_trickling_connection)
 {
 	struct authorizing a;
-	char *out, *err, c;
+	char c;
 	authorize_start(&a);
 	int s = dial(a.port), sent = 0;
 	static const char req[] = "GET /callback?code=x&state=y HTTP/1.1\r\n";
@@ -997,10 +1001,7 @@ START_TEST(test_listener_cuts_off_a_trickling_connection)
 	ck_assert_int_le(recv(s, &c, 1, 0), 0); /* closed, not answered */
 	close(s);
 	ck_assert_int_eq(browser_returns(&a), 200);
-	int st = authorize_end(&a, &out, &err);
-	ck_assert_msg(st == 0, "exit %d: %s", st, err);
-	free(out);
-	free(err);
+	authorize_end_ok(&a);
 }
 END_TEST
 
