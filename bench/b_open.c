@@ -16,24 +16,13 @@
 #include <security/pam_appl.h>
 
 #include "common.h"
+#include "pam_noconv.h"
 
 #define REPS 7
 #define REP_NS 150000000.0 /* aim: 150 ms per repetition */
 #define SERVICE "open2"
 #define SERVICE1 "open1" /* the apitoken line twice: one module file */
 #define COLD_REPS 41	 /* fresh processes of each kind */
-
-/* PAM wants a conversation; pam_permit never calls it (the user is
- * given), so any answer is a failure. */
-static int no_conv(int n, const struct pam_message **msg,
-		   struct pam_response **resp, void *ctx)
-{
-	(void)n;
-	(void)msg;
-	(void)resp;
-	(void)ctx;
-	return PAM_CONV_ERR;
-}
 
 static const struct pam_conv conv = { no_conv, NULL };
 static char pam_dir[PATH_MAX + 16], pam_dir2[PATH_MAX + 16];

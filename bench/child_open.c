@@ -15,17 +15,8 @@
 #include <time.h>
 
 #include <jauth/jauth.h>
-#include <security/pam_appl.h>
 
-static int no_conv(int n, const struct pam_message **msg,
-		   struct pam_response **resp, void *ctx)
-{
-	(void)n;
-	(void)msg;
-	(void)resp;
-	(void)ctx;
-	return PAM_CONV_ERR;
-}
+#include "pam_noconv.h"
 
 static int pam_once(const char *dir)
 {

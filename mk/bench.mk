@@ -27,7 +27,7 @@ BENCH_LIBS = -L$(B)/lib -ljauth -Wl,-rpath,$(CURDIR)/$(B)/lib -lpam \
 bench-deps:
 	@sh mk/deps.sh bench
 
-$(BENCH_DIR)/%.o: bench/%.c bench/common.h tests/support/standin.h core/include/jauth/jauth.h | bench-deps
+$(BENCH_DIR)/%.o: bench/%.c bench/common.h tests/support/standin.h tests/support/pam_noconv.h core/include/jauth/jauth.h | bench-deps
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -c $< -o $@
 
@@ -44,9 +44,9 @@ $(BENCH_BIN): $(BENCH_OBJ) $(LIB_SO)
 	@mkdir -p $(@D)
 	$(CC) -pthread -o $@ $(BENCH_OBJ) $(BENCH_LIBS)
 
-$(BENCH_OPEN): bench/child_open.c core/include/jauth/jauth.h $(LIB_SO) | bench-deps
+$(BENCH_OPEN): bench/child_open.c tests/support/pam_noconv.h core/include/jauth/jauth.h $(LIB_SO) | bench-deps
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(BENCH_WARN) -Icore/include -o $@ $< \
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(BENCH_WARN) -Icore/include -Itests/support -o $@ $< \
 		-L$(B)/lib -ljauth -Wl,-rpath,$(CURDIR)/$(B)/lib -lpam
 
 # One run of every benchmark; a missed target is reported in the table,

@@ -16,6 +16,7 @@
 #include <security/pam_appl.h>
 
 #include "fixture.h"
+#include "pam_noconv.h"
 #include "suites.h"
 
 #define PAM_PICK JAUTH_TEST_BUILDDIR "/tests/pam/pam_pick.so"
@@ -230,16 +231,6 @@ static void write_file(struct gen *g, int i, int pam, const char *dir,
 }
 
 /* ---- running them ---- */
-
-static int no_conv(int n, const struct pam_message **msg,
-		   struct pam_response **resp, void *ctx)
-{
-	(void)n;
-	(void)msg;
-	(void)resp;
-	(void)ctx;
-	return PAM_CONV_ERR;
-}
 
 /* Runs the PAM stack; the ids of the lines run go to RAN. */
 static int run_pam(const char *dir, char *ran, size_t n)
