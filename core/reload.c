@@ -237,19 +237,31 @@ static int replaced(const struct statx *sx, const struct stamp *was)
 	       ns_between(&was->mtime, &born) > 0;
 }
 
+/* The handle's clock as a timespec: the caller's clock when it gave one
+ * (whole seconds), else the real-time clock. */
+static struct timespec settle_now(const struct jauth *h)
+{
+	struct timespec now = { 0, 0 };
+	if (h->clock)
+		now.tv_sec = h->clock(h->clock_ctx);
+	else
+		clock_gettime(CLOCK_REALTIME, &now);
+	return now;
+}
+
 /* 1 when PATH may be in the middle of an in-place edit: it is the file the
  * stack was read from (WAS; NULL for a file new to the stack) and it
- * changed less than JAUTH_SETTLE_NS ago. */
-static int unsettled(const char *path, const struct stamp *was)
+ * changed less than JAUTH_SETTLE_NS ago by the handle's clock. */
+static int unsettled(const struct jauth *h, const char *path,
+		     const struct stamp *was)
 {
 	struct statx sx;
-	struct timespec now;
 	if (!path ||
 	    statx(AT_FDCWD, path, 0, STATX_BASIC_STATS | STATX_BTIME, &sx) < 0)
 		return 0;
 	if (was && replaced(&sx, was))
 		return 0; /* renamed into place: complete */
-	clock_gettime(CLOCK_REALTIME, &now);
+	struct timespec now = settle_now(h);
 	struct timespec m = { sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec };
 	long long age = ns_between(&m, &now);
 	return age > -JAUTH_SETTLE_NS && age < JAUTH_SETTLE_NS;
@@ -262,11 +274,11 @@ static int edit_in_progress(struct jauth *h, const struct stack *st)
 	char *f = conf_find(h->conf_path, h->service);
 	int busy = 0, known = 0;
 	for (size_t i = 0; i < st->nstamps && !busy; i++) {
-		busy = unsettled(st->stamps[i].path, &st->stamps[i]);
+		busy = unsettled(h, st->stamps[i].path, &st->stamps[i]);
 		known |= f && strcmp(f, st->stamps[i].path) == 0;
 	}
 	if (!busy && !known)
-		busy = unsettled(f, NULL);
+		busy = unsettled(h, f, NULL);
 	if (busy)
 		hlog(h, JAUTH_LOG_DEBUG,
 		     "%s changed less than a second ago; waiting for the edit "

@@ -432,13 +432,24 @@ START_TEST(test_in_place_edit_in_two_steps_is_not_loaded_half_done)
 	ck_assert_int_ge(fd, 0);
 	const char *half = "required testmod.so token=wh";
 	ck_assert_int_eq(write(fd, half, strlen(half)), (ssize_t)strlen(half));
+	/* The writer is descheduled between its two writes: by the real clock
+	 * the half-written file is already 2 s old, by the handle's clock it
+	 * was written just now (time held still), so it is not settled. */
+	struct stat sb;
+	ck_assert_int_eq(fstat(fd, &sb), 0);
+	struct timespec back[2] = { { 0, UTIME_OMIT }, sb.st_mtim };
+	back[1].tv_sec -= 2;
+	ck_assert_int_eq(futimens(fd, back), 0);
+	fx_clock(back[1].tv_sec);
 	/* the handle looks at the file between the two writes */
 	while (!fx_log_has("waiting for the edit to settle")) {
 		ck_assert_str_ne(fx_auth(h, &rc), "Test wh");
 		usleep(20 * 1000);
 	}
 	ck_assert_int_eq(write(fd, "ole\n", 4), 4);
+	ck_assert_int_eq(fstat(fd, &sb), 0);
 	close(fd);
+	fx_clock(sb.st_mtim.tv_sec + 2); /* the edit is done and a second old */
 	const char *got;
 	while (strcmp(got = fx_auth(h, &rc), "Test whole") != 0) {
 		ck_assert_str_eq(got, "Test before");

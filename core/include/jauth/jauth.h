@@ -64,7 +64,9 @@ enum jauth_log_level {
 typedef void jauth_log_fn(void *ctx, int level, const char *line);
 
 /* Returns the current time in seconds since the epoch. Tests replace it to
- * simulate expiry; it must be cheap and thread-safe. */
+ * simulate expiry; it must be cheap and thread-safe. It is also the clock
+ * by which a stack file rewritten in place counts as settled (a second
+ * old) before a reload reads it. */
 typedef time_t jauth_clock_fn(void *ctx);
 
 /* Optional settings for jauth_open. Zero every field you do not set and put
