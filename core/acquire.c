@@ -327,6 +327,11 @@ static jauth_result acquire_slow(struct jauth *h, struct tc *tc,
 
 jauth_result jauth_acquire(jauth *h, const jauth_cred **out)
 {
+	if (!out) {
+		handle_set_error(h, "jauth_acquire needs a place for the "
+				    "credential: pass &cred, not NULL");
+		return JAUTH_ERROR;
+	}
 	struct tc *tc = tc_find(h->slot);
 	if (tc &&
 	    tc->gen == atomic_load_explicit(&h->gen, memory_order_acquire)) {
@@ -373,6 +378,14 @@ jauth_result jauth_report(jauth *h, const jauth_cred *cred, int http_status)
 	if (!cred) {
 		handle_set_error(h, "jauth_report needs the credential Jira "
 				    "rejected");
+		return JAUTH_ERROR;
+	}
+	if (http_status != 401 && http_status != 403 && http_status != 404) {
+		handle_set_errorf(
+			h,
+			"jauth_report: HTTP %d is no rejection; report "
+			"only 401, 403 or 404 (the credential is kept)",
+			http_status);
 		return JAUTH_ERROR;
 	}
 	struct stack *st = stack_get(h);

@@ -564,6 +564,8 @@ jauth_result jauth_http_get(jauth *h, const char *source, const char *url,
 
 void jauth_http_answer_free(struct jauth_http_answer *a)
 {
+	if (!a)
+		return;
 	if (a->body) {
 		explicit_bzero(a->body, a->len);
 		free(a->body);

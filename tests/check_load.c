@@ -494,6 +494,48 @@ START_TEST(test_exports_only_jauth_names)
 }
 END_TEST
 
+/* jauth.h: a NULL out pointer is refused with a message, not a crash. */
+START_TEST(test_acquire_without_out_pointer_refused)
+{
+	fx_stack("svc", "required testmod.so token=a\n");
+	jauth *h = fx_open("svc");
+	ck_assert_int_eq(jauth_acquire(h, NULL), JAUTH_ERROR);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "jauth_acquire"));
+	jauth_http_answer_free(NULL); /* does nothing */
+	jauth_close(h);
+}
+END_TEST
+
+/* jauth.h: only 401, 403 and 404 are rejections; any other status is
+ * refused and the credential stays in force. */
+static const struct {
+	int status;
+	jauth_result want;
+} reports[] = {
+	{ 401, JAUTH_SUCCESS }, { 403, JAUTH_SUCCESS }, { 404, JAUTH_SUCCESS },
+	{ 200, JAUTH_ERROR },	{ 0, JAUTH_ERROR },	{ 302, JAUTH_ERROR },
+	{ 400, JAUTH_ERROR },	{ 500, JAUTH_ERROR },	{ -401, JAUTH_ERROR },
+};
+
+START_TEST(test_report_counts_only_rejections)
+{
+	fx_stack("svc", "required testmod.so token=a\n");
+	jauth *h = fx_open("svc");
+	const jauth_cred *c;
+	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_SUCCESS);
+	ck_assert_int_eq(jauth_report(h, c, reports[_i].status),
+			 reports[_i].want);
+	if (reports[_i].want == JAUTH_SUCCESS) {
+		ck_assert(fx_log_has("Jira answered HTTP"));
+	} else {
+		ck_assert_ptr_nonnull(
+			strstr(jauth_error(h), "401, 403 or 404"));
+		ck_assert(!fx_log_has("Jira answered HTTP"));
+	}
+	jauth_close(h);
+}
+END_TEST
+
 Suite *suite_load(void)
 {
 	Suite *s = suite_create("loading");
@@ -521,6 +563,9 @@ Suite *suite_load(void)
 	tcase_add_test(tc, test_module_open_failure_fails_closed);
 	tcase_add_test(tc, test_argument_types_checked);
 	tcase_add_test(tc, test_exports_only_jauth_names);
+	tcase_add_test(tc, test_acquire_without_out_pointer_refused);
+	tcase_add_loop_test(tc, test_report_counts_only_rejections, 0,
+			    sizeof reports / sizeof reports[0]);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");

@@ -121,6 +121,7 @@ JAUTH_EXPORT const char *jauth_error(const jauth *h);
  * Its Authorization value lives on pages left out of core dumps and is
  * wiped when libjauth frees it; a copy the caller makes is the caller's
  * to protect (README, "Secrets and core files").
+ * CRED must not be NULL (JAUTH_ERROR with a message).
  */
 JAUTH_EXPORT jauth_result jauth_acquire(jauth *h, const jauth_cred **cred);
 
@@ -130,7 +131,9 @@ JAUTH_EXPORT jauth_result jauth_refresh(jauth *h, const jauth_cred **cred);
 
 /* Tells the handle that Jira answered HTTP_STATUS (401, 403, 404) to CRED.
  * The next acquire asks the module that produced it again instead of the
- * cache; the module decides between a refresh and JAUTH_DENIED. */
+ * cache; the module decides between a refresh and JAUTH_DENIED. Any other
+ * status is no rejection: JAUTH_ERROR with a message, the credential is
+ * kept. */
 JAUTH_EXPORT jauth_result jauth_report(jauth *h, const jauth_cred *cred,
 				       int http_status);
 
@@ -224,7 +227,7 @@ struct jauth_http_answer {
 JAUTH_EXPORT jauth_result jauth_http_get(jauth *h, const char *source,
 					 const char *url, const char *auth,
 					 struct jauth_http_answer *a);
-/* Wipes and frees the body; A may be zeroed or filled. */
+/* Wipes and frees the body; A may be zeroed, filled or NULL (nothing). */
 JAUTH_EXPORT void jauth_http_answer_free(struct jauth_http_answer *a);
 
 /* Frees (and wipes) a string the API handed out. NULL is accepted. */
