@@ -542,6 +542,39 @@ START_TEST(test_systemd_state_directory_is_honoured)
 }
 END_TEST
 
+/* A relative state directory is refused with the name of the setting it
+ * came from, and only that one. */
+static const struct {
+	const char *opt, *env, *systemd; /* where "rel/state" is set */
+	const char *named, *not_named;
+} relative[] = {
+	{ "rel/state", NULL, NULL, "state_dir option", "$JAUTH_STATE_DIR" },
+	{ NULL, "rel/state", NULL, "$JAUTH_STATE_DIR", "state_dir option" },
+	{ NULL, NULL, "rel/state", "$STATE_DIRECTORY", "state_dir option" },
+};
+
+START_TEST(test_relative_state_dir_names_its_setting)
+{
+	unsetenv("JAUTH_STATE_DIR");
+	unsetenv("STATE_DIRECTORY");
+	if (relative[_i].env)
+		setenv("JAUTH_STATE_DIR", relative[_i].env, 1);
+	if (relative[_i].systemd)
+		setenv("STATE_DIRECTORY", relative[_i].systemd, 1);
+	FX.opt.state_dir = relative[_i].opt;
+	fx_stack("svc", "required testmod.so store=rec\n");
+	jauth *h = fx_open("svc");
+	const jauth_cred *c;
+	ck_assert_int_eq(jauth_acquire(h, &c), JAUTH_CONFIG);
+	const char *msg = jauth_error(h);
+	ck_assert_msg(strstr(msg, "\"rel/state\" is not an absolute path") &&
+			      strstr(msg, relative[_i].named) &&
+			      !strstr(msg, relative[_i].not_named),
+		      "%s", msg);
+	jauth_close(h);
+}
+END_TEST
+
 /* A service user whose home is HOMES[_i]: jauth says to set
  * JAUTH_STATE_DIR or -s, as a configuration error (exit 2). */
 static const char *const homes[] = { NULL, "/nonexistent" };
@@ -641,6 +674,8 @@ Suite *suite_store(void)
 	tcase_add_loop_test(tc,
 			    test_service_user_without_home_gets_a_config_error,
 			    0, 2);
+	tcase_add_loop_test(tc, test_relative_state_dir_names_its_setting, 0,
+			    sizeof relative / sizeof relative[0]);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -75,6 +75,24 @@ static const char *advice(enum dir_origin o)
 	}
 }
 
+/* How to make a relative state directory of origin O absolute: name the
+ * setting it came from. */
+static const char *absolute_fix(enum dir_origin o)
+{
+	switch (o) {
+	case DIR_OPTION:
+		return "it came from the state_dir option (the CLI's -s): give "
+		       "an absolute path there";
+	case DIR_SYSTEMD:
+		return "it came from $STATE_DIRECTORY: give the unit a plain "
+		       "StateDirectory=NAME, or set JAUTH_STATE_DIR to an "
+		       "absolute path";
+	default:
+		return "it came from $JAUTH_STATE_DIR: set JAUTH_STATE_DIR to "
+		       "an absolute path";
+	}
+}
+
 int state_dir_open(const char *dir, enum dir_origin o, int create, char **why)
 {
 	struct stat st;
@@ -89,8 +107,8 @@ int state_dir_open(const char *dir, enum dir_origin o, int create, char **why)
 	}
 	if (dir[0] != '/') {
 		*why = xasprintf("state directory \"%s\" is not an absolute "
-				 "path: set JAUTH_STATE_DIR (or -s) to one",
-				 dir);
+				 "path: %s",
+				 dir, absolute_fix(o));
 		return -1;
 	}
 	int fd = trust_open_dir(dir, create, &st, &inner);
