@@ -52,11 +52,13 @@ static int lint_all(struct cli *cli, int argc, char **argv, int first,
 	if (first < argc)
 		return stacks;
 	cJSON *arr = all_services(cli), *it;
+	cli->opt.flags |= JAUTH_LINT_FRAGMENTS; /* fragments are included */
 	cJSON_ArrayForEach (it, arr) {
 		cJSON *s = cJSON_GetObjectItem(it, "service");
 		lint_one(cli, s->valuestring, problems);
 		stacks++;
 	}
+	cli->opt.flags &= ~JAUTH_LINT_FRAGMENTS;
 	cJSON_Delete(arr);
 	return stacks;
 }

@@ -6,30 +6,6 @@
 
 #include "internal.h"
 
-jauth_result jauth_lint(const char *service, const struct jauth_options *opt,
-			char **report)
-{
-	*report = NULL;
-	struct jauth *h = handle_new(service, opt);
-	if (!h)
-		return JAUTH_ERROR;
-	struct problems p = { .all = 1 };
-	if (!service || !service_name_ok(service)) {
-		problem(&p,
-			"\"%s\" is not a service name: letters, digits, "
-			"'.', '_', '-', at most 64, no '/' or '..'",
-			service ? service : "(null)");
-	} else {
-		stack_free(stack_load(h, service, &p));
-	}
-	problems_redact(&h->red, &p, 0); /* as jauth_open's message is */
-	*report = problems_join(&p);
-	jauth_result rc = p.n ? JAUTH_CONFIG : JAUTH_SUCCESS;
-	problems_free(&p);
-	jauth_close(h);
-	return rc;
-}
-
 /* One directory entry of a search path. */
 struct entry {
 	char *dir, *name;
@@ -146,6 +122,70 @@ static cJSON *module_json(const struct entry *e)
 	}
 	free(path);
 	return o;
+}
+
+/* 1 when a stack on the path other than SERVICE reads FILE: includes it
+ * or substacks it, directly or deeper. */
+static int read_by_another(struct jauth *h, const char *service,
+			   const char *file)
+{
+	struct entries es = { 0 };
+	int found = 0;
+	collect(h->conf_path, service_name_ok, &es);
+	sort_unique(&es);
+	for (size_t i = 0; i < es.n && !found; i++) {
+		if (strcmp(es.v[i].name, service) == 0)
+			continue;
+		struct problems p = { .all = 1 };
+		struct stack *st = stack_load(h, es.v[i].name, &p);
+		for (size_t j = 0; st && j < st->nstamps && !found; j++)
+			found = strcmp(st->stamps[j].path, file) == 0;
+		stack_free(st);
+		problems_free(&p);
+	}
+	entries_free(&es);
+	return found;
+}
+
+/* Drops the one problem of P when it is that SERVICE has no module lines
+ * and another stack on the path reads its file: an include fragment. */
+static void fragment_ok(struct jauth *h, const char *service,
+			struct problems *p)
+{
+	char *file = conf_find(h->conf_path, service);
+	if (file && p->n == 1 &&
+	    strstr(p->v[0], "the stack has no module lines") &&
+	    read_by_another(h, service, file)) {
+		free(p->v[0]);
+		p->n = 0;
+	}
+	free(file);
+}
+
+jauth_result jauth_lint(const char *service, const struct jauth_options *opt,
+			char **report)
+{
+	*report = NULL;
+	struct jauth *h = handle_new(service, opt);
+	if (!h)
+		return JAUTH_ERROR;
+	struct problems p = { .all = 1 };
+	if (!service || !service_name_ok(service)) {
+		problem(&p,
+			"\"%s\" is not a service name: letters, digits, "
+			"'.', '_', '-', at most 64, no '/' or '..'",
+			service ? service : "(null)");
+	} else {
+		stack_free(stack_load(h, service, &p));
+		if (opt && opt->flags & JAUTH_LINT_FRAGMENTS)
+			fragment_ok(h, service, &p);
+	}
+	problems_redact(&h->red, &p, 0); /* as jauth_open's message is */
+	*report = problems_join(&p);
+	jauth_result rc = p.n ? JAUTH_CONFIG : JAUTH_SUCCESS;
+	problems_free(&p);
+	jauth_close(h);
+	return rc;
 }
 
 /* The JSON array of the path's entries that KEEP accepts, by name. */

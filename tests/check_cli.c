@@ -133,6 +133,28 @@ START_TEST(test_lint_all_and_named)
 }
 END_TEST
 
+/* jauth.conf(5): a file only ever included has no module line of its
+ * own; linting every service accepts it, naming it alone still refuses
+ * it (it could never succeed as a stack). */
+START_TEST(test_lint_all_accepts_an_include_fragment)
+{
+	fx_stack("svc", "include common\nrequired testmod.so\n");
+	fx_stack("common", "# included by svc; no module line of its own\n");
+	ck_assert_int_eq(CLI(NULL, "lint"), 0);
+	ck_assert_str_eq(out, "ok: 2 stacks\n");
+	clear();
+	ck_assert_int_eq(CLI(NULL, "lint", "common"), 2);
+	ck_assert_ptr_nonnull(strstr(out, "no module lines"));
+	clear();
+	fx_stack("lonely", "# included by nothing\n");
+	ck_assert_int_eq(CLI(NULL, "lint"), 2);
+	ck_assert_ptr_nonnull(strstr(out, "lonely: the stack has no module"));
+	ck_assert_ptr_null(strstr(out, "common:"));
+	FX.opt.flags = JAUTH_LINT_FRAGMENTS; /* no way to open it either */
+	jauth_close(fx_open_want("common", JAUTH_CONFIG));
+}
+END_TEST
+
 START_TEST(test_modules_lists_and_refuses)
 {
 	ck_assert_int_eq(CLI(NULL, "modules"), 2); /* the bad test modules */
@@ -1264,6 +1286,7 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, test_token_json_and_header);
 	tcase_add_test(tc, test_token_exit_status_follows_the_result);
 	tcase_add_test(tc, test_lint_all_and_named);
+	tcase_add_test(tc, test_lint_all_accepts_an_include_fragment);
 	tcase_add_test(tc, test_modules_lists_and_refuses);
 	tcase_add_test(tc, test_scopes);
 	tcase_add_test(tc, test_refresh_revoke_status);

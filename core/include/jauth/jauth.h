@@ -89,6 +89,10 @@ struct jauth_options {
 
 /* Do not watch the stack files for edits. */
 #define JAUTH_OPEN_NO_RELOAD 0x1u
+/* jauth_lint only, when linting every service on the path: a stack with
+ * no module lines that another stack on the path includes or substacks is
+ * an include fragment, not a problem. jauth_open ignores it. */
+#define JAUTH_LINT_FRAGMENTS 0x2u
 
 /*
  * Opens a handle for SERVICE: finds its stack, checks every file it names,
