@@ -459,6 +459,11 @@ END_TEST
 START_TEST(test_store_init_creates_the_table_once)
 {
 	char *out, *err;
+	/* Under ASan, LeakSanitizer's own tracer crashes (SIGSEGV inside the
+	 * tracer, exit 1) at the exit of `jauth store init` while the
+	 * modules stay loaded; address checks still run, only the leak scan
+	 * of these CLI processes is off. No effect on other builds. */
+	setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
 	pgserver_sql(&PG, "DROP TABLE jauth_record", NULL);
 	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "init", "svc", NULL),
 			 0);
@@ -480,6 +485,7 @@ START_TEST(test_store_init_creates_the_table_once)
 	ck_assert_msg(strstr(err, "keeps its records in files"), "%s", err);
 	free(out);
 	free(err);
+	unsetenv("ASAN_OPTIONS");
 }
 END_TEST
 
