@@ -84,12 +84,23 @@ in_root() {
 
 step "the root has: $(chroot "$root" dpkg-query -W -f='${Package} ' git make gcc libc6-dev 2>/dev/null)"
 step "deps.sh with an unreachable mirror: fails with apt's own error"
-mv "$root/etc/apt/sources.list" "$root/etc/apt/sources.list.real"
+# Every source the root has goes aside (sources.list or deb822 files).
+mkdir "$root/etc/apt/sources.real"
+for f in "$root/etc/apt/sources.list" "$root"/etc/apt/sources.list.d/*; do
+	[ -e "$f" ] && mv "$f" "$root/etc/apt/sources.real/"
+done
 echo "deb http://127.0.0.1:9/debian $suite main" >"$root/etc/apt/sources.list"
 if in_root 'sh mk/deps.sh' 2>"$root/tmp/deps.err"; then
 	echo "bare-test: deps.sh succeeded without a mirror" >&2; exit 1
 fi
-mv "$root/etc/apt/sources.list.real" "$root/etc/apt/sources.list"
+rm "$root/etc/apt/sources.list"
+for f in "$root"/etc/apt/sources.real/*; do
+	case $f in
+	*/sources.list) mv "$f" "$root/etc/apt/" ;;
+	*) mv "$f" "$root/etc/apt/sources.list.d/" ;;
+	esac
+done
+rmdir "$root/etc/apt/sources.real"
 tail -n 4 "$root/tmp/deps.err"
 grep -q '^E: ' "$root/tmp/deps.err"
 step "make demo"
