@@ -5,8 +5,11 @@
  * swapped out; past the limit they are only left out of dumps), and wiped
  * when a block is freed.
  *
- * Blocks of 32 B to 4 KiB come from 64 KiB arenas, one free list per
- * power-of-two class; a larger block gets a mapping of its own. One
+ * Blocks of 32 B to 4 KiB come from arenas, one free list per
+ * power-of-two class; a larger block gets a mapping of its own. The first
+ * arena is one page and each next one four times the last, up to 64 KiB:
+ * locking a page faults it in, and a process that reads two secrets
+ * should not pay for sixteen pages at its first open. One
  * mutex: secrets are allocated when a secret is read or a credential
  * published, never on the cached acquire path.
  */
@@ -39,6 +42,7 @@ struct free_block {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct free_block *free_list[NCLASS];
 static char *arena_next, *arena_end;
+static size_t arena_size = 4096; /* of the next arena */
 static _Atomic int lock_failed; /* mlock refused once: do not ask again */
 
 /* N bytes of fresh pages, out of dumps and locked if allowed; NULL when
@@ -75,11 +79,14 @@ static struct head *carve(int c)
 		return &f->h;
 	}
 	if (!arena_next || (size_t)(arena_end - arena_next) < size) {
-		char *a = pages(ARENA);
+		size_t len = arena_size < size ? size : arena_size;
+		char *a = pages(len);
 		if (!a)
 			return NULL;
 		arena_next = a; /* the old arena's tail stays unused */
-		arena_end = a + ARENA;
+		arena_end = a + len;
+		if (arena_size < ARENA)
+			arena_size *= 4;
 	}
 	struct head *h = (struct head *)arena_next;
 	arena_next += size;
