@@ -64,8 +64,11 @@ static void *call(void *p)
 	return NULL;
 }
 
-/* A process of the storm: opens, says it is ready, waits at the gate,
- * then THREADS callers acquire at once. */
+/* A process of the storm: opens, starts its THREADS callers (they wait at
+ * a barrier), says it is ready, waits at the gate, then lets the callers
+ * acquire at once. The threads exist before the gate opens: made after
+ * it, their creation spread the callers' start over some 2 ms on two
+ * cores and slowed the winner's refresh with work that is not jauth's. */
 static void storm_child(int ready, int gate, int out, int threads, int done,
 			int gate2)
 {
@@ -73,10 +76,8 @@ static void storm_child(int ready, int gate, int out, int threads, int done,
 	char byte = 'r';
 	if (jauth_open(SERVICE, &E.opt, &h) != JAUTH_SUCCESS)
 		_exit(2);
-	(void)!write(ready, &byte, 1);
-	(void)!read(gate, &byte, 1);
 	pthread_barrier_t go, acquired, verify;
-	pthread_barrier_init(&go, NULL, (unsigned)threads);
+	pthread_barrier_init(&go, NULL, (unsigned)threads + 1);
 	pthread_barrier_init(&acquired, NULL, (unsigned)threads + 1);
 	pthread_barrier_init(&verify, NULL, (unsigned)threads + 1);
 	pthread_t t[THREADS];
@@ -90,6 +91,9 @@ static void storm_child(int ready, int gate, int out, int threads, int done,
 		if (pthread_create(&t[i], NULL, call, &c[i]) != 0)
 			_exit(3);
 	}
+	(void)!write(ready, &byte, 1);
+	(void)!read(gate, &byte, 1);
+	pthread_barrier_wait(&go);
 	pthread_barrier_wait(&acquired);
 	(void)!write(done, &byte, 1);
 	(void)!read(gate2, &byte, 1);
@@ -314,11 +318,16 @@ void bench_storm(struct row *r)
 		"to a moment where the stored access token is due for "
 		"refresh (3400 s into its 3600 s life, inside the 300 s "
 		"leeway, still valid), %d processes are forked, each opens "
-		"its own handle on the shared state directory and waits "
-		"at a gate (a pipe the parent closes once all have "
-		"opened); then %d threads per process pass a barrier and "
-		"call `jauth_acquire` at once, each timing its own call on "
-		"`CLOCK_MONOTONIC`; once every caller of the storm has its "
+		"its own handle on the shared state directory, starts %d "
+		"caller threads that wait at a barrier, and waits at a "
+		"gate (a pipe the parent closes once all are ready); then "
+		"every process lets its callers through the barrier and "
+		"they call `jauth_acquire` at once, each timing its own "
+		"call on `CLOCK_MONOTONIC` (the threads exist before the "
+		"gate opens: made after it, as an earlier version of this "
+		"benchmark did, their creation spread the callers' start "
+		"over some 2 ms on two cores and slowed the winner's "
+		"refresh with work that is not jauth's); once every caller of the storm has its "
 		"credential (a second gate), each checks it against the "
 		"stand-in's Jira `/rest/api/3/myself` (untimed, and after "
 		"the timed part, so that its TLS handshakes do not compete "
@@ -334,11 +343,18 @@ void bench_storm(struct row *r)
 		"the record's `flock`. They do not poll: a waiter sleeps on "
 		"a futex word in the lock file's first page (mapped shared), "
 		"which the holder bumps when it lets go, so the losers wake "
-		"when the winner has committed, take the lock in turn, find "
-		"the fresh token and use it. A fresh handle has no previous "
+		"when the winner has committed. With a due token they all "
+		"wake at once and read the winner's record side by side; "
+		"with an expired one they take the lock in turn, find the "
+		"fresh token and use it. A fresh handle has no previous "
 		"token to serve meanwhile — so a caller's latency is the "
 		"winner's refresh (a new TLS connection, one durable "
-		"commit) plus the losers' turns at the lock. The baseline, "
+		"commit), made while the losers' first steps share the two "
+		"cores with it, plus the losers' reading of its record. "
+		"A storm whose every caller is late by the same tens of "
+		"milliseconds is one whose winner waited that long for its "
+		"`fsync` or for the stand-in (other processes of the "
+		"machine): the losers still woke at its commit. The baseline, "
 		"in the same run after each due storm, is one refresh "
 		"alone: one process, one caller, the same due token "
 		"(median %s); the target is p99 ≤ 1.5× that.",
