@@ -83,13 +83,22 @@ jauth_result jauth_m_json_num(jauth_m *m, const char *what, const cJSON *obj,
 	return JAUTH_SUCCESS;
 }
 
+/* Wipes ITEM's own strings: a reference item's value belongs to the
+ * caller, and a constant key (cJSON_StringIsConst) is nobody's copy. */
+static void wipe_item(cJSON *it)
+{
+	if (it->valuestring && !(it->type & cJSON_IsReference))
+		explicit_bzero(it->valuestring, strlen(it->valuestring));
+	if (it->string && !(it->type & cJSON_StringIsConst))
+		explicit_bzero(it->string, strlen(it->string));
+}
+
 static void wipe_tree(cJSON *item)
 {
 	for (cJSON *it = item; it; it = it->next) {
-		if (it->valuestring)
-			explicit_bzero(it->valuestring,
-				       strlen(it->valuestring));
-		wipe_tree(it->child);
+		wipe_item(it);
+		if (!(it->type & cJSON_IsReference))
+			wipe_tree(it->child);
 	}
 }
 
@@ -97,8 +106,8 @@ void jauth_m_json_free(cJSON *item)
 {
 	if (!item)
 		return;
-	if (item->valuestring)
-		explicit_bzero(item->valuestring, strlen(item->valuestring));
-	wipe_tree(item->child);
+	wipe_item(item);
+	if (!(item->type & cJSON_IsReference))
+		wipe_tree(item->child);
 	cJSON_Delete(item);
 }

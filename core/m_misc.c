@@ -7,14 +7,14 @@
 
 #include "internal.h"
 
-char *jauth_m_base64(const void *data, size_t len)
+/* Writes the base64 of DATA and a NUL into OUT (4 * ((LEN + 2) / 3) + 1
+ * bytes). */
+static void base64_into(char *out, const void *data, size_t len)
 {
 	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *s = data;
-	char *out = malloc(4 * ((len + 2) / 3) + 1), *o = out;
-	if (!out)
-		return NULL;
+	char *o = out;
 	size_t i = 0;
 	for (; i + 2 < len; i += 3) {
 		unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8 |
@@ -33,6 +33,20 @@ char *jauth_m_base64(const void *data, size_t len)
 		*o++ = '=';
 	}
 	*o = '\0';
+}
+
+char *jauth_m_base64(const void *data, size_t len)
+{
+	char *out = malloc(4 * ((len + 2) / 3) + 1);
+	if (out)
+		base64_into(out, data, len);
+	return out;
+}
+
+char *jauth_m_secure_base64(const void *data, size_t len)
+{
+	char *out = secmem_alloc(4 * ((len + 2) / 3) + 1);
+	base64_into(out, data, len);
 	return out;
 }
 

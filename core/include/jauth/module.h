@@ -43,8 +43,10 @@ extern "C" {
 #define JAUTH_MODULE_SYMBOL "jauth_module_entry"
 /* The module services these headers declare: 2 adds JAUTH_ARG_FILE,
  * jauth_m_file_read, jauth_m_base64url_decode, jauth_m_fail_append and
- * jauth_m_status_warn. */
-#define JAUTH_M_SERVICES 2
+ * jauth_m_status_warn; 3 adds secure memory (jauth_m_secure_alloc,
+ * jauth_m_secure_strdup, jauth_m_secure_strndup, jauth_m_secure_free,
+ * jauth_m_secure_base64) and jauth_m_json_print_secure. */
+#define JAUTH_M_SERVICES 3
 
 /* One module instance as the core sees it: its stack line, arguments, log,
  * error slot, HTTP connection and store. Opaque. */
@@ -198,6 +200,35 @@ JAUTH_EXPORT void jauth_m_redact(jauth_m *m, const char *s);
 /* Wipes a NUL-terminated string and frees it. NULL is accepted. */
 JAUTH_EXPORT void jauth_m_wipe_free(char *s);
 
+/* ---- Secure memory ---------------------------------------------------
+ *
+ * For the secrets a module keeps itself (tokens, request bodies, records):
+ * the core's own allocator for secrets, on pages left out of core dumps
+ * (MADV_DONTDUMP, which the kernel's core writer and gdb's gcore honour),
+ * locked in RAM while RLIMIT_MEMLOCK allows (past it they are only left
+ * out of dumps), and wiped when freed. It takes a lock: fine for a
+ * refresh or a record, not for a path that runs on every acquire. Free
+ * its blocks with jauth_m_secure_free only, and never pass one to free()
+ * or jauth_m_wipe_free.
+ */
+
+/* N zeroed bytes of secure memory. Never NULL: the process aborts when
+ * the system has no memory left, as the core's own allocations do. */
+JAUTH_EXPORT void *jauth_m_secure_alloc(size_t n);
+/* S copied into secure memory; NULL for a NULL S. */
+JAUTH_EXPORT char *jauth_m_secure_strdup(const char *s);
+/* At most N bytes of S and a NUL, in secure memory; NULL for a NULL S. */
+JAUTH_EXPORT char *jauth_m_secure_strndup(const char *s, size_t n);
+/* Wipes the whole block and frees it. NULL is accepted; a pointer that
+ * did not come from these functions aborts the process. */
+JAUTH_EXPORT void jauth_m_secure_free(void *p);
+/* ITEM printed as unformatted JSON straight into secure memory (no copy
+ * of the text on the heap; free with jauth_m_secure_free), or NULL when
+ * ITEM is NULL or its text would exceed 4 MiB. Build a body that holds a
+ * secret from cJSON_CreateStringReference items over secure strings, and
+ * the secret reaches the heap nowhere. */
+JAUTH_EXPORT char *jauth_m_json_print_secure(const cJSON *item);
+
 /* ---- The credential --------------------------------------------------- */
 
 struct jauth_m_cred {
@@ -297,7 +328,12 @@ JAUTH_EXPORT jauth_result jauth_m_json_str(jauth_m *m, const char *what,
 JAUTH_EXPORT jauth_result jauth_m_json_num(jauth_m *m, const char *what,
 					   const cJSON *obj, const char *name,
 					   double *out);
-/* Wipes every string in the tree, then frees it. NULL is accepted. */
+/* Wipes every string in the tree (values and keys), then frees it. NULL
+ * is accepted. A parse tree lives on the heap (cJSON's allocator is the
+ * process's, shared with the connector: jauth never changes its hooks),
+ * so a tree that held a token was wiped, not kept out of a core dump,
+ * during the microseconds it lived. Strings of reference items
+ * (cJSON_CreateStringReference) are not the tree's and are left alone. */
 JAUTH_EXPORT void jauth_m_json_free(cJSON *item);
 
 /* ---- State store ----------------------------------------------------------
@@ -396,6 +432,9 @@ JAUTH_EXPORT const char *jauth_m_source(jauth_m *m);
 
 /* Standard base64 of DATA, malloc'd; NULL when out of memory. */
 JAUTH_EXPORT char *jauth_m_base64(const void *data, size_t len);
+/* The same in secure memory (free with jauth_m_secure_free), for a secret
+ * such as Basic's "email:token"; never NULL. */
+JAUTH_EXPORT char *jauth_m_secure_base64(const void *data, size_t len);
 /* Decodes base64url TEXT (RFC 4648 §5: '-' and '_', '=' padding optional,
  * as in a JWT's parts) into malloc'd bytes with a NUL after them, *len (may
  * be NULL) their count. NULL when TEXT is not base64url, or out of memory.
