@@ -259,14 +259,10 @@ static jauth_result publish(jauth_m *m, struct apitoken *st,
 {
 	const char *email = jauth_m_arg(m, "email");
 	size_t n = strlen(email) + 1 + jauth_m_secret_len(tok);
-	char *pair = malloc(n + 1), *b64 = NULL;
-	if (pair) {
-		snprintf(pair, n + 1, "%s:%s", email, jauth_m_secret_str(tok));
-		b64 = jauth_m_base64(pair, n);
-		jauth_m_wipe_free(pair);
-	}
-	if (!b64)
-		return jauth_m_fail(m, JAUTH_ERROR, "out of memory");
+	char *pair = jauth_m_secure_alloc(n + 1);
+	snprintf(pair, n + 1, "%s:%s", email, jauth_m_secret_str(tok));
+	char *b64 = jauth_m_secure_base64(pair, n);
+	jauth_m_secure_free(pair);
 	struct jauth_m_cred c = {
 		.scheme = "Basic",
 		.token = b64,
@@ -274,7 +270,7 @@ static jauth_result publish(jauth_m *m, struct apitoken *st,
 		.expires_at = st->expires_end,
 	};
 	jauth_result rc = jauth_m_credential(m, &c);
-	jauth_m_wipe_free(b64);
+	jauth_m_secure_free(b64);
 	return rc;
 }
 

@@ -158,13 +158,13 @@ static jauth_result exchange_code(jauth_m *m, struct oauth *o, const char *code,
 				  time_t now)
 {
 	struct jauth_m_http_resp rs;
-	cJSON *b;
+	struct token_body b;
 	jauth_result rc = client_body(m, "authorization_code", &b);
 	if (rc != JAUTH_SUCCESS)
 		return rc;
-	cJSON_AddStringToObject(b, "code", code);
-	cJSON_AddStringToObject(b, "redirect_uri", redirect);
-	rc = token_post(m, o, b, &rs);
+	body_add_secret(&b, "code", code);
+	cJSON_AddStringToObject(b.j, "redirect_uri", redirect);
+	rc = token_post(m, o, &b, &rs);
 	if (rc == JAUTH_SUCCESS && rs.status == 403)
 		rc = jauth_m_fail(
 			m, JAUTH_DENIED,

@@ -18,9 +18,9 @@
 
 void grant_clear(struct grant *g)
 {
-	jauth_m_wipe_free(g->access_token);
-	jauth_m_wipe_free(g->refresh_token);
-	jauth_m_wipe_free(g->prev_refresh_token);
+	jauth_m_secure_free(g->access_token);
+	jauth_m_secure_free(g->refresh_token);
+	jauth_m_secure_free(g->prev_refresh_token);
 	free(g->boot);
 	free(g->cloud_id);
 	free(g->site_url);
@@ -38,6 +38,14 @@ static char *str_of(const cJSON *rec, const char *key)
 						   : NULL;
 }
 
+/* A token of the record, in secure memory. */
+static char *token_of(const cJSON *rec, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
+	return cJSON_IsString(v) ? jauth_m_secure_strdup(v->valuestring)
+				 : NULL;
+}
+
 /* A time of the record: seconds since the epoch, 0 when missing or out of
  * any sane range (a damaged record must not become undefined behaviour). */
 static time_t time_of(const cJSON *rec, const char *key)
@@ -52,14 +60,14 @@ static time_t time_of(const cJSON *rec, const char *key)
 void grant_from_json(struct grant *g, const cJSON *rec)
 {
 	grant_clear(g);
-	g->access_token = str_of(rec, "access_token");
+	g->access_token = token_of(rec, "access_token");
 	g->expires_at = time_of(rec, "expires_at");
 	g->expires_boot = (long long)time_of(rec, "expires_boot");
 	g->boot = str_of(rec, "boot");
-	g->refresh_token = str_of(rec, "refresh_token");
+	g->refresh_token = token_of(rec, "refresh_token");
 	g->refresh_sent_at = time_of(rec, "refresh_sent_at");
 	g->refresh_sent_boot = (long long)time_of(rec, "refresh_sent_boot");
-	g->prev_refresh_token = str_of(rec, "prev_refresh_token");
+	g->prev_refresh_token = token_of(rec, "prev_refresh_token");
 	g->prev_rotated_at = time_of(rec, "prev_rotated_at");
 	g->cloud_id = str_of(rec, "cloud_id");
 	g->site_url = str_of(rec, "site_url");
@@ -81,6 +89,13 @@ static void put_str(cJSON *o, const char *key, const char *v)
 		cJSON_AddStringToObject(o, key, v);
 }
 
+/* A token: a reference to G's string, not a copy on the heap. */
+static void put_token(cJSON *o, const char *key, const char *v)
+{
+	if (v)
+		cJSON_AddItemToObject(o, key, cJSON_CreateStringReference(v));
+}
+
 static void put_time(cJSON *o, const char *key, time_t v)
 {
 	if (v)
@@ -91,14 +106,14 @@ cJSON *grant_to_json(const struct grant *g)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "version", 1);
-	put_str(o, "access_token", g->access_token);
+	put_token(o, "access_token", g->access_token);
 	put_time(o, "expires_at", g->expires_at);
 	put_time(o, "expires_boot", (time_t)g->expires_boot);
 	put_str(o, "boot", g->boot);
-	put_str(o, "refresh_token", g->refresh_token);
+	put_token(o, "refresh_token", g->refresh_token);
 	put_time(o, "refresh_sent_at", g->refresh_sent_at);
 	put_time(o, "refresh_sent_boot", (time_t)g->refresh_sent_boot);
-	put_str(o, "prev_refresh_token", g->prev_refresh_token);
+	put_token(o, "prev_refresh_token", g->prev_refresh_token);
 	put_time(o, "prev_rotated_at", g->prev_rotated_at);
 	put_str(o, "cloud_id", g->cloud_id);
 	put_str(o, "site_url", g->site_url);
@@ -373,6 +388,12 @@ static void set_str(char **dst, const char *src)
 	*dst = src ? strdup(src) : NULL;
 }
 
+void secure_set(char **dst, const char *src)
+{
+	jauth_m_secure_free(*dst);
+	*dst = jauth_m_secure_strdup(src);
+}
+
 /* 1 when T can be a token: it goes into an HTTP header and `jauth token`
  * prints it, so visible ASCII only, and something of it. */
 static int token_ok(const char *t)
@@ -422,9 +443,9 @@ static jauth_result take_refresh(jauth_m *m, struct grant *g, const cJSON *j,
 			why, jauth_m_service(m), jauth_m_service(m));
 	if (!rt)
 		return JAUTH_SUCCESS;
-	set_str(&g->prev_refresh_token, g->refresh_token);
+	secure_set(&g->prev_refresh_token, g->refresh_token);
 	g->prev_rotated_at = g->refresh_token ? now : 0;
-	set_str(&g->refresh_token, rt->valuestring);
+	secure_set(&g->refresh_token, rt->valuestring);
 	jauth_m_redact(m, rt->valuestring);
 	return JAUTH_SUCCESS;
 }
@@ -491,7 +512,7 @@ jauth_result grant_take_tokens(jauth_m *m, struct grant *g, const char *body,
 		expires_in = expires_in < EXPIRES_IN_MIN   ? EXPIRES_IN_MIN
 			     : expires_in > EXPIRES_IN_MAX ? EXPIRES_IN_MAX
 							   : expires_in;
-		set_str(&g->access_token, at);
+		secure_set(&g->access_token, at);
 		jauth_m_redact(m, at);
 		g->expires_at = now + (time_t)expires_in;
 		g->expires_boot = grant_boot_stamp(g) + (long long)expires_in;

@@ -101,8 +101,8 @@ static void oauth_free(struct oauth *o)
 	if (!o)
 		return;
 	grant_clear(&o->g);
-	jauth_m_wipe_free(o->rejected);
-	jauth_m_wipe_free(o->refreshed_after_reject);
+	jauth_m_secure_free(o->rejected);
+	jauth_m_secure_free(o->refreshed_after_reject);
 	free(o->key);
 	free(o->consent_key);
 	free(o->scopes);

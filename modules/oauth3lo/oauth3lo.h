@@ -25,8 +25,9 @@
 	30 /* seconds between refresh attempts while serving a still-valid     \
 	      token */
 
-/* The grant as stored (one record). Strings are malloc'd; times are 0
- * when unknown. */
+/* The grant as stored (one record). The tokens are in secure memory
+ * (jauth_m_secure_*: left out of core dumps, wiped when freed), the other
+ * strings malloc'd; times are 0 when unknown. */
 struct grant {
 	char *access_token;
 	time_t expires_at;	/* by the wall clock */
@@ -55,6 +56,7 @@ struct oauth {
 	char *token_url, *authorize_url, *resources_url, *api_url;
 	struct grant g; /* the last record seen */
 	int have;	/* g was loaded */
+	/* In secure memory, like the grant's tokens: */
 	char *rejected; /* the access token Jira rejected, if any */
 	char *refreshed_after_reject; /* the token the forced refresh produced
 				       */
@@ -66,8 +68,13 @@ struct oauth {
 void grant_clear(struct grant *g);
 /* Reads a record into G (cleared first). */
 void grant_from_json(struct grant *g, const cJSON *rec);
-/* The record for G. */
+/* The record for G. Its tokens are references to G's own strings (no
+ * copy on the heap): use the tree while G is unchanged, free it with
+ * jauth_m_json_free. */
 cJSON *grant_to_json(const struct grant *g);
+/* Replaces *DST (secure memory) with a secure copy of SRC, wiping the old
+ * value. */
+void secure_set(char **dst, const char *src);
 /* Copies SRC into DST (cleared first). */
 void grant_copy(struct grant *dst, const struct grant *src);
 /* Registers G's tokens for masking as soon as they are read (and, when it
@@ -116,16 +123,30 @@ char *scopes_missing(const char *want, const char *have);
 jauth_result oa_acquire(jauth_m *m, void *state);
 jauth_result oa_refresh(jauth_m *m, void *state);
 void oa_rejected(jauth_m *m, void *state, int status);
+/* A token request body as it is built: a JSON object whose secret
+ * fields are references to copies in secure memory that it owns, so that
+ * no secret of it reaches the heap. */
+struct token_body {
+	cJSON *j;
+	char *own[4];
+	int n;
+};
 /* A token request body: GRANT_TYPE, client_id and the client's secret
  * (read from its source now). */
-jauth_result client_body(jauth_m *m, const char *grant_type, cJSON **out);
+jauth_result client_body(jauth_m *m, const char *grant_type,
+			 struct token_body *b);
+/* Adds the secret field KEY: VALUE to B (copied into secure memory). */
+void body_add_secret(struct token_body *b, const char *key, const char *value);
+/* Frees B, wiping its secrets. */
+void body_free(struct token_body *b);
 /* GET accessible-resources with the access token TOKEN; RQ is filled for
  * jauth_m_http_fail (without the Authorization value). */
 jauth_result resources_get(jauth_m *m, struct oauth *o, const char *token,
 			   struct jauth_m_http_req *rq,
 			   struct jauth_m_http_resp *rs);
-/* POSTs a JSON body to the token endpoint; the body is wiped after. */
-jauth_result token_post(jauth_m *m, struct oauth *o, cJSON *body,
+/* POSTs B to the token endpoint, printed into secure memory; B is freed
+ * (wiped) after. */
+jauth_result token_post(jauth_m *m, struct oauth *o, struct token_body *b,
 			struct jauth_m_http_resp *rs);
 
 /* consent.c */

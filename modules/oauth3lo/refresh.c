@@ -15,11 +15,29 @@
 /* What made this refresh necessary. */
 enum why { WHY_DUE, WHY_FORCED, WHY_REJECTED };
 
-jauth_result token_post(jauth_m *m, struct oauth *o, cJSON *body,
+void body_add_secret(struct token_body *b, const char *key, const char *value)
+{
+	char *v = jauth_m_secure_strdup(value ? value : "");
+	if (b->n == (int)(sizeof b->own / sizeof *b->own))
+		abort(); /* a body has four secrets at most: a bug */
+	b->own[b->n++] = v;
+	cJSON_AddItemToObject(b->j, key, cJSON_CreateStringReference(v));
+}
+
+void body_free(struct token_body *b)
+{
+	jauth_m_json_free(b->j);
+	for (int i = 0; i < b->n; i++)
+		jauth_m_secure_free(b->own[i]);
+	memset(b, 0, sizeof *b);
+}
+
+jauth_result token_post(jauth_m *m, struct oauth *o, struct token_body *b,
 			struct jauth_m_http_resp *rs)
 {
-	char *json = cJSON_PrintUnformatted(body);
-	jauth_m_json_free(body);
+	char *json = jauth_m_json_print_secure(b->j);
+	body_free(b);
+	memset(rs, 0, sizeof *rs);
 	if (!json)
 		return jauth_m_fail(m, JAUTH_ERROR, "out of memory");
 	struct jauth_m_http_req rq = {
@@ -29,23 +47,23 @@ jauth_result token_post(jauth_m *m, struct oauth *o, cJSON *body,
 		.ca_file = jauth_m_arg(m, "ca_file"),
 	};
 	jauth_result rc = jauth_m_http(m, &rq, rs);
-	jauth_m_wipe_free(json);
+	jauth_m_secure_free(json);
 	return rc;
 }
 
-jauth_result client_body(jauth_m *m, const char *grant_type, cJSON **out)
+jauth_result client_body(jauth_m *m, const char *grant_type,
+			 struct token_body *b)
 {
 	jauth_m_secret *secret;
-	*out = NULL;
+	memset(b, 0, sizeof *b);
 	jauth_result rc = jauth_m_secret_get(m, "client_secret", &secret);
 	if (rc != JAUTH_SUCCESS)
 		return rc;
-	cJSON *b = cJSON_CreateObject();
-	cJSON_AddStringToObject(b, "grant_type", grant_type);
-	cJSON_AddStringToObject(b, "client_id", jauth_m_arg(m, "client_id"));
-	cJSON_AddStringToObject(b, "client_secret", jauth_m_secret_str(secret));
+	b->j = cJSON_CreateObject();
+	cJSON_AddStringToObject(b->j, "grant_type", grant_type);
+	cJSON_AddStringToObject(b->j, "client_id", jauth_m_arg(m, "client_id"));
+	body_add_secret(b, "client_secret", jauth_m_secret_str(secret));
 	jauth_m_secret_free(secret);
-	*out = b;
 	return JAUTH_SUCCESS;
 }
 
@@ -53,9 +71,9 @@ jauth_result resources_get(jauth_m *m, struct oauth *o, const char *token,
 			   struct jauth_m_http_req *rq,
 			   struct jauth_m_http_resp *rs)
 {
-	char *auth = NULL;
-	if (asprintf(&auth, "Bearer %s", token) < 0)
-		return jauth_m_fail(m, JAUTH_ERROR, "out of memory");
+	char *auth = jauth_m_secure_alloc(strlen("Bearer ") + strlen(token) + 1);
+	strcpy(auth, "Bearer ");
+	strcat(auth, token);
 	*rq = (struct jauth_m_http_req){
 		.method = "GET",
 		.url = o->resources_url,
@@ -63,7 +81,7 @@ jauth_result resources_get(jauth_m *m, struct oauth *o, const char *token,
 		.ca_file = jauth_m_arg(m, "ca_file"),
 	};
 	jauth_result rc = jauth_m_http(m, rq, rs);
-	jauth_m_wipe_free(auth);
+	jauth_m_secure_free(auth);
 	rq->authorization = NULL;
 	return rc;
 }
@@ -108,7 +126,7 @@ static jauth_result refresh_refused(jauth_m *m, struct oauth *o,
 		     cJSON_IsString(d) ? ": " : "",
 		     cJSON_IsString(d) ? d->valuestring : "") < 0)
 		detail = NULL;
-	cJSON_Delete(j);
+	jauth_m_json_free(j);
 	jauth_result rc;
 	if (invalid_grant) {
 		/* Kept for every later status and token: masked and
@@ -202,7 +220,7 @@ static jauth_result take_answer(jauth_m *m, struct grant *g, jauth_m_lock *lk,
 static jauth_result exchange(jauth_m *m, struct oauth *o, struct grant *g,
 			     jauth_m_lock *lk, time_t now)
 {
-	cJSON *body = NULL;
+	struct token_body body;
 	struct jauth_m_http_resp rs;
 	/* The mark is a note, not a durable commit: a process crash keeps
 	 * it; a power failure may lose it, and then the token is simply sent
@@ -218,8 +236,8 @@ static jauth_result exchange(jauth_m *m, struct oauth *o, struct grant *g,
 	if (rc != JAUTH_SUCCESS ||
 	    (rc = client_body(m, "refresh_token", &body)) != JAUTH_SUCCESS)
 		return rc;
-	cJSON_AddStringToObject(body, "refresh_token", g->refresh_token);
-	rc = token_post(m, o, body, &rs);
+	body_add_secret(&body, "refresh_token", g->refresh_token);
+	rc = token_post(m, o, &body, &rs);
 	if ((rc == JAUTH_TRANSIENT || rc == JAUTH_CONFIG) && !rs.uncertain) {
 		/* Refused before it was processed (or, for a certificate
 		 * that is not trusted, never sent): the token was not used. */
@@ -392,7 +410,7 @@ static jauth_result verify_token(jauth_m *m, struct oauth *o, time_t now)
 			    "Jira rejected a freshly refreshed token that "
 			    "Atlassian still accepts: the refusal is about "
 			    "permissions or scopes, not the credential");
-		jauth_m_wipe_free(o->rejected);
+		jauth_m_secure_free(o->rejected);
 		o->rejected = NULL;
 		rc = publish(m, o, now);
 	} else if (rc == JAUTH_SUCCESS) {
@@ -413,8 +431,7 @@ static jauth_result after_rejection(jauth_m *m, struct oauth *o, time_t now)
 					: verify_token(m, o, now);
 	jauth_result rc = refresh_locked(m, o, WHY_REJECTED, now);
 	if (rc == JAUTH_SUCCESS && o->g.access_token) {
-		jauth_m_wipe_free(o->refreshed_after_reject);
-		o->refreshed_after_reject = strdup(o->g.access_token);
+		secure_set(&o->refreshed_after_reject, o->g.access_token);
 	}
 	return rc;
 }
@@ -479,7 +496,6 @@ void oa_rejected(jauth_m *m, void *state, int status)
 	if ((status != 401 && status != 403 && status != 404) || !o->have ||
 	    !o->g.access_token)
 		return;
-	jauth_m_wipe_free(o->rejected);
-	o->rejected = strdup(o->g.access_token);
+	secure_set(&o->rejected, o->g.access_token);
 	o->token_refused = 0;
 }
