@@ -299,25 +299,33 @@ jauth_result jauth_m_store_lock_or_wait(jauth_m *m, const char *key,
 }
 
 /* Serializes REC for LK's backend, sealed when the store has a key:
- * never more than it reads back. NULL after a message on LK's module. */
+ * never more than it reads back. The clear text is printed into secret
+ * memory (jauth_m_json_print_secure), never onto the heap; *secure says
+ * which allocator holds the result (a sealed text is no secret). NULL
+ * after a message on LK's module. */
 static char *serialize(jauth_m_lock *lk, const cJSON *rec, size_t *len,
-		       jauth_result *rc)
+		       int *secure, jauth_result *rc)
 {
 	*rc = JAUTH_ERROR;
-	char *text = cJSON_PrintUnformatted(rec), *sealed;
+	*secure = 1;
+	char *text = jauth_m_json_print_secure(rec), *sealed;
 	if (!text) {
-		jauth_m_fail(lk->m, JAUTH_ERROR, "cannot serialize the record");
+		jauth_m_fail(lk->m, JAUTH_ERROR,
+			     "cannot serialize the record (out of memory, or "
+			     "larger than 4 MiB): it is not saved (the "
+			     "previous record is in force)");
 		return NULL;
 	}
 	*len = strlen(text);
 	if (lk->s->seal) {
 		*rc = seal_record(lk->m, lk->s->seal, lk->name, text, *len,
 				  &sealed, len);
-		text_free(text, strlen(text));
+		secmem_free(text);
 		if (*rc != JAUTH_SUCCESS)
 			return NULL;
 		*rc = JAUTH_ERROR;
 		text = sealed;
+		*secure = 0;
 	}
 	if (*len <= lk->s->be->max_record)
 		return text;
@@ -326,7 +334,10 @@ static char *serialize(jauth_m_lock *lk, const cJSON *rec, size_t *len,
 		     "reads back (%zu): it is not saved (the previous record "
 		     "is in force)",
 		     lk->name, *len, lk->s->be->max_record);
-	text_free(text, *len);
+	if (*secure)
+		secmem_free(text);
+	else
+		free(text);
 	return NULL;
 }
 
@@ -337,12 +348,16 @@ put_record(jauth_m_lock *lk, const cJSON *rec,
 			       const char *text, size_t len))
 {
 	size_t len;
+	int secure;
 	jauth_result rc;
-	char *text = serialize(lk, rec, &len, &rc);
+	char *text = serialize(lk, rec, &len, &secure, &rc);
 	if (!text)
 		return rc;
 	rc = put(lk->m, lk->lk, text, len);
-	text_free(text, len);
+	if (secure)
+		secmem_free(text);
+	else
+		free(text);
 	return rc;
 }
 
