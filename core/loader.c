@@ -55,14 +55,23 @@ static char *module_find(const char *path, const char *name, char **why)
 }
 
 /*
- * dlopen by "/proc/self/fd/N" loads exactly the file we checked. But glibc
- * hands back an already loaded object whose name matches, and descriptor
- * numbers are reused: "/proc/self/fd/5" may name apitoken.so's object
- * while descriptor 5 now holds oauth3lo.so. So every name we ever used is
- * remembered with the file it loaded, and a name taken by another file is
- * avoided by moving the descriptor up.
+ * dlopen by "/proc/PID/fd/N" (PID our own) loads exactly the file we
+ * checked, like "/proc/self/fd/N" would; but the name stays in the link
+ * map, and a debugger reads it there to open each object: "/proc/self"
+ * would be the debugger's own descriptor N (gdb's gcore then reads a
+ * descriptor of its own and hangs), "/proc/PID" is ours (closed by then:
+ * the debugger goes without that object's symbols, and carries on).
+ *
+ * glibc hands back an already loaded object whose name matches, and
+ * descriptor numbers are reused: "/proc/PID/fd/5" may name apitoken.so's
+ * object while descriptor 5 now holds oauth3lo.so. So every name we ever
+ * used is remembered with the file it loaded, and a name taken by another
+ * file is avoided by moving the descriptor up. The list is inherited with
+ * the link map across fork, so a child whose pid an exited ancestor had
+ * still sees that ancestor's names.
  */
 struct fd_name {
+	pid_t pid;
 	int fd;
 	dev_t dev;
 	ino_t ino;
@@ -81,18 +90,18 @@ static size_t nnames;
  */
 #define DL_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)
 
-/* 1 when "/proc/self/fd/FD" may be used for the file (DEV, INO); records
+/* 1 when "/proc/PID/fd/FD" may be used for the file (DEV, INO); records
  * it. Under names_mu. */
-static int name_free_for(int fd, dev_t dev, ino_t ino)
+static int name_free_for(pid_t pid, int fd, dev_t dev, ino_t ino)
 {
 	for (size_t i = 0; i < nnames; i++)
-		if (names[i].fd == fd)
+		if (names[i].pid == pid && names[i].fd == fd)
 			return names[i].dev == dev && names[i].ino == ino;
 	struct fd_name *v = realloc(names, (nnames + 1) * sizeof *v);
 	if (!v)
 		return 0;
 	names = v;
-	names[nnames++] = (struct fd_name){ fd, dev, ino };
+	names[nnames++] = (struct fd_name){ pid, fd, dev, ino };
 	return 1;
 }
 
@@ -100,8 +109,9 @@ void *dlopen_fd(int fd, const struct stat *st, char **why)
 {
 	char name[64];
 	int cur = fd;
+	pid_t pid = getpid();
 	pthread_mutex_lock(&names_mu);
-	while (!name_free_for(cur, st->st_dev, st->st_ino)) {
+	while (!name_free_for(pid, cur, st->st_dev, st->st_ino)) {
 		int next = fcntl(fd, F_DUPFD_CLOEXEC, cur + 1);
 		if (cur != fd)
 			close(cur);
@@ -113,7 +123,7 @@ void *dlopen_fd(int fd, const struct stat *st, char **why)
 		}
 		cur = next;
 	}
-	snprintf(name, sizeof name, "/proc/self/fd/%d", cur);
+	snprintf(name, sizeof name, "/proc/%ld/fd/%d", (long)pid, cur);
 	void *dl = dlopen(name, DL_FLAGS);
 	if (!dl) {
 		const char *e = dlerror();
