@@ -125,7 +125,7 @@ $(PGSQL_SO): core/store/pgsql_driver.c core/store/pgsql.h | deps
 $(B)/lib/jauth/http.so: core/http/curl.c core/http/iface.h | deps
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -shared -Wl,-z,relro,-z,now \
-		-Wl,--no-undefined -o $@ $< $(CURL_LIBS)
+		-Wl,--no-undefined -o $@ $< $(CURL_LIBS) $(shell pkg-config --libs libssl)
 
 $(B)/lib/jauth/seal.so: core/seal/aead.c core/seal/iface.h | deps
 	@mkdir -p $(@D)

@@ -249,10 +249,7 @@ static void trace_answer(struct jauth *h, const struct http_try *t, long ms)
 
 static void outcome_take(struct outcome *o, struct http_try *t)
 {
-	if (o->body) {
-		explicit_bzero(o->body, o->len);
-		free(o->body);
-	}
+	secmem_free(o->body);
 	o->status = t->status;
 	o->body = t->body;
 	o->len = t->len;
@@ -338,6 +335,8 @@ static jauth_result exchange(const struct call *c, struct outcome *o,
 			.max_body = JAUTH_HTTP_MAX_BODY,
 			.max_header = JAUTH_HTTP_MAX_HEADER,
 			.trace = trace,
+			.secure_alloc = secmem_alloc,
+			.secure_free = secmem_free,
 		};
 		t.connect_ms = t.total_ms < JAUTH_HTTP_CONNECT_MS
 				       ? t.total_ms
@@ -410,10 +409,7 @@ jauth_result jauth_m_http(jauth_m *m, const struct jauth_m_http_req *rq,
 
 void jauth_m_http_free(struct jauth_m_http_resp *rs)
 {
-	if (rs->body) {
-		explicit_bzero(rs->body, rs->len);
-		free(rs->body);
-	}
+	secmem_free(rs->body);
 	rs->body = NULL;
 	rs->len = 0;
 }
@@ -566,9 +562,6 @@ void jauth_http_answer_free(struct jauth_http_answer *a)
 {
 	if (!a)
 		return;
-	if (a->body) {
-		explicit_bzero(a->body, a->len);
-		free(a->body);
-	}
+	secmem_free(a->body);
 	memset(a, 0, sizeof *a);
 }

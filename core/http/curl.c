@@ -6,7 +6,27 @@
  * and traces are the caller's (core/http.c): this file only says what
  * happened.
  *
- * It links libcurl and nothing of libjauth, and exports one symbol.
+ * It links libcurl (and libssl, for one option of OpenSSL's) and nothing
+ * of libjauth, and exports one symbol.
+ *
+ * What it does for the secrets that pass through it (a token endpoint's
+ * answer, a request body with a client secret and a refresh token, an
+ * Authorization header):
+ *  - the body is collected in libjauth's memory for secrets (left out of
+ *    core dumps), never on the heap;
+ *  - the bytes libcurl hands the body and header callbacks are wiped once
+ *    copied: they are libcurl's own receive buffer (the easy handle's
+ *    download buffer, a header line's buffer), which it does not read
+ *    again and would otherwise keep until the next transfer;
+ *  - with OpenSSL, SSL_OP_CLEANSE_PLAINTEXT makes it wipe each decrypted
+ *    record once read, instead of keeping the last one;
+ *  - HTTP/1.1 only: HTTP/2 would copy every answer through nghttp2's
+ *    and libcurl's stream buffers, and jauth multiplexes nothing;
+ *  - the request body is handed to libcurl without a copy of ours and
+ *    each header line is wiped before it is freed.
+ * What libcurl copies itself (the request it builds, with a small body
+ * appended, in a heap buffer it frees without wiping) is beyond reach:
+ * README, "Secrets and core files".
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -15,17 +35,30 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 
 #include "iface.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
 /* A growable byte string whose old storage is wiped (a body may hold a
- * token). */
+ * token); in the memory of ALLOC and FREE (NULL: malloc's). */
 struct bytes {
 	char *s;
 	size_t len, cap;
+	void *(*alloc)(size_t n);
+	void (*free)(void *p);
 };
+
+static void bytes_release(struct bytes *b, char *s, size_t cap)
+{
+	if (b->free) {
+		b->free(s); /* wipes */
+		return;
+	}
+	explicit_bzero(s, cap);
+	free(s);
+}
 
 static int bytes_add(struct bytes *b, const char *s, size_t n)
 {
@@ -33,13 +66,12 @@ static int bytes_add(struct bytes *b, const char *s, size_t n)
 		size_t cap = b->cap ? b->cap : 1024;
 		while (cap < b->len + n + 1)
 			cap *= 2;
-		char *t = malloc(cap);
+		char *t = b->alloc ? b->alloc(cap) : malloc(cap);
 		if (!t)
 			return -1;
 		if (b->s) {
 			memcpy(t, b->s, b->len);
-			explicit_bzero(b->s, b->cap);
-			free(b->s);
+			bytes_release(b, b->s, b->cap);
 		}
 		b->s = t;
 		b->cap = cap;
@@ -52,11 +84,10 @@ static int bytes_add(struct bytes *b, const char *s, size_t n)
 
 static void bytes_wipe(struct bytes *b)
 {
-	if (b->s) {
-		explicit_bzero(b->s, b->cap);
-		free(b->s);
-	}
-	memset(b, 0, sizeof *b);
+	if (b->s)
+		bytes_release(b, b->s, b->cap);
+	b->s = NULL;
+	b->len = b->cap = 0;
 }
 
 /* A transfer as it goes. */
@@ -75,7 +106,10 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 		x->body_big = 1;
 		return 0;
 	}
-	return bytes_add(&x->body, data, len) < 0 ? 0 : len;
+	if (bytes_add(&x->body, data, len) < 0)
+		return 0;
+	explicit_bzero(data, len); /* libcurl's receive buffer: see above */
+	return len;
 }
 
 /* The value of header line DATA (LEN bytes) if its name is KEY, trimmed;
@@ -129,6 +163,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 	}
 	if (x->t->trace && len > 2 && bytes_add(&x->headers, data, len) < 0)
 		return 0;
+	explicit_bzero(data, len); /* parsed already; see above */
 	return len;
 }
 
@@ -159,6 +194,27 @@ static struct curl_slist *headers_for(const struct http_try *t)
 	return h;
 }
 
+/* 1 when libcurl runs on OpenSSL, whose SSL_CTX the callback below gets
+ * (another backend would hand it something else). */
+static int backend_openssl(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	return v && v->ssl_version &&
+	       strncmp(v->ssl_version, "OpenSSL/", 8) == 0;
+}
+
+static CURLcode on_ssl_ctx(CURL *c, void *ctx, void *arg)
+{
+	(void)c;
+	(void)arg;
+#ifdef SSL_OP_CLEANSE_PLAINTEXT
+	SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT);
+#else
+	(void)ctx;
+#endif
+	return CURLE_OK;
+}
+
 static void set_options(CURL *c, struct xfer *x, struct curl_slist *hdr)
 {
 	const struct http_try *t = x->t;
@@ -169,6 +225,9 @@ static void set_options(CURL *c, struct xfer *x, struct curl_slist *hdr)
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	if (backend_openssl())
+		curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
 	if (t->ca_pem) {
 		struct curl_blob ca = { (void *)t->ca_pem, t->ca_len,
 					CURL_BLOB_COPY };
@@ -263,6 +322,8 @@ static void global_init(void)
 static void perform(void **conn, struct http_try *t)
 {
 	struct xfer x = { .t = t };
+	x.body.alloc = t->secure_alloc;
+	x.body.free = t->secure_free;
 	t->fault = HF_OTHER;
 	t->uncertain = 0;
 	t->status = 0;
@@ -297,7 +358,9 @@ static void perform(void **conn, struct http_try *t)
 		t->status = 0;
 	}
 	t->len = x.body.len;
-	t->body = x.body.s ? x.body.s : strdup("");
+	if (!x.body.s && (x.body.s = t->secure_alloc(1)))
+		x.body.s[0] = '\0';
+	t->body = x.body.s;
 	t->headers = x.headers.s;
 }
 

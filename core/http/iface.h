@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#define JAUTH_HTTP_IFACE_VERSION 1u
+#define JAUTH_HTTP_IFACE_VERSION 2u
 #define JAUTH_HTTP_IFACE_SYMBOL "jauth_http_iface_v1"
 
 /* Why a transfer got no (complete) answer. */
@@ -49,8 +49,13 @@ struct http_try {
 	long low_speed_bps, low_speed_s; /* abort when slower for that long */
 	size_t max_body, max_header;
 	int trace; /* collect the answer's header lines into headers */
+	/* libjauth's memory for secrets (secmem.c), for the body: http.so
+	 * links nothing of libjauth, and a body may hold a token. */
+	void *(*secure_alloc)(size_t n);
+	void (*secure_free)(void *p);
 
-	/* out; body and headers are malloc'd (free them, wiping body) */
+	/* out; body is in secure_alloc's memory (free it with secure_free),
+	 * headers malloc'd */
 	enum http_fault fault;
 	int uncertain; /* the request may have reached the server */
 	long status;   /* 0 when no answer */
