@@ -1033,6 +1033,73 @@ START_TEST(test_store_copy_moves_the_grant_without_consent)
 }
 END_TEST
 
+/* A grant sealed in the file store under one key moves into a shared
+ * store with another: copy opens it with the line's key_old= and seals it
+ * under key= (jauth(1), store copy). Without key_old= it is refused as a
+ * configuration error and the file stays. */
+START_TEST(test_store_copy_reseals_under_the_shared_stores_key)
+{
+	char k1[PATH_MAX + 32], k2[PATH_MAX + 32], opt[3 * PATH_MAX];
+	struct jauth_options o = host(0);
+	FX.opt.state_dir = o.state_dir;
+	snprintf(k1, sizeof k1, "%s/file-key", FX.dir);
+	snprintf(k2, sizeof k2, "%s/db-key", FX.dir);
+	fx_write(k1, 0600, "q3Jt0cY5m1P8wzR6aLk2XvB9nE4sHdUf\n");
+	fx_write(k2, 0600, "Zx8Wc7Vb6Nm5Lk4Jh3Gf2Ds1Aq0Pw9Oe\n");
+	fx_stack("svc",
+		 "store files key=@file:%s\n"
+		 "required oauth3lo.so client_id=cid "
+		 "client_secret=@env:CLIENT_SECRET auth_url=%s api_url=%s "
+		 "ca_file=%s redirect_uri=https://app.example/cb\n",
+		 k1, SI.url, SI.url, SI.ca);
+	consent();
+	char file[PATH_MAX + 64], *out, *err;
+	snprintf(file, sizeof file, "%s/svc.oauth3lo.cid.json", o.state_dir);
+	char *sealed = fx_read(file);
+	ck_assert_ptr_nonnull(strstr(sealed, "\"jauth_sealed\""));
+	free(sealed);
+
+	snprintf(opt, sizeof opt, "key=@file:%s", k2);
+	pg_stack(PG.conninfo, opt);
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "copy", "svc", NULL),
+			 2);
+	ck_assert_msg(strstr(err, "sealed with another key") &&
+			      strstr(err, "key_old="),
+		      "%s", err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(access(file, F_OK), 0);
+	ck_assert_str_eq(sql1("SELECT count(*) FROM jauth_record"), "0");
+
+	snprintf(opt, sizeof opt, "key=@file:%s key_old=@file:%s", k2, k1);
+	pg_stack(PG.conninfo, opt);
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "copy", "svc", NULL),
+			 0);
+	ck_assert_msg(strstr(out, "moved svc.oauth3lo.cid"), "%s%s", out, err);
+	free(out);
+	free(err);
+	ck_assert_int_ne(access(file, F_OK), 0);
+	ck_assert_str_eq(rec_field("jauth_sealed"), "aes-256-gcm");
+	ck_assert_str_eq(sql1("SELECT count(*) FROM jauth_record WHERE "
+			      "record LIKE '%rt-%' OR record LIKE '%at-%' OR "
+			      "record LIKE '%refresh_token%'"),
+			 "0");
+
+	/* Sealed under key= alone: the old key is no longer needed. */
+	snprintf(opt, sizeof opt, "key=@file:%s", k2);
+	pg_stack(PG.conninfo, opt);
+	const jauth_cred *c;
+	jauth *h = host_open(3);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s",
+		      jauth_error(h));
+	ck_assert(accepted(c));
+	jauth_close(h);
+	ck_assert_int_eq(standin_counter(&SI, "code_grants"), 1);
+	ck_assert_int_eq(standin_counter(&SI, "replays"), 0);
+}
+END_TEST
+
 /* With key= on the store line the row holds no token (jauth.conf(5),
  * ENCRYPTION AT REST); a row moved to another service's name is refused
  * and nothing is sent. */
@@ -1113,6 +1180,7 @@ Suite *suite_pgsql(void)
 		tc, test_holder_that_lost_its_session_commits_only_if_unchanged,
 		0, 2);
 	tcase_add_test(tc, test_store_copy_moves_the_grant_without_consent);
+	tcase_add_test(tc, test_store_copy_reseals_under_the_shared_stores_key);
 	tcase_add_test(tc, test_sealed_rows_hold_no_token_and_stay_put);
 	suite_add_tcase(s, tc);
 	return s;

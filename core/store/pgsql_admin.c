@@ -76,10 +76,37 @@ jauth_result jauth_store_init(jauth *h, char **report)
 	return with_store(h, report, init_schema);
 }
 
+/*
+ * Turns the file record NAME's TEXT into what the shared store is to hold:
+ * opened with the store line's key= or key_old= (or taken in clear), then
+ * sealed under key= when the line has one. So a grant moves between stores
+ * with different keys, the file store's key given as key_old=, and a clear
+ * file record comes out sealed. SL NULL: the shared store keeps records in
+ * clear (a sealed file record is then a configuration error).
+ */
+static jauth_result reseal(jauth_m *m, struct seal *sl, const char *name,
+			   char **text, size_t *len)
+{
+	char *sealed;
+	size_t slen;
+	jauth_result rc = unseal_record(m, sl, name, 1, text, len);
+	if (rc != JAUTH_SUCCESS || !sl)
+		return rc;
+	rc = seal_record(m, sl, name, *text, *len, &sealed, &slen);
+	if (rc != JAUTH_SUCCESS)
+		return rc;
+	explicit_bzero(*text, *len);
+	free(*text);
+	*text = sealed;
+	*len = slen;
+	return JAUTH_SUCCESS;
+}
+
 /* Moves record NAME of M from the handle's file store into the shared
- * store PG under both stores' locks; the file goes only once the copy is
- * committed. */
-static jauth_result copy_one(jauth_m *m, void *pg, const char *name)
+ * store PG (sealing SL, or NULL) under both stores' locks; the file goes
+ * only once the copy is committed. */
+static jauth_result copy_one(jauth_m *m, void *pg, struct seal *sl,
+			     const char *name)
 {
 	void *files = store_ctx(m->h->store, &store_files);
 	struct store_lock *flk = NULL, *plk = NULL;
@@ -88,6 +115,8 @@ static jauth_result copy_one(jauth_m *m, void *pg, const char *name)
 	jauth_result rc = store_files.lock(m, files, name, &flk, &text, &len);
 	if (rc != JAUTH_SUCCESS || !text)
 		goto done; /* gone meanwhile: moved by another copy */
+	if ((rc = reseal(m, sl, name, &text, &len)) != JAUTH_SUCCESS)
+		goto done; /* a key problem: the file stays as it is */
 	rc = store_pgsql.lock(m, pg, name, &plk, &have, &hlen);
 	if (rc == JAUTH_SUCCESS && have) {
 		rc = jauth_m_fail(m, JAUTH_ERROR,
@@ -129,7 +158,8 @@ static char *record_key(const char *name, const char *pre)
 
 /* Copies every file record of M (the file store's names: the state
  * directory's "SERVICE.MODULE.KEY.json"). */
-static jauth_result copy_module(jauth_m *m, void *pg, int *moved)
+static jauth_result copy_module(jauth_m *m, void *pg, struct seal *sl,
+				int *moved)
 {
 	DIR *d = opendir(m->h->state_dir);
 	jauth_result rc = JAUTH_SUCCESS;
@@ -144,7 +174,7 @@ static jauth_result copy_module(jauth_m *m, void *pg, int *moved)
 		char *key = record_key(e->d_name, m->store_prefix);
 		char *name =
 			key ? xasprintf("%s.%s", m->store_prefix, key) : NULL;
-		if (name && (rc = copy_one(m, pg, name)) == JAUTH_SUCCESS)
+		if (name && (rc = copy_one(m, pg, sl, name)) == JAUTH_SUCCESS)
 			++*moved;
 		free(name);
 		free(key);
@@ -154,18 +184,18 @@ static jauth_result copy_module(jauth_m *m, void *pg, int *moved)
 }
 
 /* Copies the records of every module line of ST, substacks included. */
-static jauth_result copy_lines(jauth_m *first, void *c, struct stack *st,
-			       int *moved)
+static jauth_result copy_lines(jauth_m *first, void *c, struct seal *sl,
+			       struct stack *st, int *moved)
 {
 	jauth_result rc = JAUTH_SUCCESS;
 	for (size_t i = 0; i < st->n && rc == JAUTH_SUCCESS; i++) {
 		struct line *ln = st->lines[i];
 		if (ln->sub) {
-			rc = copy_lines(first, c, ln->sub, moved);
+			rc = copy_lines(first, c, sl, ln->sub, moved);
 			continue;
 		}
 		ln->m->run = first->run;
-		rc = copy_module(ln->m, c, moved);
+		rc = copy_module(ln->m, c, sl, moved);
 		if (ln->m != first)
 			ln->m->run = NULL;
 	}
@@ -175,7 +205,8 @@ static jauth_result copy_lines(jauth_m *first, void *c, struct stack *st,
 static jauth_result copy_stack(jauth_m *first, void *c, struct stack *st)
 {
 	int moved = 0;
-	jauth_result rc = copy_lines(first, c, st, &moved);
+	jauth_result rc =
+		copy_lines(first, c, store_seal_of(st->store), st, &moved);
 	if (rc == JAUTH_SUCCESS && moved == 0)
 		jauth_m_say(first, "no record of %s in %s: nothing to copy",
 			    first->h->service, first->h->state_dir);
