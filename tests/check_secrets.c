@@ -298,16 +298,15 @@ static int only_file(const char *dir, char *core, size_t n)
 	return found == 1 ? 0 : -1;
 }
 
-/* Runs the canary connector (tests/canary/connector.c) on service svc in
- * an empty directory, with CONTROL (a file it copies into plain memory)
- * or NULL, with no limit on its core file; once it holds its credential,
- * closes its input so that it aborts, and puts the name of the core the
- * kernel wrote into CORE. */
-static void connector_core(const char *control, char *core, size_t n)
+/* The canary connector (tests/canary/connector.c) on service svc, with
+ * its options and arguments ARGS (NULL-terminated), started in an empty
+ * directory with no limit on its core file and, when TUNABLES is not
+ * NULL, GLIBC_TUNABLES=TUNABLES. Returns its pid once it holds its
+ * credential; *INPUT is the pipe that makes it abort when closed. */
+static pid_t connector_start(const char *const *args, const char *tunables,
+			     const char *dir, int *input)
 {
 	int out[2], in[2];
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof dir, "%s", fx_path("crash"));
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
 	ck_assert_int_eq(pipe(out), 0);
 	ck_assert_int_eq(pipe(in), 0);
@@ -315,6 +314,10 @@ static void connector_core(const char *control, char *core, size_t n)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		struct rlimit all = { RLIM_INFINITY, RLIM_INFINITY };
+		const char *argv[16] = { "canary-connector" };
+		size_t n = 1;
+		while (*args && n < 15)
+			argv[n++] = *args++;
 		setrlimit(RLIMIT_CORE, &all);
 		if (chdir(dir) != 0)
 			_exit(126);
@@ -325,8 +328,10 @@ static void connector_core(const char *control, char *core, size_t n)
 		setenv("JAUTH_CONF_PATH", FX.conf, 1);
 		setenv("JAUTH_MODULE_PATH", FX.mods, 1);
 		setenv("JAUTH_STATE_DIR", FX.state, 1);
-		execl(JAUTH_TEST_BUILDDIR "/tests/canary-connector",
-		      "canary-connector", "svc", control, (char *)NULL);
+		if (tunables)
+			setenv("GLIBC_TUNABLES", tunables, 1);
+		execv(JAUTH_TEST_BUILDDIR "/tests/canary-connector",
+		      (char **)argv);
 		_exit(127);
 	}
 	close(out[1]);
@@ -334,14 +339,47 @@ static void connector_core(const char *control, char *core, size_t n)
 	char line[64] = "";
 	ssize_t got = read(out[0], line, sizeof line - 1);
 	close(out[0]);
-	close(in[1]); /* the connector aborts */
+	*input = in[1];
+	if (got <= 0 || strncmp(line, "ready", 5) != 0) {
+		close(in[1]);
+		waitpid(pid, NULL, 0);
+		ck_abort_msg("the connector did not get its credential");
+	}
+	return pid;
+}
+
+/* Closes the connector's input, so that it aborts, and puts the name of
+ * the core the kernel wrote in DIR into CORE. */
+static void connector_abort(pid_t pid, int input, const char *dir, char *core,
+			    size_t n)
+{
 	int st;
+	close(input);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(got > 0 && strncmp(line, "ready", 5) == 0,
-		      "the connector did not get its credential");
 	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
 	ck_assert_msg(WCOREDUMP(st), "the kernel wrote no core file");
 	ck_assert_int_eq(only_file(dir, core, n), 0);
+}
+
+/* The core of the canary connector run with ARGS (and TUNABLES) in a
+ * fresh directory, into CORE. */
+static void connector_core_of(const char *const *args, const char *tunables,
+			      char *core, size_t n)
+{
+	static int runs;
+	char dir[PATH_MAX];
+	int input;
+	snprintf(dir, sizeof dir, "%s/crash%d", FX.dir, runs++);
+	pid_t pid = connector_start(args, tunables, dir, &input);
+	connector_abort(pid, input, dir, core, n);
+}
+
+/* Runs the canary connector on service svc with CONTROL (a file it copies
+ * into plain memory) or NULL, and puts its core's name into CORE. */
+static void connector_core(const char *control, char *core, size_t n)
+{
+	const char *args[] = { "svc", control, NULL };
+	connector_core_of(args, NULL, core, n);
 }
 
 static void canary_stack(void)
@@ -387,6 +425,159 @@ START_TEST(test_core_file_of_a_connector_holds_no_secret)
 	connector_core(NULL, core, sizeof core);
 	ck_assert(
 		file_has(core, "ready")); /* a real core, with stdio's buffer */
+	ck_assert_msg(!file_has(core, CANARY), "the token is in the core");
+	ck_assert_msg(!file_has(core, CANARY_AUTH),
+		      "the Authorization value is in the core");
+}
+END_TEST
+
+/* Returns from the test, saying why, when core files cannot be read
+ * back here. */
+#define CORES_OR_SKIP()                                                        \
+	do {                                                                   \
+		char *why_ = core_unreadable();                                \
+		if (why_) {                                                    \
+			fprintf(stderr, "%s: core file test skipped: %s\n",   \
+				__func__, why_);                               \
+			free(why_);                                            \
+			return;                                                \
+		}                                                              \
+	} while (0)
+
+#define CANARY_AT "CANARY-at-5e0b9a71c3d84f26"
+#define CANARY_RT "CANARY-rt-b17d44e09a2c6f53"
+#define CANARY_PREV "CANARY-prev-3c9e1f7a0d2b5864"
+#define CANARY_CS "CANARY-cs-8a4f2e6c1b9d70535d21"
+#define CLOUD "11111111-2222-3333-4444-555555555555"
+
+/* An oauth3lo stack whose stored grant holds canary tokens, fresh for an
+ * hour: the connector loads it and publishes its access token, no
+ * network. */
+static void oauth_canary_stack(void)
+{
+	char rec[2048];
+	long long now = (long long)time(NULL);
+	fx_write(fx_path("client-secret"), 0600, CANARY_CS "\n");
+	fx_stack("svc",
+		 "required oauth3lo.so client_id=cid client_secret=@file:%s "
+		 "redirect_uri=https://app.example/cb\n",
+		 fx_path("client-secret"));
+	snprintf(rec, sizeof rec,
+		 "{\"version\":1,\"access_token\":\"" CANARY_AT "\","
+		 "\"expires_at\":%lld,\"refresh_token\":\"" CANARY_RT "\","
+		 "\"prev_refresh_token\":\"" CANARY_PREV "\","
+		 "\"prev_rotated_at\":%lld,\"cloud_id\":\"" CLOUD "\","
+		 "\"site_url\":\"https://acme.atlassian.net\","
+		 "\"site_name\":\"acme\",\"scopes\":\"read:jira-work "
+		 "offline_access\",\"created_at\":%lld,\"last_refresh\":%lld,"
+		 "\"last_used\":%lld}",
+		 now + 3600, now - 60, now - 600, now - 60, now - 60);
+	mkdir(FX.state, 0700);
+	fx_write(fx_grant_file(), 0600, rec);
+}
+
+/* The control for the OAuth stack: its canaries, copied into plain
+ * memory, are in the core. */
+START_TEST(test_core_file_shows_oauth_canaries_in_plain_memory)
+{
+	CORES_OR_SKIP();
+	char core[PATH_MAX * 2];
+	oauth_canary_stack();
+	fx_write(fx_path("control"), 0600, CANARY_RT "\n");
+	connector_core(fx_path("control"), core, sizeof core);
+	ck_assert(file_has(core, CANARY_RT));
+	ck_assert(file_has(core, "Bearer " CANARY_AT));
+}
+END_TEST
+
+/* The grant record's tokens, read from the store into oauth3lo's grant,
+ * the record's parse tree (wiped), the published credential and the
+ * redactor's copies: none in the core. */
+START_TEST(test_core_file_of_an_oauth_connector_holds_no_token)
+{
+	CORES_OR_SKIP();
+	char core[PATH_MAX * 2];
+	oauth_canary_stack();
+	connector_core(NULL, core, sizeof core);
+	ck_assert(file_has(core, "ready"));
+	ck_assert_msg(!file_has(core, CANARY_AT), "the access token is in it");
+	ck_assert_msg(!file_has(core, CANARY_RT), "the refresh token is in it");
+	ck_assert_msg(!file_has(core, CANARY_PREV),
+		      "the previous refresh token is in it");
+}
+END_TEST
+
+/* What glibc leaves of a block freed unwiped (libcurl's request buffer,
+ * say) is in the core, unless the connector runs with the tunables that
+ * README's "Secrets and core files" gives: perturb fills a freed chunk,
+ * but a chunk kept in the thread cache skips that, hence tcache_count=0. */
+static const struct {
+	const char *tunables;
+	int kept; /* the freed canary is in the core */
+} freed_cases[] = {
+	{ NULL, 1 },
+	{ "glibc.malloc.perturb=165", 1 },
+	{ "glibc.malloc.tcache_count=0:glibc.malloc.perturb=165", 0 },
+};
+
+START_TEST(test_freed_heap_in_a_core_and_the_tunables_that_clear_it)
+{
+	CORES_OR_SKIP();
+	char core[PATH_MAX * 2];
+	canary_stack();
+	fx_write(fx_path("freed"), 0600, CANARY_RT "\n");
+	const char *args[] = { "-F", fx_path("freed"), "svc", NULL };
+	connector_core_of(args, freed_cases[_i].tunables, core, sizeof core);
+	ck_assert(file_has(core, "ready"));
+	ck_assert_msg(file_has(core, CANARY_RT) == freed_cases[_i].kept,
+		      "GLIBC_TUNABLES=%s: the freed canary is %s the core",
+		      freed_cases[_i].tunables ? freed_cases[_i].tunables : "",
+		      freed_cases[_i].kept ? "not in" : "still in");
+}
+END_TEST
+
+/* gdb's gcore of a running connector: it finishes (a module's name in
+ * the link map is one a debugger can open: /proc/PID/fd/N, not
+ * /proc/self/fd/N, which made gdb read a descriptor of its own and hang)
+ * and, as the kernel does, leaves out the pages of secrets. */
+START_TEST(test_gcore_of_a_connector_finishes_and_holds_no_secret)
+{
+	char *scope = fx_read("/proc/sys/kernel/yama/ptrace_scope");
+	int may_attach = geteuid() == 0 || !scope || scope[0] == '0';
+	free(scope);
+	if (access("/usr/bin/gcore", X_OK) != 0 || !may_attach) {
+		fprintf(stderr, "gcore test skipped: %s\n",
+			may_attach ? "no /usr/bin/gcore (gdb)"
+				   : "ptrace_scope forbids attaching");
+		return;
+	}
+	char dir[PATH_MAX], out[PATH_MAX + 16], core[PATH_MAX + 32],
+		pidtext[16];
+	int input, st;
+	canary_stack();
+	snprintf(dir, sizeof dir, "%s/gcore", FX.dir);
+	const char *args[] = { "svc", NULL };
+	pid_t pid = connector_start(args, NULL, dir, &input);
+	snprintf(out, sizeof out, "%s/core", dir);
+	snprintf(pidtext, sizeof pidtext, "%ld", (long)pid);
+	pid_t g = fork();
+	ck_assert_int_ge(g, 0);
+	if (g == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("timeout", "timeout", "60", "gcore", "-o", out, pidtext,
+		       (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(g, &st, 0), g);
+	close(input);
+	waitpid(pid, NULL, 0);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "gcore did not finish in 60 s (status %d)", st);
+	snprintf(core, sizeof core, "%s.%ld", out, (long)pid);
+	ck_assert(file_has(core, "ready"));
 	ck_assert_msg(!file_has(core, CANARY), "the token is in the core");
 	ck_assert_msg(!file_has(core, CANARY_AUTH),
 		      "the Authorization value is in the core");
@@ -790,8 +981,15 @@ START_TEST(test_seal_so_is_loaded_only_for_a_store_with_a_key)
 	size_t n = fread(out, 1, sizeof out - 1, p);
 	out[n] = '\0';
 	pclose(p);
-	ldd = strstr(out, "libcrypto");
-	ck_assert_msg(!ldd, "libjauth links libcrypto: %s", out);
+	/* nor libssl, which http.so links for SSL_OP_CLEANSE_PLAINTEXT, nor
+	 * libcurl */
+	static const char *const not_linked[] = { "libcrypto", "libssl",
+						  "libcurl" };
+	for (size_t i = 0; i < 3; i++) {
+		ldd = strstr(out, not_linked[i]);
+		ck_assert_msg(!ldd, "libjauth links %s: %s", not_linked[i],
+			      out);
+	}
 }
 END_TEST
 
@@ -815,6 +1013,98 @@ START_TEST(test_inline_store_key_refused)
 	ck_assert_ptr_nonnull(strstr(jauth_error(h), "must name a secret"));
 	ck_assert_ptr_null(strstr(jauth_error(h), STORE_KEY));
 	jauth_close(h);
+}
+END_TEST
+
+/* ---- a refresh over TLS, in a core file ---- */
+
+static void tls_setup(void)
+{
+	fx_setup_standin();
+	ck_assert_int_eq(standin_config(&SI, "{\"clients\":{\"cid\":{\"secret\":"
+					     "\"" CANARY_CS "\","
+					     "\"redirect_uris\":[]}}}"),
+			 0);
+	fx_write(fx_path("client-secret"), 0600, CANARY_CS "\n");
+	fx_stack("svc",
+		 "required oauth3lo.so client_id=cid client_secret=@file:%s "
+		 "auth_url=%s api_url=%s ca_file=%s redirect_uri=" REDIRECT
+		 "\n",
+		 fx_path("client-secret"), SI.url, SI.url, SI.ca);
+}
+
+/* Field KEY of the grant record, copied into OUT. */
+static void record_token(const char *key, char *out, size_t n)
+{
+	cJSON *j = fx_grant_record();
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(j, key));
+	ck_assert_msg(v, "the grant record has no %s", key);
+	snprintf(out, n, "%s", v);
+	cJSON_Delete(j);
+}
+
+/* The tokens of a connector's forced refresh over TLS: the refresh token
+ * it sent (with the client secret), and the access and refresh tokens
+ * that came back. */
+struct refreshed {
+	char sent[256], access[256], refresh[256];
+};
+
+/* Consents, then runs the connector with a forced refresh (GLIBC_TUNABLES
+ * TUNABLES) into CORE, filling R from the records before and after. */
+static void refreshed_core(const char *tunables, struct refreshed *r,
+			   char *core, size_t n)
+{
+	jauth_close(consented_on("svc"));
+	record_token("refresh_token", r->sent, sizeof r->sent);
+	long before = standin_counter(&SI, "refresh_grants");
+	const char *args[] = { "-r", "svc", NULL };
+	connector_core_of(args, tunables, core, n);
+	ck_assert_int_eq(standin_counter(&SI, "refresh_grants"), before + 1);
+	record_token("access_token", r->access, sizeof r->access);
+	record_token("refresh_token", r->refresh, sizeof r->refresh);
+	ck_assert_str_ne(r->refresh, r->sent);
+}
+
+/* What arrived over TLS — the token endpoint's answer through OpenSSL
+ * (SSL_OP_CLEANSE_PLAINTEXT), libcurl's receive buffer (wiped by the
+ * callback), http.so's body (secure memory), the parse tree (wiped), the
+ * grant and the record written (secure memory) — is not in the core. */
+START_TEST(test_core_after_a_refresh_over_tls_holds_no_new_token)
+{
+	CORES_OR_SKIP();
+	char core[PATH_MAX * 2];
+	struct refreshed r;
+	refreshed_core(NULL, &r, core, sizeof core);
+	ck_assert(file_has(core, "ready"));
+	ck_assert_msg(!file_has(core, r.access), "the new access token");
+	ck_assert_msg(!file_has(core, r.refresh), "the new refresh token");
+	/* Measured, not promised without the tunables: libcurl appends a
+	 * small POST body to the request it builds on the heap and frees it
+	 * unwiped. */
+	fprintf(stderr,
+		"refresh over TLS, no tunables: sent refresh token %s, "
+		"client secret %s the core\n",
+		file_has(core, r.sent) ? "in" : "not in",
+		file_has(core, CANARY_CS) ? "in" : "not in");
+}
+END_TEST
+
+/* With README's recipe for the connector (GLIBC_TUNABLES), what libcurl
+ * freed is overwritten too: neither the refresh token it sent nor the
+ * client secret is left. */
+START_TEST(test_core_after_a_refresh_with_the_tunables_holds_no_secret)
+{
+	CORES_OR_SKIP();
+	char core[PATH_MAX * 2];
+	struct refreshed r;
+	refreshed_core("glibc.malloc.tcache_count=0:glibc.malloc.perturb=165",
+		       &r, core, sizeof core);
+	ck_assert(file_has(core, "ready"));
+	ck_assert_msg(!file_has(core, r.access), "the new access token");
+	ck_assert_msg(!file_has(core, r.refresh), "the new refresh token");
+	ck_assert_msg(!file_has(core, r.sent), "the refresh token sent");
+	ck_assert_msg(!file_has(core, CANARY_CS), "the client secret");
 }
 END_TEST
 
@@ -842,6 +1132,22 @@ Suite *suite_secrets(void)
 	tcase_set_timeout(tc, 60); /* a core file takes its time to write */
 	tcase_add_test(tc, test_core_file_shows_a_canary_in_plain_memory);
 	tcase_add_test(tc, test_core_file_of_a_connector_holds_no_secret);
+	tcase_add_test(tc, test_core_file_shows_oauth_canaries_in_plain_memory);
+	tcase_add_test(tc, test_core_file_of_an_oauth_connector_holds_no_token);
+	tcase_add_loop_test(
+		tc, test_freed_heap_in_a_core_and_the_tunables_that_clear_it, 0,
+		(int)(sizeof freed_cases / sizeof *freed_cases));
+	tcase_add_test(tc,
+		       test_gcore_of_a_connector_finishes_and_holds_no_secret);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("core files after a refresh over TLS");
+	tcase_add_unchecked_fixture(tc, fx_standin_up, fx_standin_down);
+	tcase_add_checked_fixture(tc, tls_setup, fx_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_core_after_a_refresh_over_tls_holds_no_new_token);
+	tcase_add_test(tc,
+		       test_core_after_a_refresh_with_the_tunables_holds_no_secret);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sealed records");
