@@ -268,15 +268,14 @@ static void cache_put(jauth_m *m, const char *name, const char *text)
 		state_file_remove(m->h->state_dir, file);
 	} else {
 		c = cacheable(rec);
-		out = cJSON_PrintUnformatted(c);
+		out = jauth_m_json_print_secure(c); /* holds the token */
 		if (out && state_file_write(m->h->state_dir, file, out) < 0)
 			jauth_m_log(m, JAUTH_LOG_WARN,
 				    "cannot write the local token cache %s in "
 				    "%s",
 				    file, m->h->state_dir);
 	}
-	if (out)
-		jauth_m_wipe_free(out);
+	secmem_free(out);
 	jauth_m_json_free(c);
 	jauth_m_json_free(rec);
 	free(file);
