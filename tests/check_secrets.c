@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jauth/module.h>
+
 #include "fixture.h"
 #include "suites.h"
 
@@ -231,6 +233,84 @@ START_TEST(test_acl_mask_is_no_excuse_for_a_secret_file)
 	ck_assert_ptr_nonnull(
 		strstr(jauth_error(h), "can be read by group or others"));
 	jauth_close(h);
+}
+END_TEST
+
+/* ---- secure memory for modules ---- */
+
+/* 1 when the mapping that holds P is left out of core dumps: its VmFlags
+ * in /proc/self/smaps have "dd". */
+static int left_out_of_dumps(const void *p)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int in = 0, dd = -1;
+	uintptr_t a = (uintptr_t)p;
+	ck_assert_ptr_nonnull(f);
+	while (dd < 0 && fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
+			in = a >= lo && a < hi;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0)
+			dd = strstr(line, " dd") != NULL;
+	}
+	fclose(f);
+	return dd == 1;
+}
+
+START_TEST(test_secure_memory_is_left_out_of_dumps_and_zeroed)
+{
+	char *small = jauth_m_secure_alloc(100), *big = jauth_m_secure_alloc(
+							  100000);
+	char *s = jauth_m_secure_strdup("a-token"),
+	     *n = jauth_m_secure_strndup("a-token", 3);
+	char *b = jauth_m_secure_base64("svc@acme.com:tok", 16);
+	for (size_t i = 0; i < 100; i++)
+		ck_assert_int_eq(small[i], 0);
+	ck_assert_int_eq(big[99999], 0);
+	ck_assert_str_eq(s, "a-token");
+	ck_assert_str_eq(n, "a-t");
+	ck_assert_str_eq(b, "c3ZjQGFjbWUuY29tOnRvaw==");
+	ck_assert_ptr_null(jauth_m_secure_strdup(NULL));
+	const void *blocks[] = { small, big, s, n, b };
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_msg(left_out_of_dumps(blocks[i]), "block %zu", i);
+	ck_assert(!left_out_of_dumps(&blocks)); /* the stack is dumped */
+	jauth_m_secure_free(small);
+	jauth_m_secure_free(big);
+	jauth_m_secure_free(s);
+	jauth_m_secure_free(n);
+	jauth_m_secure_free(b);
+	jauth_m_secure_free(NULL);
+}
+END_TEST
+
+/* A body built from references to secure strings prints, into secure
+ * memory, what cJSON's own printer prints (a large one too: the buffer
+ * grows), and freeing the tree wipes its own strings but leaves the
+ * referenced secret alone. */
+START_TEST(test_json_prints_securely_and_references_stay_the_callers)
+{
+	char *secret = jauth_m_secure_strdup("rt-\"quoted\"\\secret");
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "grant_type", "refresh_token");
+	cJSON_AddItemToObject(j, "refresh_token",
+			      cJSON_CreateStringReference(secret));
+	cJSON *list = cJSON_AddArrayToObject(j, "pad");
+	for (int i = 0; i < 500; i++)
+		cJSON_AddItemToArray(list, cJSON_CreateNumber(i));
+	char *heap = cJSON_PrintUnformatted(j),
+	     *sec = jauth_m_json_print_secure(j);
+	ck_assert_uint_gt(strlen(heap), 1024); /* past the first buffers */
+	ck_assert_str_eq(sec, heap);
+	ck_assert(left_out_of_dumps(sec));
+	ck_assert_ptr_null(jauth_m_json_print_secure(NULL));
+	jauth_m_json_free(j);
+	ck_assert_str_eq(secret, "rt-\"quoted\"\\secret");
+	free(heap);
+	jauth_m_secure_free(sec);
+	jauth_m_secure_free(secret);
 }
 END_TEST
 
@@ -1145,6 +1225,12 @@ Suite *suite_secrets(void)
 	tcase_add_loop_test(tc, test_cred_trust_rules, 0,
 			    (int)(sizeof trust_cases / sizeof *trust_cases));
 	tcase_add_test(tc, test_acl_mask_is_no_excuse_for_a_secret_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("secure memory for modules");
+	tcase_add_test(tc, test_secure_memory_is_left_out_of_dumps_and_zeroed);
+	tcase_add_test(tc,
+		       test_json_prints_securely_and_references_stay_the_callers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("core files");
