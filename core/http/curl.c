@@ -183,12 +183,11 @@ static struct curl_slist *headers_for(const struct http_try *t)
 		h = curl_slist_append(h, "Content-Type: application/json");
 	if (t->authorization) {
 		size_t n = strlen(t->authorization) + 16;
-		char *v = malloc(n);
+		char *v = t->secure_alloc(n);
 		if (v) {
 			snprintf(v, n, "Authorization: %s", t->authorization);
-			h = curl_slist_append(h, v);
-			explicit_bzero(v, n);
-			free(v);
+			h = curl_slist_append(h, v); /* libcurl's own copy */
+			t->secure_free(v);
 		}
 	}
 	return h;
