@@ -624,6 +624,12 @@ END_TEST
  * the connector's. */
 START_TEST(test_gcore_of_a_connector_finishes_and_holds_no_secret)
 {
+#ifdef __SANITIZE_ADDRESS__
+	fprintf(stderr, "gcore test skipped: AddressSanitizer's shadow memory "
+			"makes gdb's walk of the address space outlast the "
+			"test (make check runs it)\n");
+	return;
+#endif
 	char *scope = fx_read("/proc/sys/kernel/yama/ptrace_scope");
 	int may_attach = geteuid() == 0 || !scope || scope[0] == '0';
 	free(scope);
