@@ -261,8 +261,8 @@ static int left_out_of_dumps(const void *p)
 
 START_TEST(test_secure_memory_is_left_out_of_dumps_and_zeroed)
 {
-	char *small = jauth_m_secure_alloc(100), *big = jauth_m_secure_alloc(
-							  100000);
+	char *small = jauth_m_secure_alloc(100),
+	     *big = jauth_m_secure_alloc(100000);
 	char *s = jauth_m_secure_strdup("a-token"),
 	     *n = jauth_m_secure_strndup("a-token", 3);
 	char *b = jauth_m_secure_base64("svc@acme.com:tok", 16);
@@ -517,7 +517,7 @@ END_TEST
 	do {                                                                   \
 		char *why_ = core_unreadable();                                \
 		if (why_) {                                                    \
-			fprintf(stderr, "%s: core file test skipped: %s\n",   \
+			fprintf(stderr, "%s: core file test skipped: %s\n",    \
 				__func__, why_);                               \
 			free(why_);                                            \
 			return;                                                \
@@ -1127,9 +1127,10 @@ END_TEST
 static void tls_setup(void)
 {
 	fx_setup_standin();
-	ck_assert_int_eq(standin_config(&SI, "{\"clients\":{\"cid\":{\"secret\":"
-					     "\"" CANARY_CS "\","
-					     "\"redirect_uris\":[]}}}"),
+	ck_assert_int_eq(standin_config(&SI,
+					"{\"clients\":{\"cid\":{\"secret\":"
+					"\"" CANARY_CS "\","
+					"\"redirect_uris\":[]}}}"),
 			 0);
 	fx_write(fx_path("client-secret"), 0600, CANARY_CS "\n");
 	fx_stack("svc",
@@ -1235,8 +1236,8 @@ Suite *suite_secrets(void)
 
 	tc = tcase_create("secure memory for modules");
 	tcase_add_test(tc, test_secure_memory_is_left_out_of_dumps_and_zeroed);
-	tcase_add_test(tc,
-		       test_json_prints_securely_and_references_stay_the_callers);
+	tcase_add_test(
+		tc, test_json_prints_securely_and_references_stay_the_callers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("core files");
@@ -1257,9 +1258,11 @@ Suite *suite_secrets(void)
 	tcase_add_unchecked_fixture(tc, fx_standin_up, fx_standin_down);
 	tcase_add_checked_fixture(tc, tls_setup, fx_teardown);
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_core_after_a_refresh_over_tls_holds_no_new_token);
 	tcase_add_test(tc,
-		       test_core_after_a_refresh_with_the_tunables_holds_no_secret);
+		       test_core_after_a_refresh_over_tls_holds_no_new_token);
+	tcase_add_test(
+		tc,
+		test_core_after_a_refresh_with_the_tunables_holds_no_secret);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sealed records");

@@ -42,8 +42,7 @@ static char *str_of(const cJSON *rec, const char *key)
 static char *token_of(const cJSON *rec, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
-	return cJSON_IsString(v) ? jauth_m_secure_strdup(v->valuestring)
-				 : NULL;
+	return cJSON_IsString(v) ? jauth_m_secure_strdup(v->valuestring) : NULL;
 }
 
 /* A time of the record: seconds since the epoch, 0 when missing or out of

@@ -71,7 +71,8 @@ jauth_result resources_get(jauth_m *m, struct oauth *o, const char *token,
 			   struct jauth_m_http_req *rq,
 			   struct jauth_m_http_resp *rs)
 {
-	char *auth = jauth_m_secure_alloc(strlen("Bearer ") + strlen(token) + 1);
+	char *auth =
+		jauth_m_secure_alloc(strlen("Bearer ") + strlen(token) + 1);
 	strcpy(auth, "Bearer ");
 	strcat(auth, token);
 	*rq = (struct jauth_m_http_req){
