@@ -124,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct grant g = { 0 }, back = { 0 }, copy = { 0 };
 
 	/* A grant that existed before, as on a refresh. */
-	g.refresh_token = strdup("old-refresh-token");
+	g.refresh_token = jauth_m_secure_strdup("old-refresh-token");
 	g.created_at = NOW - 86400;
 	grant_take_tokens(m, &g, body, NOW);
 	if (!g.refresh_token || !*g.refresh_token)
