@@ -60,7 +60,8 @@ static char *module_find(const char *path, const char *name, char **why)
  * map, and a debugger reads it there to open each object: "/proc/self"
  * would be the debugger's own descriptor N (gdb's gcore then reads a
  * descriptor of its own and hangs), "/proc/PID" is ours (closed by then:
- * the debugger goes without that object's symbols, and carries on).
+ * the debugger goes without that object's symbols, and carries on) —
+ * unless /proc shows another process at our pid (proc_pid below).
  *
  * glibc hands back an already loaded object whose name matches, and
  * descriptor numbers are reused: "/proc/PID/fd/5" may name apitoken.so's
@@ -105,12 +106,31 @@ static int name_free_for(pid_t pid, int fd, dev_t dev, ino_t ino)
 	return 1;
 }
 
+/* The pid under which /proc shows this process, or 0 when that is not
+ * its getpid(): a /proc of another pid namespace (a sandbox that did not
+ * mount its own) shows another process at our pid, whose descriptor N
+ * is no file of ours; "/proc/self" is then the name to use. Looked at
+ * once per process. Under names_mu. */
+static pid_t proc_pid(void)
+{
+	static pid_t looked, shown;
+	pid_t pid = getpid();
+	if (looked != pid) {
+		char link[32];
+		ssize_t n = readlink("/proc/self", link, sizeof link - 1);
+		link[n > 0 ? n : 0] = '\0';
+		shown = n > 0 && strtol(link, NULL, 10) == (long)pid ? pid : 0;
+		looked = pid;
+	}
+	return shown;
+}
+
 void *dlopen_fd(int fd, const struct stat *st, char **why)
 {
 	char name[64];
 	int cur = fd;
-	pid_t pid = getpid();
 	pthread_mutex_lock(&names_mu);
+	pid_t pid = proc_pid(); /* 0: "/proc/self" */
 	while (!name_free_for(pid, cur, st->st_dev, st->st_ino)) {
 		int next = fcntl(fd, F_DUPFD_CLOEXEC, cur + 1);
 		if (cur != fd)
@@ -123,7 +143,10 @@ void *dlopen_fd(int fd, const struct stat *st, char **why)
 		}
 		cur = next;
 	}
-	snprintf(name, sizeof name, "/proc/%ld/fd/%d", (long)pid, cur);
+	if (pid)
+		snprintf(name, sizeof name, "/proc/%ld/fd/%d", (long)pid, cur);
+	else
+		snprintf(name, sizeof name, "/proc/self/fd/%d", cur);
 	void *dl = dlopen(name, DL_FLAGS);
 	if (!dl) {
 		const char *e = dlerror();

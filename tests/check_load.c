@@ -3,7 +3,9 @@
  * (DESIGN §3 "Loading fails closed", §5): files, owners and modes, module
  * lookup, the entry symbol, ABI versions, service names; and hot reload.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,46 @@ START_TEST(test_absolute_module_path_loads)
 	jauth_result rc;
 	ck_assert_str_eq(fx_auth(h, &rc), "Test abs");
 	jauth_close(h);
+}
+END_TEST
+
+/* A process in a pid namespace of its own under the /proc of its parent's
+ * (a sandbox that did not mount its own): /proc shows another process at
+ * its pid, so the module must be loaded by a name of "/proc/self", which
+ * is this process wherever /proc came from. */
+START_TEST(test_module_loads_in_a_pid_namespace_without_its_proc)
+{
+	fx_stack("svc", "required testmod.so token=ns\n");
+	pid_t kid = fork();
+	ck_assert_int_ge(kid, 0);
+	if (kid == 0) {
+		if (unshare(CLONE_NEWPID) != 0)
+			_exit(errno == EPERM ? 77 : 3);
+		pid_t inner = fork(); /* pid 1 of the new namespace */
+		if (inner == 0) {
+			jauth_result rc;
+			jauth *h = fx_open_want("svc", JAUTH_SUCCESS);
+			const char *a = fx_auth(h, &rc);
+			_exit(getpid() == 1 && a && strcmp(a, "Test ns") == 0
+				      ? 0
+				      : 1);
+		}
+		int st = 0;
+		waitpid(inner, &st, 0);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 4);
+	}
+	int st = 0;
+	waitpid(kid, &st, 0);
+	ck_assert(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77) {
+		fprintf(stderr, "pid namespace test skipped: unshare(CLONE_NEWPID) "
+				"needs root\n");
+		return;
+	}
+	ck_assert_msg(WEXITSTATUS(st) == 0,
+		      "the module did not load as pid 1 of a new pid namespace "
+		      "(exit %d)",
+		      WEXITSTATUS(st));
 }
 END_TEST
 
@@ -544,6 +586,7 @@ Suite *suite_load(void)
 	tcase_add_test(tc, test_missing_module_refused);
 	tcase_add_test(tc, test_relative_module_path_refused);
 	tcase_add_test(tc, test_absolute_module_path_loads);
+	tcase_add_test(tc, test_module_loads_in_a_pid_namespace_without_its_proc);
 	tcase_add_test(tc, test_missing_entry_symbol_refused);
 	tcase_add_test(tc, test_file_that_is_not_a_module_refused);
 	tcase_add_test(tc, test_wrong_abi_major_refused);
