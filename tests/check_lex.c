@@ -100,6 +100,12 @@ static const struct lex_case cases[] = {
 	  "svc:1: write \"include NAME\""),
 	E("error on the second line", "\nrequired testmod.so \"x\n",
 	  "svc:2: unterminated quote"),
+	/* jauth.conf(5), SHARED STORE: "store files" or "store pgsql …" */
+	E("store alone", "store\nrequired testmod.so token=x\n",
+	  "svc:1: write \"store files\" or \"store pgsql"),
+	E("store files with another argument",
+	  "store files dir=/tmp\nrequired testmod.so token=x\n",
+	  "svc:1: store files takes only key= and key_old="),
 };
 
 /* Opens the stack of row I and checks the outcome. */
@@ -194,6 +200,22 @@ START_TEST(test_lint_lists_every_problem)
 }
 END_TEST
 
+/* A key= written inline is refused without showing any of it: the
+ * value is the key (jauth.conf(5), ENCRYPTION AT REST). */
+START_TEST(test_store_inline_key_not_shown)
+{
+	fx_stack("svc", "store files key=Zq7inlinekey\n"
+			"required testmod.so token=x\n");
+	jauth *h = NULL;
+	ck_assert_int_eq(jauth_open("svc", &FX.opt, &h), JAUTH_CONFIG);
+	const char *e = jauth_error(h);
+	ck_assert_msg(strstr(e, "svc:1: store key= must name a secret"), "%s",
+		      e);
+	ck_assert_msg(!strstr(e, "Zq7"), "the key leaked: %s", e);
+	jauth_close(h);
+}
+END_TEST
+
 START_TEST(test_lint_clean_stack_is_empty_report)
 {
 	fx_stack("svc", "required testmod.so token=ok\n");
@@ -216,6 +238,7 @@ Suite *suite_lex(void)
 	tcase_add_test(tc, test_file_over_one_mib_refused);
 	tcase_add_test(tc, test_lint_lists_every_problem);
 	tcase_add_test(tc, test_lint_clean_stack_is_empty_report);
+	tcase_add_test(tc, test_store_inline_key_not_shown);
 	suite_add_tcase(s, tc);
 	return s;
 }

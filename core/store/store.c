@@ -70,7 +70,7 @@ static int key_refused(const char *src, const char *ref, struct problems *p)
 static int key_args(const char *src, char **tok, size_t *n, const char **key,
 		    const char **old, struct problems *p)
 {
-	size_t out = 2;
+	size_t out = *n < 2 ? *n : 2; /* "store" alone keeps its one token */
 	*key = *old = NULL;
 	for (size_t i = 2; i < *n; i++) {
 		const char **slot = strncmp(tok[i], "key=", 4) == 0 ? key
@@ -83,11 +83,12 @@ static int key_args(const char *src, char **tok, size_t *n, const char **key,
 		}
 		*slot = strchr(tok[i], '=') + 1;
 		if (!seal_ref_ok(*slot)) {
+			/* the key's name only: the value may be the key */
 			problem(p,
-				"%s: store %.8s must name a secret: "
+				"%s: store %s must name a secret: "
 				"@file:/PATH, @env:NAME or @cred:NAME (a key "
 				"is never written in the stack)",
-				src, tok[i]);
+				src, slot == key ? "key=" : "key_old=");
 			return -1;
 		}
 		if (key_refused(src, *slot, p) < 0)
@@ -120,6 +121,13 @@ int store_directive(struct jauth *h, const char *src, char **tok, size_t n,
 		problem(p,
 			"%s: write \"store files\" or \"store pgsql "
 			"CONNINFO [password=SECRET]\" (see jauth.conf(5))",
+			src);
+		return -1;
+	}
+	if (be == &store_files && n > 2) {
+		problem(p,
+			"%s: store files takes only key= and key_old=: remove "
+			"the other arguments (see jauth.conf(5))",
 			src);
 		return -1;
 	}
