@@ -48,12 +48,12 @@ static int run(struct cli *cli, int argc, char **argv)
 		return command_help(&cmd_exec), EXIT_OK;
 	}
 	if (optind >= argc)
-		return usage(&cmd_exec);
+		return usage_why(&cmd_exec, "missing SERVICE");
 	const char *service = argv[optind++];
 	if (optind < argc && strcmp(argv[optind], "--") == 0)
 		optind++;
 	if (optind >= argc)
-		return usage(&cmd_exec);
+		return usage_why(&cmd_exec, "missing COMMAND to run");
 	jauth *h = open_service(cli, service, &status);
 	if (!h)
 		return status;

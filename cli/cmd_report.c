@@ -182,15 +182,21 @@ static int parse(int argc, char **argv, const char **service, int *http,
 			return usage(&cmd_report);
 		*from_stdin = 1;
 	}
+	if (optind == argc)
+		return usage_why(&cmd_report, "missing SERVICE");
+	if (optind == argc - 1)
+		return usage_why(&cmd_report, "missing HTTP_STATUS");
 	if (optind != argc - 2)
-		return usage(&cmd_report);
+		return usage_why(&cmd_report, "unexpected argument \"%s\"",
+				 argv[optind + 2]);
 	char *end;
 	long n = strtol(argv[optind + 1], &end, 10);
 	if (*end || (n != 401 && n != 403 && n != 404))
-		return fail(EXIT_USAGE,
-			    "HTTP_STATUS \"%s\": give 401, 403 or 404, the "
-			    "answers that say Jira refused the credential",
-			    argv[optind + 1]);
+		return usage_why(&cmd_report,
+				 "HTTP_STATUS \"%s\": give 401, 403 or 404, "
+				 "the answers that say Jira refused the "
+				 "credential",
+				 argv[optind + 1]);
 	*service = argv[optind];
 	*http = (int)n;
 	return -1;

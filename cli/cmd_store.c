@@ -15,10 +15,20 @@ static int store(struct cli *cli, int argc, char **argv)
 							    jauth_store_copy,
 							    jauth_store_rekey };
 	size_t v = 0;
-	while (first == argc - 2 && v < 3 && strcmp(argv[first], verbs[v]))
+	while (first < argc && v < 3 && strcmp(argv[first], verbs[v]))
 		v++;
-	if (first != argc - 2 || v == 3)
-		return usage(&cmd_store);
+	if (first == argc)
+		return usage_why(&cmd_store, "missing init, copy or rekey");
+	if (v == 3)
+		return usage_why(&cmd_store,
+				 "unknown store command \"%s\": init, copy or "
+				 "rekey",
+				 argv[first]);
+	if (first == argc - 1)
+		return usage_why(&cmd_store, "missing SERVICE");
+	if (first != argc - 2)
+		return usage_why(&cmd_store, "unexpected argument \"%s\"",
+				 argv[first + 2]);
 	jauth *h = open_service(cli, argv[first + 1], &status);
 	if (!h)
 		return status;

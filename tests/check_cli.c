@@ -66,6 +66,47 @@ START_TEST(test_usage_errors_exit_2)
 }
 END_TEST
 
+/* jauth(1): a usage error is one line that says what is wrong, then the
+ * command's usage line; exit status 2. */
+START_TEST(test_usage_errors_say_what_is_wrong)
+{
+	static const struct {
+		const char *argv[5];
+		const char *why;
+	} cases[] = {
+		{ { "report" }, "jauth report: missing SERVICE\n" },
+		{ { "report", "svc" }, "jauth report: missing HTTP_STATUS\n" },
+		{ { "report", "svc", "500" },
+		  "jauth report: HTTP_STATUS \"500\": give 401, 403 or 404" },
+		{ { "report", "svc", "401", "x" },
+		  "jauth report: unexpected argument \"x\"\n" },
+		{ { "exec" }, "jauth exec: missing SERVICE\n" },
+		{ { "exec", "svc", "--" }, "jauth exec: missing COMMAND" },
+		{ { "store" }, "jauth store: missing init, copy or rekey\n" },
+		{ { "store", "bogus", "svc" },
+		  "jauth store: unknown store command \"bogus\"" },
+		{ { "store", "init" }, "jauth store: missing SERVICE\n" },
+		{ { "store", "init", "svc", "x" },
+		  "jauth store: unexpected argument \"x\"\n" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *argv[8] = { 0 };
+		for (int j = 0; cases[i].argv[j]; j++)
+			argv[j] = (char *)cases[i].argv[j];
+		int rc = fx_cli_argv(NULL, &out, &err, argv);
+		ck_assert_msg(rc == 2, "%s: exit %d", cases[i].why, rc);
+		ck_assert_msg(strncmp(err, cases[i].why, strlen(cases[i].why)) ==
+				      0,
+			      "want [%s] first, got [%s]", cases[i].why, err);
+		char want[64];
+		snprintf(want, sizeof want, "\nusage: jauth %s ",
+			 cases[i].argv[0]);
+		ck_assert_msg(strstr(err, want), "no usage line: [%s]", err);
+		clear();
+	}
+}
+END_TEST
+
 START_TEST(test_token_json_and_header)
 {
 	fx_stack(
@@ -1283,6 +1324,7 @@ Suite *suite_cli(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_help_and_version);
 	tcase_add_test(tc, test_usage_errors_exit_2);
+	tcase_add_test(tc, test_usage_errors_say_what_is_wrong);
 	tcase_add_test(tc, test_token_json_and_header);
 	tcase_add_test(tc, test_token_exit_status_follows_the_result);
 	tcase_add_test(tc, test_lint_all_and_named);
