@@ -63,7 +63,9 @@ static int bracket_pair(const char *src, const char *s, size_t n,
 {
 	const char *eq = memchr(s, '=', n);
 	if (!eq) {
-		problem(p, "%s: \"%.*s\" in the control is not result=action",
+		problem(p,
+			"%s: \"%.*s\" in the control is not result=action: "
+			"write e.g. success=ok",
 			src, (int)n, s);
 		return -1;
 	}
@@ -87,8 +89,10 @@ static int bracket_pair(const char *src, const char *s, size_t n,
 		return -1;
 	}
 	if (set[r].act >= 0) {
-		problem(p, "%s: \"%.*s\" is given twice in the control", src,
-			(int)kn, s);
+		problem(p,
+			"%s: \"%.*s\" is given twice in the control: keep "
+			"one",
+			src, (int)kn, s);
 		return -1;
 	}
 	set[r].act = a;
@@ -101,8 +105,10 @@ static int bracket_closed(const char *src, const char *tok, struct problems *p)
 {
 	const char *close = strchr(tok, ']');
 	if (!close) {
-		problem(p, "%s: the control \"%s\" lacks its closing ]", src,
-			tok);
+		problem(p,
+			"%s: the control \"%s\" lacks its closing ]: close "
+			"it",
+			src, tok);
 		return 0;
 	}
 	if (close[1]) {

@@ -95,7 +95,9 @@ static int apply(struct line *ln, jauth_result rc, struct run *r,
 		if (v->imp != NEGATIVE) {
 			if (rc == JAUTH_SUCCESS)
 				r->msg = xasprintf("%s: success treated as a "
-						   "failure by the control %s",
+						   "failure by the control %s: "
+						   "name success=ok (or done) "
+						   "to keep its credential",
 						   ln->source, ln->ctl.text);
 			take(v, NEGATIVE,
 			     rc == JAUTH_SUCCESS ? JAUTH_DENIED : rc, r);

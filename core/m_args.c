@@ -61,11 +61,11 @@ static int port_ok(const char *port, size_t n)
 static const char *url_problem(const char *text)
 {
 	if (strncmp(text, "https://", 8) != 0)
-		return "is not an https:// URL (jauth never sends credentials "
-		       "in clear)";
+		return "is not an https:// URL: write https://HOST/… (jauth "
+		       "never sends credentials in clear)";
 	for (const char *p = text; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return "is not a valid URL";
+			return "is not a valid URL: write https://HOST[:PORT]/…";
 	const char *auth = text + 8;
 	size_t alen = strcspn(auth, "/?#");
 	const char *at = memrchr(auth, '@', alen);
@@ -78,14 +78,14 @@ static const char *url_problem(const char *text)
 	size_t name = colon ? (size_t)(colon - host) : hlen;
 	if (!host_ok(host, name) ||
 	    (colon && !port_ok(colon + 1, hlen - name - 1)))
-		return "is not a valid URL";
+		return "is not a valid URL: write https://HOST[:PORT]/…";
 	if (at)
 		return "must not carry a user name or password: give them as "
 		       "arguments";
 	if (strchr(text, '#'))
-		return "must not have a #fragment";
+		return "must not have a #fragment: remove it";
 	if (strchr(text, '?'))
-		return "must not have a ?query";
+		return "must not have a ?query: remove it";
 	return NULL;
 }
 
@@ -147,10 +147,12 @@ static char *secret_problem(jauth_m *m, const char *v)
 	if (strncmp(v, "@env:", 5) == 0)
 		return env_name_ok(v + 5)
 			       ? NULL
-			       : xstrdup("@env: needs a variable name");
+			       : xstrdup("@env: needs a variable name: write "
+					 "@env:NAME (letters, digits, _)");
 	if (strncmp(v, "@file:", 6) == 0) {
 		if (v[6] != '/')
-			return xstrdup("@file: needs an absolute path");
+			return xstrdup("@file: needs an absolute path: write "
+				       "@file:/PATH");
 		struct stat st;
 		int fd = trust_open(v + 6, TRUST_SECRET, &st, &why);
 		if (fd >= 0)
@@ -190,7 +192,7 @@ static char *file_problem(const struct jauth_arg_spec *s, const char *v)
 	char *why = NULL;
 	struct stat st;
 	if (v[0] != '/')
-		return xstrdup("needs an absolute path");
+		return xstrdup("needs an absolute path: write /PATH");
 	int fd = trust_open(v, arg_file_kind(s), &st, &why);
 	if (fd >= 0)
 		close(fd);
@@ -210,24 +212,27 @@ static char *value_problem(jauth_m *m, const struct jauth_arg_spec *s,
 	time_t t;
 	const char *why = NULL;
 	if (!*v)
-		return xstrdup("is empty");
+		return xstrdup("is empty: give a value, or leave the key out");
 	switch (s->type) {
 	case JAUTH_ARG_URL:
 		why = url_problem(v);
 		break;
 	case JAUTH_ARG_INT:
 		if (parse_int(v, &n) < 0)
-			why = "is not a whole number";
+			why = "is not a whole number: write decimal digits";
 		else if ((s->min || s->max) && (n < s->min || n > s->max))
 			return xasprintf("must be between %lld and %lld",
 					 s->min, s->max);
 		break;
 	case JAUTH_ARG_BOOL:
-		why = parse_bool(v, &b) < 0 ? "is not yes or no" : NULL;
+		why = parse_bool(v, &b) < 0 ? "is not yes or no: write yes or "
+					      "no (true/false, on/off, 1/0)"
+					    : NULL;
 		break;
 	case JAUTH_ARG_DATE:
 		why = parse_date(v, &t) < 0
-			      ? "is not a real date written YYYY-MM-DD"
+			      ? "is not a real date written YYYY-MM-DD: "
+				"write a calendar day such as 2027-06-30"
 			      : NULL;
 		break;
 	case JAUTH_ARG_SECRET:

@@ -120,8 +120,10 @@ static int nest_ok(struct parser *ps, const char *src, const char *kw,
 		}
 	}
 	if (ps->depth + 1 > JAUTH_MAX_DEPTH) {
-		problem(ps->p, "%s: %s nested deeper than %d levels", src, kw,
-			JAUTH_MAX_DEPTH);
+		problem(ps->p,
+			"%s: %s nested deeper than %d levels: splice some of "
+			"the files together",
+			src, kw, JAUTH_MAX_DEPTH);
 		return 0;
 	}
 	return 1;
@@ -143,8 +145,10 @@ static void nest(struct parser *ps, struct stack *st, const char *src,
 		ln->modname = xstrdup(name);
 		if (parse_service(ps, ln->sub, name, src) == 0 &&
 		    ln->sub->n == 0 && !problems_stop(ps->p))
-			problem(ps->p, "%s: substack %s has no module lines",
-				src, name);
+			problem(ps->p,
+				"%s: substack %s has no module lines: add "
+				"one to %s, or include it instead",
+				src, name, name);
 		check_jumps(ps, ln->sub);
 	}
 	ps->depth--;
@@ -177,7 +181,7 @@ static int parse_args(struct parser *ps, struct line *ln, char **tok, size_t n)
 			    strncmp(ln->args[j].key, tok[i], kn) == 0) {
 				problem(ps->p,
 					"%s: argument %.*s is given "
-					"twice",
+					"twice: keep one",
 					ln->source, (int)kn, tok[i]);
 				bad = 1;
 			}
@@ -211,7 +215,7 @@ static void add_line(struct parser *ps, struct stack *st, char *src, int mode,
 		if (ps->lines == JAUTH_MAX_LINES + 1)
 			problem(ps->p,
 				"%s: more than %d module lines in one "
-				"stack",
+				"stack: split it into services",
 				src, JAUTH_MAX_LINES);
 		free(src);
 		return;
@@ -229,7 +233,9 @@ static void add_line(struct parser *ps, struct stack *st, char *src, int mode,
 		redactor_add_token(&ps->h->red, ctl);
 	if (strcmp(tok[0], "substack") == 0) {
 		if (n != 2)
-			problem(ps->p, "%s: write \"[CONTROL] substack NAME\"",
+			problem(ps->p,
+				"%s: substack takes one NAME: write "
+				"\"[CONTROL] substack NAME\"",
 				src);
 		else if (!bad)
 			nest(ps, st, src, "substack", tok[1], ln);
@@ -264,7 +270,7 @@ static void store_line(struct parser *ps, struct stack *st, const char *src,
 	else if (ps->stores++)
 		problem(ps->p,
 			"%s: a second store directive: a service has one "
-			"store",
+			"store: remove one",
 			src);
 	else
 		store_directive(ps->h, src, t->v, t->n, &st->store, ps->p);
@@ -278,7 +284,10 @@ static void parse_line(struct parser *ps, struct stack *st, const char *file,
 	char *src = xasprintf("%s:%d", file, t->lineno);
 	if (strcmp(t->v[0], "include") == 0) {
 		if (t->n != 2)
-			problem(ps->p, "%s: write \"include NAME\"", src);
+			problem(ps->p,
+				"%s: include takes one NAME: write "
+				"\"include NAME\"",
+				src);
 		else
 			nest(ps, st, src, "include", t->v[1], NULL);
 		free(src);
