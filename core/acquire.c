@@ -327,9 +327,11 @@ static jauth_result acquire_slow(struct jauth *h, struct tc *tc,
 
 jauth_result jauth_acquire(jauth *h, const jauth_cred **out)
 {
-	if (!out) {
-		handle_set_error(h, "jauth_acquire needs a place for the "
-				    "credential: pass &cred, not NULL");
+	if (!out || !h) {
+		if (h)
+			handle_set_error(h, "jauth_acquire needs a place for "
+					    "the credential: pass &cred, not "
+					    "NULL");
 		return JAUTH_ERROR;
 	}
 	struct tc *tc = tc_find(h->slot);
@@ -355,6 +357,8 @@ jauth_result jauth_refresh(jauth *h, const jauth_cred **out)
 	if (!out)
 		out = &dummy;
 	*out = NULL;
+	if (!h)
+		return JAUTH_ERROR;
 	if (h->dead)
 		return dead_handle(h);
 	if (!(tc = tc_get(h)))
@@ -373,6 +377,8 @@ jauth_result jauth_refresh(jauth *h, const jauth_cred **out)
  * one rejection twice. */
 jauth_result jauth_report(jauth *h, const jauth_cred *cred, int http_status)
 {
+	if (!h)
+		return JAUTH_ERROR;
 	if (h->dead)
 		return dead_handle(h);
 	if (!cred) {
@@ -412,32 +418,34 @@ jauth_result jauth_report(jauth *h, const jauth_cred *cred, int http_status)
 	return JAUTH_SUCCESS;
 }
 
+/* The accessors give "" (0) for no credential: a failed acquire sets
+ * *cred to NULL, and a caller that reads it anyway gets no crash. */
 const char *jauth_cred_authorization(const jauth_cred *c)
 {
-	return c->authorization;
+	return c ? c->authorization : "";
 }
 
 const char *jauth_cred_scheme(const jauth_cred *c)
 {
-	return c->scheme;
+	return c ? c->scheme : "";
 }
 
 const char *jauth_cred_base_url(const jauth_cred *c)
 {
-	return c->base_url;
+	return c ? c->base_url : "";
 }
 
 time_t jauth_cred_expires_at(const jauth_cred *c)
 {
-	return c->expires_at;
+	return c ? c->expires_at : 0;
 }
 
 const char *jauth_cred_source(const jauth_cred *c)
 {
-	return c->source;
+	return c ? c->source : "";
 }
 
 const char *jauth_cred_module(const jauth_cred *c)
 {
-	return c->module;
+	return c ? c->module : "";
 }

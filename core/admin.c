@@ -59,6 +59,8 @@ jauth_result jauth_revoke(jauth *h, char **steps)
 {
 	if (steps)
 		*steps = NULL;
+	if (!h)
+		return JAUTH_ERROR;
 	if (h->dead)
 		return JAUTH_CONFIG;
 	struct stack *st = admin_begin(h);
@@ -94,6 +96,13 @@ static struct line *consent_line(struct stack *st)
 /* Runs the consent step BEGIN (or finish with CALLBACK) of the stack. */
 static jauth_result consent(struct jauth *h, const char *callback, char **out)
 {
+	if (!h)
+		return JAUTH_ERROR;
+	if (!out) {
+		handle_set_error(h, "jauth_authorize_begin needs a place for "
+				    "the URL: pass &url, not NULL");
+		return JAUTH_ERROR;
+	}
 	*out = NULL;
 	if (h->dead)
 		return JAUTH_CONFIG;
@@ -267,6 +276,13 @@ static jauth_result status_text(struct jauth *h, cJSON *o, char **json)
 
 jauth_result jauth_status(jauth *h, char **json)
 {
+	if (!h)
+		return JAUTH_ERROR;
+	if (!json) {
+		handle_set_error(h, "jauth_status needs a place for the "
+				    "document: pass &json, not NULL");
+		return JAUTH_ERROR;
+	}
 	*json = NULL;
 	if (h->dead) {
 		status_text(h, dead_json(h), json);

@@ -208,17 +208,25 @@ struct jauth *handle_new(const char *service, const struct jauth_options *opt)
 jauth_result jauth_open(const char *service, const struct jauth_options *opt,
 			jauth **hp)
 {
+	if (!hp)
+		return JAUTH_ERROR; /* nowhere to put the handle or its error */
 	struct jauth *h = handle_new(service, opt);
 	*hp = h;
 	if (!h)
 		return JAUTH_ERROR;
-	if (!service || !service_name_ok(service)) {
+	if (!service) {
+		h->dead = 1;
+		handle_set_error(h, "no service name given: pass the name of "
+				    "a stack, e.g. \"jira\"");
+		return JAUTH_CONFIG;
+	}
+	if (!service_name_ok(service)) {
 		h->dead = 1;
 		handle_set_errorf(
 			h,
 			"\"%s\" is not a service name: letters, "
 			"digits, '.', '_', '-', at most 64, no '/' or '..'",
-			service ? service : "(null)");
+			service);
 		return JAUTH_CONFIG;
 	}
 	struct problems p = { 0 };

@@ -165,16 +165,21 @@ static void fragment_ok(struct jauth *h, const char *service,
 jauth_result jauth_lint(const char *service, const struct jauth_options *opt,
 			char **report)
 {
+	if (!report)
+		return JAUTH_ERROR;
 	*report = NULL;
 	struct jauth *h = handle_new(service, opt);
 	if (!h)
 		return JAUTH_ERROR;
 	struct problems p = { .all = 1 };
-	if (!service || !service_name_ok(service)) {
+	if (!service) {
+		problem(&p, "no service name given: pass the name of a "
+			    "stack, e.g. \"jira\"");
+	} else if (!service_name_ok(service)) {
 		problem(&p,
 			"\"%s\" is not a service name: letters, digits, "
 			"'.', '_', '-', at most 64, no '/' or '..'",
-			service ? service : "(null)");
+			service);
 	} else {
 		stack_free(stack_load(h, service, &p));
 		if (opt && opt->flags & JAUTH_LINT_FRAGMENTS)
@@ -192,6 +197,8 @@ jauth_result jauth_lint(const char *service, const struct jauth_options *opt,
 static jauth_result listing(const char *path, int (*keep)(const char *),
 			    cJSON *(*json)(const struct entry *), char **out)
 {
+	if (!out)
+		return JAUTH_ERROR;
 	struct entries es = { 0 };
 	cJSON *arr = cJSON_CreateArray();
 	collect(path, keep, &es);

@@ -548,6 +548,62 @@ START_TEST(test_acquire_without_out_pointer_refused)
 }
 END_TEST
 
+/* jauth.h: a NULL handle, or a NULL where a call stores what it hands
+ * out, is JAUTH_ERROR, never a crash; NULL credentials read as "". */
+START_TEST(test_null_handles_and_out_pointers_refused)
+{
+	const jauth_cred *c = NULL;
+	char *s = NULL;
+	struct jauth_http_answer a = { 0 };
+	ck_assert_int_eq(jauth_acquire(NULL, &c), JAUTH_ERROR);
+	ck_assert_int_eq(jauth_refresh(NULL, &c), JAUTH_ERROR);
+	ck_assert_int_eq(jauth_report(NULL, NULL, 401), JAUTH_ERROR);
+	ck_assert_int_eq(jauth_revoke(NULL, &s), JAUTH_ERROR);
+	ck_assert_int_eq(jauth_authorize_begin(NULL, &s), JAUTH_ERROR);
+	ck_assert_int_eq(jauth_authorize_finish(NULL, "code=x&state=y", &s),
+			 JAUTH_ERROR);
+	ck_assert_int_eq(jauth_status(NULL, &s), JAUTH_ERROR);
+	ck_assert_int_eq(jauth_store_init(NULL, &s), JAUTH_ERROR);
+	ck_assert_int_eq(jauth_store_copy(NULL, &s), JAUTH_ERROR);
+	ck_assert_int_eq(jauth_http_get(NULL, NULL, "https://x.example/", NULL,
+					&a),
+			 JAUTH_ERROR);
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_nonnull(strstr(jauth_error(NULL), "no handle"));
+	ck_assert_str_eq(jauth_cred_authorization(NULL), "");
+	ck_assert_str_eq(jauth_cred_scheme(NULL), "");
+	ck_assert_str_eq(jauth_cred_base_url(NULL), "");
+	ck_assert_str_eq(jauth_cred_source(NULL), "");
+	ck_assert_str_eq(jauth_cred_module(NULL), "");
+	ck_assert_int_eq(jauth_cred_expires_at(NULL), 0);
+	ck_assert_int_eq(jauth_open("svc", &FX.opt, NULL), JAUTH_ERROR);
+	ck_assert_int_eq(jauth_lint("svc", &FX.opt, NULL), JAUTH_ERROR);
+	ck_assert_int_eq(jauth_services(&FX.opt, NULL), JAUTH_ERROR);
+	ck_assert_int_eq(jauth_modules(&FX.opt, NULL), JAUTH_ERROR);
+
+	fx_stack("svc", "required testmod.so token=a\n");
+	jauth *h = fx_open("svc");
+	ck_assert_int_eq(jauth_status(h, NULL), JAUTH_ERROR);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "jauth_status"));
+	ck_assert_int_eq(jauth_authorize_begin(h, NULL), JAUTH_ERROR);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "jauth_authorize_begin"));
+	ck_assert_int_eq(jauth_http_get(h, NULL, "https://x.example/", NULL,
+					NULL),
+			 JAUTH_ERROR);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "jauth_http_get"));
+	jauth_close(h);
+
+	/* no name at all: said in words, not as "(null)" */
+	ck_assert_int_eq(jauth_open(NULL, &FX.opt, &h), JAUTH_CONFIG);
+	ck_assert_msg(strstr(jauth_error(h), "no service name given"), "%s",
+		      jauth_error(h));
+	jauth_close(h);
+	ck_assert_int_eq(jauth_lint(NULL, &FX.opt, &s), JAUTH_CONFIG);
+	ck_assert_msg(strstr(s, "no service name given"), "%s", s);
+	jauth_free(s);
+}
+END_TEST
+
 /* jauth.h: only 401, 403 and 404 are rejections; any other status is
  * refused and the credential stays in force. */
 static const struct {
@@ -607,6 +663,7 @@ Suite *suite_load(void)
 	tcase_add_test(tc, test_argument_types_checked);
 	tcase_add_test(tc, test_exports_only_jauth_names);
 	tcase_add_test(tc, test_acquire_without_out_pointer_refused);
+	tcase_add_test(tc, test_null_handles_and_out_pointers_refused);
 	tcase_add_loop_test(tc, test_report_counts_only_rejections, 0,
 			    sizeof reports / sizeof reports[0]);
 	suite_add_tcase(s, tc);

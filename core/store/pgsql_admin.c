@@ -35,6 +35,8 @@ static jauth_result with_store(jauth *h, char **report,
 {
 	if (report)
 		*report = NULL;
+	if (!h)
+		return JAUTH_ERROR;
 	if (h->dead)
 		return JAUTH_CONFIG;
 	struct stack *st = admin_begin(h);

@@ -6,6 +6,11 @@
  * the service's stack (jauth.conf(5)), loads one module per line and runs
  * the stack with PAM's semantics. Every function here is thread-safe unless
  * its comment says otherwise.
+ *
+ * A NULL handle makes every call that takes one return JAUTH_ERROR
+ * (jauth_error(NULL) says why); so does a NULL where a call stores what it
+ * hands out, unless its comment says "(may be NULL)". jauth_close,
+ * jauth_free and jauth_http_answer_free accept NULL.
  */
 #ifndef JAUTH_JAUTH_H
 #define JAUTH_JAUTH_H
@@ -100,7 +105,8 @@ struct jauth_options {
  * Fails closed: any problem refuses the whole stack with JAUTH_CONFIG and a
  * "FILE:LINE: what is wrong" message. On any result *hp is set to a handle
  * (NULL only when out of memory) that answers jauth_error and must be
- * passed to jauth_close; a failed handle refuses every other call.
+ * passed to jauth_close; a failed handle refuses every other call
+ * (JAUTH_CONFIG). HP NULL: JAUTH_ERROR, and no handle is made.
  */
 JAUTH_EXPORT jauth_result jauth_open(const char *service,
 				     const struct jauth_options *opt,
@@ -188,7 +194,7 @@ JAUTH_EXPORT jauth_result jauth_store_copy(jauth *h, char **report);
  * commit under its lock, so an interrupted rekey leaves every record
  * readable with key= or key_old=; running it again finishes. JAUTH_CONFIG
  * when the store has no key= or a record's key is neither. *report as
- * above. */
+ * above. H must not be NULL. */
 JAUTH_EXPORT jauth_result jauth_store_rekey(jauth *h, char **report);
 
 /* Every problem of SERVICE's stack, one "FILE:LINE: …" per line, in *report
@@ -237,7 +243,8 @@ JAUTH_EXPORT void jauth_http_answer_free(struct jauth_http_answer *a);
 /* Frees (and wipes) a string the API handed out. NULL is accepted. */
 JAUTH_EXPORT void jauth_free(char *s);
 
-/* Accessors of a credential; strings live as long as the credential. */
+/* Accessors of a credential; strings live as long as the credential.
+ * For C NULL (what a failed acquire leaves in *cred) they give "" (0). */
 /* The value of the Authorization header: "Basic …" or "Bearer …". */
 JAUTH_EXPORT const char *jauth_cred_authorization(const jauth_cred *c);
 /* "Basic" or "Bearer". */
