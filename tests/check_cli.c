@@ -657,7 +657,10 @@ START_TEST(test_bash_completion)
 		{ "jauth status jira", "jira-sync\n" },
 		{ "jauth -v status jira", "jira-sync\n" },
 		{ "jauth revoke jira-sync --y", "--yes\n" },
-		{ "jauth token jira-sync --format ", "json header\n" },
+		{ "jauth token jira-sync --format ", "json header env\n" },
+		{ "jauth report jira-sync 401 --st", "--stdin\n" },
+		{ "jauth store re", "rekey\n" },
+		{ "jauth store init jira", "jira-sync\n" },
 		{ "jauth scopes r", "readonly\n" },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
