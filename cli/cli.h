@@ -59,7 +59,8 @@ int args_count(const struct command *c, int argc, char **argv, int first,
 	       int min, int max);
 /* Prints DOC on stdout, indented; the exit status (0, or 1 out of memory). */
 int json_out(struct cJSON *doc);
-/* Asks the question on stderr, reads a line on stdin: 1 for y/yes. */
+/* Asks the question on stderr, reads a line on stdin: 1 for y or yes
+ * (any case), 0 for anything else. */
 int confirm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Handles --help/-h and unknown options for a command taking only
  * positional arguments. Returns -1 to go on, else the exit status; sets

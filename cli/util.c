@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -89,7 +90,9 @@ int confirm(const char *fmt, ...)
 	fflush(stderr);
 	if (!fgets(answer, sizeof answer, stdin))
 		return 0;
-	return answer[0] == 'y' || answer[0] == 'Y';
+	answer[strcspn(answer, "\r\n")] = '\0';
+	/* y or yes only: "yup" or "y, but wait" is no answer to act on */
+	return strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
 }
 
 void command_help(const struct command *c)

@@ -505,18 +505,25 @@ START_TEST(test_revoke_asks_on_a_terminal)
 		      "%s", text);
 	free(text);
 	ck_assert_int_eq(fx_count(fx_path("c"), 'v'), 0);
-	ck_assert_int_eq(on_terminal("y\n", &text, args), 0);
+	/* jauth(1): anything but y or yes leaves everything as it was */
+	ck_assert_int_eq(on_terminal("yup\n", &text, args), 1);
+	free(text);
+	ck_assert_int_eq(fx_count(fx_path("c"), 'v'), 0);
+	ck_assert_int_eq(on_terminal("Yes\n", &text, args), 0);
 	free(text);
 	ck_assert_int_eq(fx_count(fx_path("c"), 'v'), 1);
+	ck_assert_int_eq(on_terminal("y\n", &text, args), 0);
+	free(text);
+	ck_assert_int_eq(fx_count(fx_path("c"), 'v'), 2);
 	char *yes[] = { "revoke", "svc", "--yes", NULL };
 	ck_assert_int_eq(on_terminal("", &text, yes), 0);
 	ck_assert_ptr_null(strstr(text, "[y/N]"));
 	free(text);
-	ck_assert_int_eq(fx_count(fx_path("c"), 'v'), 2);
+	ck_assert_int_eq(fx_count(fx_path("c"), 'v'), 3);
 	/* no terminal (a script, cron): no question, as rm without -i */
 	ck_assert_int_eq(CLI(NULL, "revoke", "svc"), 0);
 	ck_assert_ptr_null(strstr(err, "[y/N]"));
-	ck_assert_int_eq(fx_count(fx_path("c"), 'v'), 3);
+	ck_assert_int_eq(fx_count(fx_path("c"), 'v'), 4);
 }
 END_TEST
 
