@@ -143,8 +143,9 @@ static void nest(struct parser *ps, struct stack *st, const char *src,
 		ln->sub = xcalloc(1, sizeof *ln->sub);
 		ln->sub->service = xstrdup(name);
 		ln->modname = xstrdup(name);
+		size_t before = ps->p->n;
 		if (parse_service(ps, ln->sub, name, src) == 0 &&
-		    ln->sub->n == 0 && !problems_stop(ps->p))
+		    ln->sub->n == 0 && ps->p->n == before)
 			problem(ps->p,
 				"%s: substack %s has no module lines: add "
 				"one to %s, or include it instead",
@@ -344,6 +345,7 @@ static int parse_service(struct parser *ps, struct stack *st,
 	size_t len;
 	char *file = NULL;
 	int mode = 0;
+	size_t before = ps->p->n;
 	char *text = load_file(ps, service, from, &len, &file, &mode);
 	if (!text)
 		return -1;
@@ -358,7 +360,9 @@ static int parse_service(struct parser *ps, struct stack *st,
 			parse_line(ps, st, file, mode, &t);
 	}
 	tokens_free(&t);
-	if (!from && st->n == 0 && !problems_stop(ps->p))
+	/* A file whose lines were refused has module lines, just bad ones:
+	 * "add one" would send the admin the wrong way. */
+	if (!from && st->n == 0 && ps->p->n == before)
 		problem(ps->p,
 			"%s: the stack has no module lines, so it could "
 			"never succeed: add one (see jauth.conf(5))",

@@ -228,6 +228,28 @@ START_TEST(test_lint_lists_every_problem)
 }
 END_TEST
 
+/* A stack whose only line is refused has a module line, a bad one:
+ * lint reports that line, not also "no module lines: add one". */
+START_TEST(test_lint_refused_line_is_not_a_missing_line)
+{
+	static const char *const texts[] = {
+		"required testmod.so \"x\n", /* unterminated quote */
+		"bogus testmod.so token=x\n", /* unknown control */
+		"include svc\n",	      /* include loop */
+	};
+	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+		fx_stack("svc", "%s", texts[i]);
+		char *report = NULL;
+		ck_assert_int_eq(jauth_lint("svc", &FX.opt, &report),
+				 JAUTH_CONFIG);
+		ck_assert_msg(strstr(report, "svc:1: "), "%s", report);
+		ck_assert_msg(!strstr(report, "no module lines"), "%s: %s",
+			      texts[i], report);
+		jauth_free(report);
+	}
+}
+END_TEST
+
 /* A key= written inline is refused without showing any of it: the
  * value is the key (jauth.conf(5), ENCRYPTION AT REST). */
 START_TEST(test_store_inline_key_not_shown)
@@ -267,6 +289,7 @@ Suite *suite_lex(void)
 	tcase_add_test(tc, test_lint_lists_every_problem);
 	tcase_add_test(tc, test_lint_clean_stack_is_empty_report);
 	tcase_add_test(tc, test_store_inline_key_not_shown);
+	tcase_add_test(tc, test_lint_refused_line_is_not_a_missing_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
