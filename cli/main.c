@@ -163,9 +163,9 @@ static const struct command cmd_help = {
 	.args = "[COMMAND]",
 	.summary = "this list, or what COMMAND does and takes",
 	.help = "Without COMMAND, the commands and global options; with one, "
-		"its usage, options\nand exit status (the same as jauth COMMAND "
-		"--help). --commands prints the\ncommand names alone, one per "
-		"line, for completion scripts.\n",
+		"its usage, options\nand what it does (the same as jauth COMMAND "
+		"--help; exit statuses: jauth\nhelp). --commands prints the "
+		"command names alone, one per line, for\ncompletion scripts.\n",
 	.run = run_help,
 };
 
