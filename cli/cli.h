@@ -57,6 +57,8 @@ int usage_why(const struct command *c, const char *fmt, ...)
  * arguments. Returns -1 when it does, else the usage error's status. */
 int args_count(const struct command *c, int argc, char **argv, int first,
 	       int min, int max);
+/* Says that the conf path holds no stack (naming it); EXIT_USAGE. */
+int no_stacks(const struct cli *cli);
 /* Prints DOC on stdout, indented; the exit status (0, or 1 out of memory). */
 int json_out(struct cJSON *doc);
 /* Asks the question on stderr, reads a line on stdin: 1 for y or yes

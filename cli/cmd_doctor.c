@@ -668,9 +668,18 @@ static int run(struct cli *cli, int argc, char **argv)
 	}
 	if (!cJSON_GetArraySize(names)) {
 		cJSON_Delete(names);
-		cJSON_Delete(d.findings);
-		return fail(EXIT_USAGE, "no stacks in the conf path: create "
-					"/etc/jauth.d/SERVICE or use -c");
+		if (f.json) { /* the document, with the status of the error */
+			cJSON *doc = cJSON_CreateObject();
+			cJSON_AddStringToObject(doc, "user", me());
+			cJSON_AddStringToObject(doc, "worst", "problem");
+			cJSON_AddNumberToObject(doc, "status", EXIT_USAGE);
+			cJSON_AddItemToObject(doc, "findings", d.findings);
+			json_out(doc);
+			cJSON_Delete(doc);
+		} else {
+			cJSON_Delete(d.findings);
+		}
+		return no_stacks(cli);
 	}
 	cJSON_ArrayForEach (it, names)
 		doctor_one(&d, cli, it->valuestring);

@@ -76,10 +76,11 @@ static int run(struct cli *cli, int argc, char **argv)
 	int n = cJSON_GetArraySize(problems);
 	cJSON_AddNumberToObject(doc, "stacks", stacks);
 	cJSON_AddBoolToObject(doc, "ok", stacks && !n);
-	if (!stacks) {
+	if (!stacks) { /* --json still gets its document: ok is false */
+		if (f.json)
+			json_out(doc);
 		cJSON_Delete(doc);
-		return fail(EXIT_USAGE, "no stacks in the conf path: create "
-					"/etc/jauth.d/SERVICE or use -c");
+		return no_stacks(cli);
 	}
 	status = EXIT_OK;
 	if (f.json) {

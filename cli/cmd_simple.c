@@ -149,8 +149,7 @@ static int refresh_all(struct cli *cli, int json)
 	}
 	cJSON_Delete(arr);
 	if (!n)
-		return fail(EXIT_USAGE, "no stacks in the conf path: create "
-					"/etc/jauth.d/SERVICE or use -c");
+		return no_stacks(cli);
 	return worst;
 }
 

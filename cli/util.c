@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -67,6 +68,20 @@ int args_count(const struct command *c, int argc, char **argv, int first,
 		return usage_why(c, "unexpected argument \"%s\"",
 				 argv[first + max]);
 	return -1;
+}
+
+int no_stacks(const struct cli *cli)
+{
+	const char *path = cli->opt.conf_path;
+	if (!path)
+		path = secure_getenv("JAUTH_CONF_PATH");
+	if (!path || !*path)
+		path = "/etc/jauth.d:/usr/lib/jauth.d";
+	return fail(EXIT_USAGE,
+		    "no stacks in the conf path %s: create a stack file "
+		    "named after its service in one of its directories (see "
+		    "jauth.conf(5)), or give the right path with -c",
+		    path);
 }
 
 int json_out(cJSON *doc)

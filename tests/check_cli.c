@@ -107,6 +107,35 @@ START_TEST(test_usage_errors_say_what_is_wrong)
 }
 END_TEST
 
+/* jauth(1): lint and doctor exit 2 on an empty conf path; --json still
+ * prints their document, and the error names the path it looked in. */
+START_TEST(test_no_stacks_json_and_the_path_named)
+{
+	static const char *const cmds[][3] = { { "lint", "--json" },
+					       { "doctor", "--offline",
+						 "--json" } };
+	for (int i = 0; i < 2; i++) {
+		char *argv[4] = { (char *)cmds[i][0], (char *)cmds[i][1],
+				  (char *)cmds[i][2], NULL };
+		ck_assert_int_eq(fx_cli_argv(NULL, &out, &err, argv), 2);
+		cJSON *j = cJSON_Parse(out);
+		ck_assert_msg(j, "%s --json printed no JSON: [%s]", cmds[i][0],
+			      out);
+		if (i == 0) {
+			ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "ok")));
+			ck_assert_int_eq(
+				cJSON_GetObjectItem(j, "stacks")->valueint, 0);
+		} else {
+			ck_assert_int_eq(
+				cJSON_GetObjectItem(j, "status")->valueint, 2);
+		}
+		cJSON_Delete(j);
+		ck_assert_msg(strstr(err, FX.conf), "path not named: %s", err);
+		clear();
+	}
+}
+END_TEST
+
 START_TEST(test_token_json_and_header)
 {
 	fx_stack(
@@ -1335,6 +1364,7 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, test_help_and_version);
 	tcase_add_test(tc, test_usage_errors_exit_2);
 	tcase_add_test(tc, test_usage_errors_say_what_is_wrong);
+	tcase_add_test(tc, test_no_stacks_json_and_the_path_named);
 	tcase_add_test(tc, test_token_json_and_header);
 	tcase_add_test(tc, test_token_exit_status_follows_the_result);
 	tcase_add_test(tc, test_lint_all_and_named);
