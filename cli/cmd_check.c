@@ -70,7 +70,7 @@ static int myself(jauth *h, const jauth_cred *c, long *http, cJSON *doc)
 	if (r != JAUTH_SUCCESS)
 		status = fail_handle(h, r);
 	else if (a.status == 200 && doc)
-		cJSON_AddItemToObject(doc, "account", account_json(&a));
+		cJSON_ReplaceItemInObject(doc, "account", account_json(&a));
 	else if (a.status == 200)
 		print_account(&a, c);
 	else if (a.status == 401 || a.status == 403)
@@ -86,12 +86,26 @@ static int myself(jauth *h, const jauth_cred *c, long *http, cJSON *doc)
 	return status;
 }
 
-/* The --json document: the service, the credential tried (no secret). */
+/* The --json document: the service, the credential tried (no secret).
+ * Every field of jauth(1) is there from the start, null until known, so
+ * that a failure before the call still gives scripts the whole shape. */
 static cJSON *check_doc(const char *service)
 {
+	static const char *const unknown[] = { "http", "source", "module",
+					       "base_url", "account" };
 	cJSON *doc = cJSON_CreateObject();
 	cJSON_AddStringToObject(doc, "service", service);
+	for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+		cJSON_AddNullToObject(doc, unknown[i]);
 	return doc;
+}
+
+static void doc_finish(cJSON *doc, int status)
+{
+	cJSON_AddNumberToObject(doc, "status", status);
+	cJSON_AddBoolToObject(doc, "ok", status == EXIT_OK);
+	json_out(doc);
+	cJSON_Delete(doc);
 }
 
 static void doc_cred(cJSON *doc, const jauth_cred *c, long http)
@@ -115,10 +129,20 @@ static int run(struct cli *cli, int argc, char **argv)
 		return status;
 	if ((status = args_count(&cmd_check, argc, argv, first, 1, 1)) >= 0)
 		return status;
-	jauth *h = open_service_json(cli, argv[first], &status, f.json);
-	if (!h)
-		return status;
 	cJSON *doc = f.json ? check_doc(argv[first]) : NULL;
+	jauth *h = NULL;
+	jauth_result r0 = jauth_open(argv[first], &cli->opt, &h);
+	if (r0 != JAUTH_SUCCESS) { /* as refresh and revoke: result, error */
+		status = fail(exit_of(r0), "%s", jauth_error(h));
+		if (doc) {
+			cJSON_AddStringToObject(doc, "result",
+						jauth_result_name(r0));
+			cJSON_AddStringToObject(doc, "error", jauth_error(h));
+			doc_finish(doc, status);
+		}
+		jauth_close(h);
+		return status;
+	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		const jauth_cred *c;
 		long http = 0;
@@ -140,12 +164,8 @@ static int run(struct cli *cli, int argc, char **argv)
 			      attempt ? "" : "; reported, trying once more");
 	}
 	jauth_close(h);
-	if (doc) {
-		cJSON_AddNumberToObject(doc, "status", status);
-		cJSON_AddBoolToObject(doc, "ok", status == EXIT_OK);
-		json_out(doc);
-		cJSON_Delete(doc);
-	}
+	if (doc)
+		doc_finish(doc, status);
 	return status;
 }
 

@@ -463,6 +463,24 @@ START_TEST(test_json_on_reporting_commands)
 			      "%s: %s", refused[i], out);
 		cJSON_Delete(j);
 	}
+	/* check --json has every field of jauth(1) even when it never got
+	 * to call Jira: null until known */
+	static const char *const fields[] = { "service", "ok",	   "status",
+					      "http",	 "source", "module",
+					      "base_url", "account" };
+	fx_stack("unset", "required testmod.so acquire=unavailable\n");
+	static const char *const svcs[] = { "bad", "unset" };
+	for (size_t i = 0; i < 2; i++) {
+		clear();
+		CLI(NULL, "check", svcs[i], "--json");
+		j = cJSON_Parse(out);
+		for (size_t k = 0; k < sizeof fields / sizeof *fields; k++)
+			ck_assert_msg(cJSON_GetObjectItem(j, fields[k]),
+				      "check %s --json lacks %s: %s", svcs[i],
+				      fields[k], out);
+		ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "ok")));
+		cJSON_Delete(j);
+	}
 	/* the refused one carries its problem */
 	clear();
 	CLI(NULL, "lint", "bad", "--json");
