@@ -83,10 +83,11 @@ void command_help(const struct command *c);
 /* Opens SERVICE, printing the error on failure. Returns NULL then, with
  * the exit status in *status. */
 jauth *open_service(struct cli *cli, const char *service, int *status);
-/* open_service; with JSON, a failure is also printed on stdout as
- * {"service", "result", "error"}. */
+/* open_service; with JSON (the command's other fields, NULL-terminated),
+ * a failure is also printed on stdout as {"service", "result", "error"}
+ * and those fields, null. */
 jauth *open_service_json(struct cli *cli, const char *service, int *status,
-			 int json);
+			 const char *const *json);
 /* Prints the handle's error and returns the status for R. */
 int fail_handle(jauth *h, jauth_result r);
 /* "2027-06-30 23:59:59 UTC (in 214 days)" style text for T (static). */

@@ -109,8 +109,11 @@ static int refresh_report(struct cli *cli, jauth *h, const char *service,
  * Returns the exit status. */
 static int refresh_one(struct cli *cli, const char *service, int json)
 {
+	static const char *const fields[] = { "credential", "still_serving",
+					      NULL };
 	int status;
-	jauth *h = open_service_json(cli, service, &status, json);
+	jauth *h = open_service_json(cli, service, &status,
+				     json ? fields : NULL);
 	if (!h)
 		return status;
 	const jauth_cred *c = NULL;
@@ -201,7 +204,9 @@ static int run_revoke(struct cli *cli, int argc, char **argv)
 				 &f, &service);
 	if (status >= 0)
 		return status;
-	jauth *h = open_service_json(cli, service, &status, f.json);
+	static const char *const fields[] = { "steps", NULL };
+	jauth *h = open_service_json(cli, service, &status,
+				     f.json ? fields : NULL);
 	if (!h)
 		return status;
 	if (!revoke_confirmed(service, &f)) {

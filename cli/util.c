@@ -157,11 +157,11 @@ int command_args(const struct command *c, int argc, char **argv,
 
 jauth *open_service(struct cli *cli, const char *service, int *status)
 {
-	return open_service_json(cli, service, status, 0);
+	return open_service_json(cli, service, status, NULL);
 }
 
 jauth *open_service_json(struct cli *cli, const char *service, int *status,
-			 int json)
+			 const char *const *json)
 {
 	jauth *h = NULL;
 	jauth_result r = jauth_open(service, &cli->opt, &h);
@@ -173,6 +173,8 @@ jauth *open_service_json(struct cli *cli, const char *service, int *status,
 		cJSON_AddStringToObject(doc, "service", service);
 		cJSON_AddStringToObject(doc, "result", jauth_result_name(r));
 		cJSON_AddStringToObject(doc, "error", jauth_error(h));
+		for (const char *const *k = json; *k; k++)
+			cJSON_AddNullToObject(doc, *k);
 		json_out(doc);
 		cJSON_Delete(doc);
 	}

@@ -461,6 +461,13 @@ START_TEST(test_json_on_reporting_commands)
 						  ->valuestring,
 					  "config") == 0,
 			      "%s: %s", refused[i], out);
+		/* and with the command's other fields, null */
+		const char *other = i == 0 ? "still_serving"
+				    : i == 1 ? "steps"
+					     : "account";
+		ck_assert_msg(cJSON_IsNull(cJSON_GetObjectItem(j, other)),
+			      "%s --json lacks %s: %s", refused[i], other,
+			      out);
 		cJSON_Delete(j);
 	}
 	/* check --json has every field of jauth(1) even when it never got
