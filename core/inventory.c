@@ -116,7 +116,10 @@ static cJSON *module_json(const struct entry *e)
 					abi_text(mod.ops->abi, abi,
 						 sizeof abi));
 		module_unload(&mod);
-	} else {
+	} else { /* the same shape: what a refused module says is unknown */
+		cJSON_AddNullToObject(o, "name");
+		cJSON_AddNullToObject(o, "version");
+		cJSON_AddNullToObject(o, "abi");
 		cJSON_AddStringToObject(o, "error", why);
 		free(why);
 	}

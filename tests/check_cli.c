@@ -450,6 +450,19 @@ START_TEST(test_json_on_reporting_commands)
 	cJSON *j = cJSON_Parse(out);
 	ck_assert(cJSON_IsArray(j) && cJSON_GetArraySize(j) > 2);
 	ck_assert_ptr_nonnull(strstr(out, "\"testmod.so\""));
+	/* jauth(1): every entry has name, file, path, version, abi; a
+	 * refused one has error too (the modules dir holds bad ones) */
+	int nrefused = 0;
+	cJSON *m;
+	cJSON_ArrayForEach (m, j) {
+		static const char *const keys[] = { "name", "file", "path",
+						    "version", "abi" };
+		for (int k = 0; k < 5; k++)
+			ck_assert_msg(cJSON_GetObjectItem(m, keys[k]),
+				      "no %s: %s", keys[k], out);
+		nrefused += cJSON_GetObjectItem(m, "error") != NULL;
+	}
+	ck_assert_int_gt(nrefused, 0);
 	cJSON_Delete(j);
 	/* a stack that does not open still answers in JSON */
 	static const char *const refused[] = { "refresh", "revoke", "check" };

@@ -211,7 +211,8 @@ JAUTH_EXPORT jauth_result jauth_services(const struct jauth_options *opt,
 					 char **json);
 
 /* The modules of the module path as a JSON array of
- * {"name","file","path","version","abi","error"}. */
+ * {"name","file","path","version","abi","error"}: "error" only for a
+ * module that would be refused, whose name, version and abi are null. */
 JAUTH_EXPORT jauth_result jauth_modules(const struct jauth_options *opt,
 					char **json);
 
