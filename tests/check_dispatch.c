@@ -217,6 +217,28 @@ START_TEST(test_module_result_out_of_range_is_error)
 }
 END_TEST
 
+/* jauth-module(3), RESULTS: JAUTH_CONFIG with a message from acquire
+ * counts as error for the line's control, and the caller of the stack
+ * gets JAUTH_CONFIG when that failure decides; without a message it is
+ * a result out of range, JAUTH_ERROR. */
+START_TEST(test_module_config_with_message_reaches_the_caller)
+{
+	fx_stack("svc", "[success=ok error=ignore default=bad] testmod.so "
+			"acquire=config message=untrusted\n"
+			"required testmod.so token=next\n");
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), "Test next");
+	jauth_close(h);
+	fx_stack("svc", "required testmod.so acquire=config message=untrusted\n");
+	h = fx_open("svc");
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_CONFIG);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "svc:1: untrusted"));
+	jauth_close(h);
+}
+END_TEST
+
 /* ---- include and substack ---- */
 
 START_TEST(test_include_splices_in_place)
@@ -623,6 +645,7 @@ Suite *suite_dispatch(void)
 	tcase_add_test(tc, test_nothing_remembered_is_unavailable);
 	tcase_add_test(tc, test_credential_says_which_line_made_it);
 	tcase_add_test(tc, test_module_result_out_of_range_is_error);
+	tcase_add_test(tc, test_module_config_with_message_reaches_the_caller);
 	tcase_add_test(tc, test_bad_controls);
 	suite_add_tcase(s, tc);
 

@@ -54,12 +54,14 @@ static const struct jauth_arg_spec spec[] = {
 	{ NULL, 0, 0, NULL, 0, 0 },
 };
 
-static const char *const names[] = { "success", "unavailable", "denied",
-				     "transient", "error" };
+/* The five line results, and config (what a service may return, e.g.
+ * jauth_m_http for an untrusted certificate). */
+static const char *const names[] = { "success",	  "unavailable", "denied",
+				     "transient", "error",	 "config" };
 
 static jauth_result result_of(const char *s)
 {
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (strcmp(s, names[i]) == 0)
 			return (jauth_result)i;
 	return (jauth_result)99; /* lets tests send the core a bad result */

@@ -65,8 +65,12 @@ struct jauth_module {
 	void (*close)(jauth_m *m, void *state);
 	/* Publishes a credential with jauth_m_credential, refreshing it only if
 	 * it is missing, near expiry or was rejected. acquire, refresh and
-	 * revoke return one of the five line results (success … error);
-	 * anything else, JAUTH_CONFIG included, becomes JAUTH_ERROR. When a
+	 * revoke return one of the five line results (success … error).
+	 * JAUTH_CONFIG with a message (jauth_m_http's, for a certificate
+	 * that is not trusted, passed on) is error for the line's control
+	 * and JAUTH_CONFIG for the caller of the stack; anything else,
+	 * JAUTH_CONFIG without a message included, becomes JAUTH_ERROR
+	 * (jauth-module(3), RESULTS). When a
 	 * re-run fails, the core keeps serving a credential that has not
 	 * expired unless the result says it is bad (denied; unavailable
 	 * twice in a row) and backs off (jauth-module(3), WHEN A ROUND
