@@ -62,6 +62,9 @@ static const struct lex_case cases[] = {
 	T("CRLF line ends", "required testmod.so token=abc\r\n", "Test abc"),
 	T("CRLF continuation", "required testmod.so \\\r\ntoken=abc\r\n",
 	  "Test abc"),
+	/* jauth.conf(5): a backslash followed by a blank does not continue */
+	E("backslash then a blank", "required testmod.so \\ \ntoken=abc\n",
+	  "svc:1: argument 1 is not key=value"),
 	T("no final newline", "required testmod.so token=abc", "Test abc"),
 	T("bracket with blanks",
 	  "[success=ok   default=bad] testmod.so token=x\n", "Test x"),
