@@ -604,7 +604,19 @@ static int open_file(struct walk *w, char **name, struct stat *st, int read)
 static char *unopened(const char *path, const char *shown, enum trust_kind kind,
 		      const struct stat *st, int e)
 {
-	if (e != EACCES || !st->st_mode || owner_ok(st->st_uid))
+	int generic = e != EACCES || !st->st_mode || owner_ok(st->st_uid);
+	if (generic && e == EACCES &&
+	    (kind == TRUST_SECRET || kind == TRUST_CREDENTIAL))
+		return xasprintf("%s %s: %s: a secret file belongs to the user "
+				 "the connector runs as: chown it to that user "
+				 "and run jauth as that user",
+				 kind_name(kind), path, strerror(e));
+	if (generic && e == EACCES)
+		return xasprintf("%s %s: %s: make it readable by the user jauth "
+				 "runs as (chmod 644), or run jauth as a user "
+				 "who can read it",
+				 kind_name(kind), path, strerror(e));
+	if (generic)
 		return xasprintf("%s %s: %s", kind_name(kind), path,
 				 e == ENOENT ? "does not exist" : strerror(e));
 	char *u = who(st->st_uid), *n = sudo_name(st->st_uid);

@@ -192,6 +192,53 @@ START_TEST(test_another_users_directory_advice_keeps_the_connector)
 }
 END_TEST
 
+/* What jauth_open says, as the second user, about svc; static. */
+static const char *open_error_as_other(void)
+{
+	static char msg[2048];
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgid(OTHER) < 0 || setuid(OTHER) < 0)
+			_exit(2);
+		jauth *h = NULL;
+		jauth_open("svc", &FX.opt, &h);
+		const char *e = jauth_error(h);
+		_exit(write(fds[1], e, strlen(e)) < 0);
+	}
+	close(fds[1]);
+	ssize_t n = read(fds[0], msg, sizeof msg - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+	return msg;
+}
+
+/* A root-owned file the user cannot read: the error says what to do
+ * (README: "FILE:LINE: what is wrong: what to do"), not only EACCES. */
+START_TEST(test_unreadable_root_file_says_what_to_do)
+{
+	NEED_ROOT();
+	char path[PATH_MAX + 8];
+	snprintf(path, sizeof path, "%s/token", FX.dir);
+	fx_write(path, 0600, "t\n");
+	fx_stack("svc", "required testmod.so secret=@file:%s\n", path);
+	const char *e = open_error_as_other();
+	ck_assert_msg(strstr(e, "svc:1: secret= secret file") &&
+			      strstr(e, "Permission denied: a secret file "
+					"belongs to the user the connector "
+					"runs as"),
+		      "%s", e);
+	fx_stack("svc", "required testmod.so\n");
+	ck_assert_int_eq(chmod(fx_path("conf/svc"), 0600), 0);
+	e = open_error_as_other();
+	ck_assert_msg(strstr(e, "Permission denied: make it readable by the "
+				"user jauth runs as (chmod 644)"),
+		      "%s", e);
+}
+END_TEST
+
 /* A stack or a module of another user is refused whatever else holds. */
 START_TEST(test_stack_and_module_of_another_user_refused)
 {
@@ -342,6 +389,7 @@ Suite *suite_trust(void)
 	tcase_add_test(tc,
 		       test_another_users_directory_advice_keeps_the_connector);
 	tcase_add_test(tc, test_stack_and_module_of_another_user_refused);
+	tcase_add_test(tc, test_unreadable_root_file_says_what_to_do);
 	tcase_add_test(tc,
 		       test_link_by_another_user_in_a_sticky_dir_not_followed);
 	tcase_add_test(tc, test_mode_advice_names_the_links_target);
