@@ -1,8 +1,10 @@
 /* inventory.c — what is installed: lint of stacks, the list of services and
  * of modules. None of these touch the network or the state store. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -10,7 +12,19 @@
 struct entry {
 	char *dir, *name;
 	size_t order; /* the directory's place in the path */
+	int isdir;    /* a directory (or a link to one), not a file */
+	int shadows;  /* it hides an entry of the same name further on */
 };
+
+/* 1 when entry E of directory D is a directory, links followed. */
+static int entry_is_dir(DIR *d, const struct dirent *e)
+{
+	struct stat st;
+	if (e->d_type != DT_UNKNOWN && e->d_type != DT_LNK)
+		return e->d_type == DT_DIR;
+	return fstatat(dirfd(d), e->d_name, &st, 0) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
 
 struct entries {
 	struct entry *v;
@@ -40,7 +54,8 @@ static void collect(const char *path, int (*keep)(const char *name),
 			}
 			out->v[out->n++] =
 				(struct entry){ xstrdup(dir),
-						xstrdup(e->d_name), order };
+						xstrdup(e->d_name), order,
+						entry_is_dir(d, e), 0 };
 		}
 		if (d)
 			closedir(d);
@@ -68,6 +83,7 @@ static void sort_unique(struct entries *es)
 	qsort(es->v, es->n, sizeof *es->v, by_name_then_order);
 	for (size_t i = 0; i < es->n; i++) {
 		if (kept && strcmp(es->v[kept - 1].name, es->v[i].name) == 0) {
+			es->v[kept - 1].shadows |= !es->v[i].isdir;
 			free(es->v[i].dir);
 			free(es->v[i].name);
 			continue;
@@ -206,8 +222,11 @@ static jauth_result listing(const char *path, int (*keep)(const char *),
 	cJSON *arr = cJSON_CreateArray();
 	collect(path, keep, &es);
 	sort_unique(&es);
+	/* A subdirectory is no stack or module; one that hides a file of its
+	 * name further on stays, so that lint reports what open would. */
 	for (size_t i = 0; i < es.n; i++)
-		cJSON_AddItemToArray(arr, json(&es.v[i]));
+		if (!es.v[i].isdir || es.v[i].shadows)
+			cJSON_AddItemToArray(arr, json(&es.v[i]));
 	entries_free(&es);
 	*out = cJSON_Print(arr);
 	cJSON_Delete(arr);

@@ -193,10 +193,16 @@ START_TEST(test_lint_all_and_named)
 {
 	fx_stack("good", "required testmod.so\n");
 	fx_stack("bad", "required testmod.so nokey\nbogus testmod.so\n");
+	/* jauth(1): every *file* of the conf path is linted; a subdirectory
+	 * (old stacks kept aside) is no stack */
+	char old[PATH_MAX + 8];
+	snprintf(old, sizeof old, "%s/old", FX.conf);
+	ck_assert_int_eq(mkdir(old, 0755), 0);
 	ck_assert_int_eq(CLI(NULL, "lint"), 2);
 	ck_assert_ptr_nonnull(strstr(out, "bad:1: argument 1"));
 	ck_assert_ptr_nonnull(strstr(out, "bad:2: unknown control"));
 	ck_assert_ptr_nonnull(strstr(err, "2 problems in 2 stacks"));
+	ck_assert_msg(!strstr(out, "old"), "%s", out);
 	clear();
 	ck_assert_int_eq(CLI(NULL, "lint", "good"), 0);
 	ck_assert_str_eq(out, "ok: 1 stack\n");

@@ -206,7 +206,8 @@ JAUTH_EXPORT jauth_result jauth_lint(const char *service,
 				     char **report);
 
 /* Every service name in the conf path (the first file of each name wins),
- * as a JSON array of {"service","file"}. */
+ * as a JSON array of {"service","file"}. A subdirectory is no stack and is
+ * left out, unless it hides a file of its name further on the path. */
 JAUTH_EXPORT jauth_result jauth_services(const struct jauth_options *opt,
 					 char **json);
 
