@@ -300,9 +300,9 @@ jauth_result secret_of(jauth_m *m, const char *key, const char *v,
 			return jauth_m_fail(
 				m, JAUTH_UNAVAILABLE,
 				"environment variable %s (%s=) is "
-				"not set: set it in the connector's "
+				"%s: set it in the connector's "
 				"environment",
-				v + 5, key);
+				v + 5, key, e ? "empty" : "not set");
 		*out = secret_new(m, e, strlen(e));
 		return JAUTH_SUCCESS;
 	}

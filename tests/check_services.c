@@ -226,6 +226,17 @@ START_TEST(test_secret_unset_variable_is_unavailable)
 		strstr(jauth_error(h),
 		       "environment variable TM_SECRET (secret=) is not set"));
 	jauth_close(h);
+	/* jauth.conf(5): "Unset or empty, it makes the line unavailable";
+	 * an empty one is called empty, not unset */
+	setenv("TM_SECRET", "", 1);
+	h = fx_open("svc");
+	fx_auth(h, &rc);
+	ck_assert_int_eq(rc, JAUTH_UNAVAILABLE);
+	ck_assert_msg(strstr(jauth_error(h), "environment variable TM_SECRET "
+					     "(secret=) is empty: set it"),
+		      "%s", jauth_error(h));
+	jauth_close(h);
+	unsetenv("TM_SECRET");
 }
 END_TEST
 
