@@ -178,11 +178,19 @@ static int run_refresh(struct cli *cli, int argc, char **argv)
 		command_args(&cmd_refresh, argc, argv, FLAG_JSON, &f, &first);
 	if (status >= 0)
 		return status;
-	status = args_count(&cmd_refresh, argc, argv, first, !all, !all);
+	status = args_count(&cmd_refresh, argc, argv, first, !all,
+			    all ? 0 : -1);
 	if (status >= 0)
 		return status;
-	return all ? refresh_all(cli, f.json)
-		   : refresh_one(cli, argv[first], f.json);
+	if (all)
+		return refresh_all(cli, f.json);
+	/* SERVICE… (DESIGN §7): each on its own, the worst status */
+	int worst = EXIT_OK;
+	for (int i = first; i < argc; i++) {
+		int st = refresh_one(cli, argv[i], f.json);
+		worst = badness(st) > badness(worst) ? st : worst;
+	}
+	return worst;
 }
 
 /* 1 when the revoke may go ahead: --yes, no terminal to ask on (scripts,
@@ -239,9 +247,9 @@ static int run_revoke(struct cli *cli, int argc, char **argv)
 
 const struct command cmd_refresh = {
 	.name = "refresh",
-	.args = "SERVICE | --all [--json]",
+	.args = "SERVICE... | --all [--json]",
 	.summary = "force a refresh now",
-	.help = "Runs SERVICE's stack with every module's refresh: an OAuth "
+	.help = "Runs each SERVICE's stack with every module's refresh: an OAuth "
 		"grant gets new\ntokens (the rotated refresh token is saved "
 		"first), an API token is read again\nfrom its file or "
 		"variable. Run it from cron to keep an idle OAuth grant "
@@ -250,11 +258,11 @@ const struct command cmd_refresh = {
 		"and the error\nsays until when the current access token still "
 		"serves connectors. --json\nprints {\"service\", \"result\", "
 		"\"error\", \"credential\", \"still_serving\"}.\n"
-		"--all refreshes every service of the conf path, each on its "
-		"own (with --json,\none object per service), and exits with "
-		"the worst status (2 over 1, 4, 3,\n5). Run it as the user the "
-		"connectors run as: their grants are in that\nuser's state "
-		"directory.\n",
+		"Several SERVICEs, or --all (every service of the conf path), "
+		"are refreshed each\non its own (with --json, one object per "
+		"service), and the exit status is the\nworst (2 over 1, 4, 3, "
+		"5). Run it as the user the connectors run as: their\ngrants "
+		"are in that user's state directory.\n",
 	.run = run_refresh,
 };
 

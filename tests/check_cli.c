@@ -790,6 +790,16 @@ START_TEST(test_refresh_all_exits_with_the_worst)
 	ck_assert_ptr_nonnull(strstr(out, "\"service\":\t\"three\""));
 	clear();
 	ck_assert_int_eq(CLI(NULL, "refresh", "--all", "one"), 2); /* usage */
+	clear();
+	/* refresh SERVICE… (DESIGN §7): the named ones, the worst status */
+	fx_stack("one", "required testmod.so counter=%s\n", fx_path("c2"));
+	fx_stack("two", "required testmod.so refresh=transient\n");
+	ck_assert_int_eq(CLI(NULL, "refresh", "one", "two"), 5);
+	ck_assert_ptr_nonnull(strstr(out, "refreshed: "));
+	ck_assert_int_eq(fx_count(fx_path("c2"), 'r'), 1);
+	clear();
+	ck_assert_int_eq(CLI(NULL, "refresh", "one", "three", "two"), 2);
+	ck_assert_int_eq(fx_count(fx_path("c2"), 'r'), 2);
 }
 END_TEST
 
