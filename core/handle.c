@@ -224,8 +224,9 @@ jauth_result jauth_open(const char *service, const struct jauth_options *opt,
 		h->dead = 1;
 		handle_set_errorf(
 			h,
-			"\"%s\" is not a service name: letters, "
-			"digits, '.', '_', '-', at most 64, no '/' or '..'",
+			"\"%s\" is not a service name: use 1 to 64 "
+			"letters, digits, '.', '_', '-', starting with a "
+			"letter or digit, without '/' or '..'",
 			service);
 		return JAUTH_CONFIG;
 	}

@@ -196,8 +196,9 @@ jauth_result jauth_lint(const char *service, const struct jauth_options *opt,
 			    "stack, e.g. \"jira\"");
 	} else if (!service_name_ok(service)) {
 		problem(&p,
-			"\"%s\" is not a service name: letters, digits, "
-			"'.', '_', '-', at most 64, no '/' or '..'",
+			"\"%s\" is not a service name: use 1 to 64 "
+			"letters, digits, '.', '_', '-', starting with a "
+			"letter or digit, without '/' or '..'",
 			service);
 	} else {
 		stack_free(stack_load(h, service, &p));

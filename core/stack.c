@@ -103,8 +103,9 @@ static int nest_ok(struct parser *ps, const char *src, const char *kw,
 {
 	if (!service_name_ok(name)) {
 		problem(ps->p,
-			"%s: \"%s\" is not a service name (letters, "
-			"digits, '.', '_', '-'; no '/' or '..')",
+			"%s: \"%s\" is not a service name: use 1 to 64 "
+			"letters, digits, '.', '_', '-', starting with a "
+			"letter or digit, without '/' or '..'",
 			src, name);
 		return 0;
 	}

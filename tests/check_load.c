@@ -245,6 +245,12 @@ START_TEST(test_service_names_refused)
 		jauth *h = fx_open_want(bad[i], JAUTH_CONFIG);
 		ck_assert_ptr_nonnull(
 			strstr(jauth_error(h), "is not a service name"));
+		/* what to do, including the first character's rule */
+		ck_assert_msg(strstr(jauth_error(h), ": use 1 to 64 letters, "
+						     "digits, '.', '_', '-', "
+						     "starting with a letter "
+						     "or digit"),
+			      "%s", jauth_error(h));
 		jauth_close(h);
 	}
 	char long_name[80];
