@@ -68,8 +68,13 @@ static int run(struct cli *cli, int argc, char **argv)
 	int e = errno;
 	wipe_env();
 	/* as shells do: 127 not found, 126 found but not executable */
-	return fail(e == ENOENT || e == ENOTDIR ? 127 : 126, "%s: %s",
-		    argv[optind], strerror(e));
+	int missing = e == ENOENT || e == ENOTDIR;
+	return fail(missing ? 127 : 126, "%s: %s: %s", argv[optind],
+		    strerror(e),
+		    missing ? "check its name, or give its full path (it is "
+			      "looked up in PATH)"
+			    : "make it executable (chmod +x), or run it "
+			      "through its interpreter");
 }
 
 const struct command cmd_exec = {

@@ -109,9 +109,12 @@ START_TEST(test_exec_exit_statuses)
 	ck_assert_int_eq(CLI(NULL, "exec", "svc", "--", "no-such-command-x"),
 			 127);
 	ck_assert_ptr_nonnull(strstr(err, "no-such-command-x: No such file"));
+	ck_assert_msg(strstr(err, ": check its name, or give its full path"),
+		      "%s", err); /* what to do */
 	clear();
 	fx_write(fx_path("plain"), 0644, "echo hi\n");
 	ck_assert_int_eq(CLI(NULL, "exec", "svc", "--", fx_path("plain")), 126);
+	ck_assert_msg(strstr(err, ": make it executable"), "%s", err);
 	clear();
 	ck_assert_int_eq(CLI(NULL, "exec", "svc", "--"), 2);
 	clear();
