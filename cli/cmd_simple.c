@@ -112,8 +112,8 @@ static int refresh_one(struct cli *cli, const char *service, int json)
 	static const char *const fields[] = { "credential", "still_serving",
 					      NULL };
 	int status;
-	jauth *h = open_service_json(cli, service, &status,
-				     json ? fields : NULL);
+	jauth *h =
+		open_service_json(cli, service, &status, json ? fields : NULL);
 	if (!h)
 		return status;
 	const jauth_cred *c = NULL;
@@ -178,8 +178,8 @@ static int run_refresh(struct cli *cli, int argc, char **argv)
 		command_args(&cmd_refresh, argc, argv, FLAG_JSON, &f, &first);
 	if (status >= 0)
 		return status;
-	status = args_count(&cmd_refresh, argc, argv, first, !all,
-			    all ? 0 : -1);
+	status =
+		args_count(&cmd_refresh, argc, argv, first, !all, all ? 0 : -1);
 	if (status >= 0)
 		return status;
 	if (all)

@@ -22,8 +22,7 @@ static int entry_is_dir(DIR *d, const struct dirent *e)
 	struct stat st;
 	if (e->d_type != DT_UNKNOWN && e->d_type != DT_LNK)
 		return e->d_type == DT_DIR;
-	return fstatat(dirfd(d), e->d_name, &st, 0) == 0 &&
-	       S_ISDIR(st.st_mode);
+	return fstatat(dirfd(d), e->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode);
 }
 
 struct entries {

@@ -297,12 +297,12 @@ jauth_result secret_of(jauth_m *m, const char *key, const char *v,
 	if (strncmp(v, "@env:", 5) == 0) {
 		const char *e = secure_getenv(v + 5);
 		if (!e || !*e)
-			return jauth_m_fail(
-				m, JAUTH_UNAVAILABLE,
-				"environment variable %s (%s=) is "
-				"%s: set it in the connector's "
-				"environment",
-				v + 5, key, e ? "empty" : "not set");
+			return jauth_m_fail(m, JAUTH_UNAVAILABLE,
+					    "environment variable %s (%s=) is "
+					    "%s: set it in the connector's "
+					    "environment",
+					    v + 5, key,
+					    e ? "empty" : "not set");
 		*out = secret_new(m, e, strlen(e));
 		return JAUTH_SUCCESS;
 	}

@@ -612,10 +612,11 @@ static char *unopened(const char *path, const char *shown, enum trust_kind kind,
 				 "and run jauth as that user",
 				 kind_name(kind), path, strerror(e));
 	if (generic && e == EACCES)
-		return xasprintf("%s %s: %s: make it readable by the user jauth "
-				 "runs as (chmod 644), or run jauth as a user "
-				 "who can read it",
-				 kind_name(kind), path, strerror(e));
+		return xasprintf(
+			"%s %s: %s: make it readable by the user jauth "
+			"runs as (chmod 644), or run jauth as a user "
+			"who can read it",
+			kind_name(kind), path, strerror(e));
 	if (generic)
 		return xasprintf("%s %s: %s", kind_name(kind), path,
 				 e == ENOENT ? "does not exist" : strerror(e));

@@ -95,8 +95,8 @@ START_TEST(test_usage_errors_say_what_is_wrong)
 			argv[j] = (char *)cases[i].argv[j];
 		int rc = fx_cli_argv(NULL, &out, &err, argv);
 		ck_assert_msg(rc == 2, "%s: exit %d", cases[i].why, rc);
-		ck_assert_msg(strncmp(err, cases[i].why, strlen(cases[i].why)) ==
-				      0,
+		ck_assert_msg(strncmp(err, cases[i].why,
+				      strlen(cases[i].why)) == 0,
 			      "want [%s] first, got [%s]", cases[i].why, err);
 		char want[64];
 		snprintf(want, sizeof want, "\nusage: jauth %s ",
@@ -111,9 +111,9 @@ END_TEST
  * prints their document, and the error names the path it looked in. */
 START_TEST(test_no_stacks_json_and_the_path_named)
 {
-	static const char *const cmds[][3] = { { "lint", "--json" },
-					       { "doctor", "--offline",
-						 "--json" } };
+	static const char *const cmds[][3] = {
+		{ "lint", "--json" }, { "doctor", "--offline", "--json" }
+	};
 	for (int i = 0; i < 2; i++) {
 		char *argv[4] = { (char *)cmds[i][0], (char *)cmds[i][1],
 				  (char *)cmds[i][2], NULL };
@@ -481,18 +481,17 @@ START_TEST(test_json_on_reporting_commands)
 					  "config") == 0,
 			      "%s: %s", refused[i], out);
 		/* and with the command's other fields, null */
-		const char *other = i == 0 ? "still_serving"
+		const char *other = i == 0   ? "still_serving"
 				    : i == 1 ? "steps"
 					     : "account";
 		ck_assert_msg(cJSON_IsNull(cJSON_GetObjectItem(j, other)),
-			      "%s --json lacks %s: %s", refused[i], other,
-			      out);
+			      "%s --json lacks %s: %s", refused[i], other, out);
 		cJSON_Delete(j);
 	}
 	/* check --json has every field of jauth(1) even when it never got
 	 * to call Jira: null until known */
-	static const char *const fields[] = { "service", "ok",	   "status",
-					      "http",	 "source", "module",
+	static const char *const fields[] = { "service",  "ok",	    "status",
+					      "http",	  "source", "module",
 					      "base_url", "account" };
 	fx_stack("unset", "required testmod.so acquire=unavailable\n");
 	static const char *const svcs[] = { "bad", "unset" };

@@ -230,7 +230,8 @@ START_TEST(test_module_config_with_message_reaches_the_caller)
 	jauth_result rc;
 	ck_assert_str_eq(fx_auth(h, &rc), "Test next");
 	jauth_close(h);
-	fx_stack("svc", "required testmod.so acquire=config message=untrusted\n");
+	fx_stack("svc",
+		 "required testmod.so acquire=config message=untrusted\n");
 	h = fx_open("svc");
 	fx_auth(h, &rc);
 	ck_assert_int_eq(rc, JAUTH_CONFIG);

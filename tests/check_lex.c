@@ -236,7 +236,7 @@ END_TEST
 START_TEST(test_lint_refused_line_is_not_a_missing_line)
 {
 	static const char *const texts[] = {
-		"required testmod.so \"x\n", /* unterminated quote */
+		"required testmod.so \"x\n",  /* unterminated quote */
 		"bogus testmod.so token=x\n", /* unknown control */
 		"include svc\n",	      /* include loop */
 	};
