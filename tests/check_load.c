@@ -571,6 +571,7 @@ START_TEST(test_null_handles_and_out_pointers_refused)
 	ck_assert_int_eq(jauth_status(NULL, &s), JAUTH_ERROR);
 	ck_assert_int_eq(jauth_store_init(NULL, &s), JAUTH_ERROR);
 	ck_assert_int_eq(jauth_store_copy(NULL, &s), JAUTH_ERROR);
+	ck_assert_int_eq(jauth_store_rekey(NULL, &s), JAUTH_ERROR);
 	ck_assert_int_eq(jauth_http_get(NULL, NULL, "https://x.example/", NULL,
 					&a),
 			 JAUTH_ERROR);

@@ -117,6 +117,8 @@ jauth_result jauth_store_rekey(jauth *h, char **report)
 {
 	if (report)
 		*report = NULL;
+	if (!h)
+		return JAUTH_ERROR;
 	if (h->dead)
 		return JAUTH_CONFIG;
 	struct stack *st = admin_begin(h);

@@ -194,7 +194,7 @@ JAUTH_EXPORT jauth_result jauth_store_copy(jauth *h, char **report);
  * commit under its lock, so an interrupted rekey leaves every record
  * readable with key= or key_old=; running it again finishes. JAUTH_CONFIG
  * when the store has no key= or a record's key is neither. *report as
- * above. H must not be NULL. */
+ * above; a NULL H is JAUTH_ERROR, as for every call. */
 JAUTH_EXPORT jauth_result jauth_store_rekey(jauth *h, char **report);
 
 /* Every problem of SERVICE's stack, one "FILE:LINE: …" per line, in *report
