@@ -395,7 +395,7 @@ static const struct answer_case site_cases[] = {
 	  "[{\"id\": 5, \"url\": \"https://a\", \"name\": \"a\"}]", JAUTH_ERROR,
 	  "\"id\" is missing or not a string" },
 	{ "not a list", "{\"id\": \"x\"}", JAUTH_ERROR, "not a JSON array" },
-	{ "empty list", "[]", JAUTH_ERROR, "granted no Jira site" },
+	{ "empty list", "[]", JAUTH_DENIED, "granted no Jira site" },
 	{ "not JSON", "sites!", JAUTH_ERROR, "is not JSON" },
 	{ "id climbing out of the REST base",
 	  "[{\"id\": \"../../../oauth/token?x=\", \"url\": \"https://a\", "
@@ -731,7 +731,7 @@ START_TEST(test_thousands_of_sites_listed_briefly)
 					i ? ", " : "", i, i, i);
 	snprintf(body + len, cap - len, "]");
 	answer_once("/oauth/token/accessible-resources", 200, body);
-	ck_assert_int_eq(jauth_authorize_finish(h, cb, NULL), JAUTH_ERROR);
+	ck_assert_int_eq(jauth_authorize_finish(h, cb, NULL), JAUTH_CONFIG);
 	const char *e = jauth_error(h);
 	ck_assert_msg(strstr(e,
 			     "the consent granted 9000 sites: add cloud_id="),

@@ -314,15 +314,21 @@ jauth_result oa_authorize_finish(jauth_m *m, void *state, const char *cb)
 	struct grant g = { 0 };
 	char *st = NULL, *code = NULL, *redirect = NULL;
 	time_t now = jauth_m_now(m);
-	jauth_result rc = consent_error(m, cb);
-	if (rc == JAUTH_SUCCESS)
-		rc = param(m, cb, "state", &st);
-	if (rc == JAUTH_SUCCESS)
+	/* The state first, an error= answer too: a forged callback saying
+	 * "declined" is a forged callback, and the pending consent stays. */
+	char *err = NULL;
+	int answered_error = jauth_m_url_param(cb, "error", &err) !=
+			     JAUTH_UNAVAILABLE;
+	free(err);
+	jauth_result rc = param(m, cb, "state", &st);
+	if (rc == JAUTH_SUCCESS && !answered_error)
 		rc = param(m, cb, "code", &code);
-	if (rc == JAUTH_SUCCESS)
+	if (rc == JAUTH_SUCCESS && code)
 		jauth_m_redact(m, code);
 	if (rc == JAUTH_SUCCESS)
 		rc = take_state(m, o, st, &redirect);
+	if (rc == JAUTH_SUCCESS && answered_error)
+		rc = consent_error(m, cb);
 	if (rc == JAUTH_SUCCESS)
 		rc = exchange_code(m, o, code, redirect, &g, now);
 	if (rc == JAUTH_SUCCESS)

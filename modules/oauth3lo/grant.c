@@ -245,17 +245,17 @@ jauth_result grant_choose_site(jauth_m *m, struct grant *g)
 	}
 	char *list = site_list(g->sites);
 	jauth_result rc =
-		n == 0	? jauth_m_fail(m, JAUTH_ERROR,
+		n == 0	? jauth_m_fail(m, JAUTH_DENIED,
 				       "the consent granted no Jira site: the "
 					"admin who consents must pick a site on "
 					"Atlassian's consent screen")
-		: named ? jauth_m_fail(m, JAUTH_ERROR,
+		: named ? jauth_m_fail(m, JAUTH_CONFIG,
 				       "the site the stack line names is not "
 				       "among those the consent granted: %s. "
 				       "Fix cloud_id=/site= (no new consent "
 				       "needed) or consent again choosing it",
 				       list ? list : "")
-			: jauth_m_fail(m, JAUTH_ERROR,
+			: jauth_m_fail(m, JAUTH_CONFIG,
 				       "the consent granted %d sites: add "
 				       "cloud_id= for one of them to the stack "
 				       "line (no new consent needed): %s",

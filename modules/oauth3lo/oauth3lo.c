@@ -66,6 +66,13 @@ static char *redirect_of(jauth_m *m)
 			     "console");
 		return NULL;
 	}
+	if (uri && strchr(uri, '#')) {
+		jauth_m_fail(m, JAUTH_CONFIG,
+			     "redirect_uri= must not have a #fragment (RFC "
+			     "6749 §3.1.2): write it as the developer console "
+			     "has it, without the part from '#'");
+		return NULL;
+	}
 	if (uri && !redirect_ok(uri)) {
 		jauth_m_fail(m, JAUTH_CONFIG,
 			     "redirect_uri= must be https://…, or "
