@@ -198,10 +198,19 @@ char *redact_doc(struct redactor *r, const char *s)
 	return buf_take(&b);
 }
 
-/* 1 when [S, S+N) is a module name as written: a path or "x.so". */
+/* 1 when [S, S+N) is a module name as written: a path, "x.so", or a
+ * versioned "x.so.1" (refused later, but by its own name). */
 static int module_name(const char *s, size_t n)
 {
-	return *s == '/' || (n > 3 && strncmp(s + n - 3, ".so", 3) == 0);
+	if (*s == '/')
+		return 1;
+	for (size_t i = n; i > 3; i--) {
+		char c = s[i - 1];
+		if (!(c == '.' || (c >= '0' && c <= '9')))
+			return strncmp(s + i - 3, ".so", 3) == 0 &&
+			       (i == n || s[i] == '.');
+	}
+	return 0;
 }
 
 /* A token of a stack line that the parser could not place (a forgotten

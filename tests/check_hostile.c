@@ -172,6 +172,20 @@ START_TEST(test_misplaced_secret_not_shown)
 }
 END_TEST
 
+/* What keeps secrets out of messages keeps names in: a versioned module
+ * name ("apitoken.so.1", a soname copied from ls) is not taken for a
+ * token, so the error says which name was not found. */
+START_TEST(test_versioned_module_name_stays_readable)
+{
+	char *report = NULL;
+	fx_stack("svc", "required apitoken.so.1 email=a@b.c token=x\n");
+	ck_assert_int_eq(jauth_lint("svc", &FX.opt, &report), JAUTH_CONFIG);
+	ck_assert_msg(strstr(report, "module apitoken.so.1 not found"), "%s",
+		      report);
+	jauth_free(report);
+}
+END_TEST
+
 START_TEST(test_hostile_stack_table)
 {
 	const struct stack_case *c = &stack_cases[_i];
@@ -1063,6 +1077,7 @@ Suite *suite_hostile(void)
 	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
 	tcase_add_loop_test(tc, test_hostile_stack_table, 0,
 			    (int)(sizeof stack_cases / sizeof *stack_cases));
+	tcase_add_test(tc, test_versioned_module_name_stays_readable);
 	tcase_add_loop_test(tc, test_misplaced_secret_not_shown, 0,
 			    (int)(sizeof misplaced_cases /
 				  sizeof *misplaced_cases));
