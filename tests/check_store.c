@@ -124,6 +124,33 @@ START_TEST(test_note_before_the_post_leaves_the_committed_record_alone)
 }
 END_TEST
 
+/* The n that testmod.so's store= line finds and bumps, with EXTRA on it. */
+static long bump(const char *extra)
+{
+	fx_stack("svc", "required testmod.so store=rec %s\n", extra);
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	const char *a = fx_auth(h, &rc);
+	ck_assert_msg(rc == JAUTH_SUCCESS, "%s", jauth_error(h));
+	long n = -1;
+	ck_assert_int_eq(sscanf(a, "Test n=%ld", &n), 1);
+	jauth_close(h);
+	return n;
+}
+
+/* A mark is in force only over the record it was noted on: committing
+ * another record leaves it stale (not wiped: one write fewer per
+ * refresh), committing the same bytes again wipes it. */
+START_TEST(test_mark_ends_with_its_record)
+{
+	ck_assert_int_eq(bump(""), 1);
+	ck_assert_int_eq(bump("note_then=other"), 2);
+	ck_assert_int_eq(bump(""), 3); /* not 1000: the mark is stale */
+	ck_assert_int_eq(bump("note_then=same"), 3);
+	ck_assert_int_eq(bump(""), 4); /* not 1000: the mark was wiped */
+}
+END_TEST
+
 /* Empties the captured log: what follows is one call's. */
 static void forget_the_log(void)
 {
@@ -633,6 +660,7 @@ Suite *suite_store(void)
 {
 	Suite *s = suite_create("file store");
 	TCase *tc = tcase_create("mark and clock");
+	tcase_add_test(tc, test_mark_ends_with_its_record);
 	tcase_add_unchecked_fixture(tc, fx_standin_up, fx_standin_down);
 	tcase_add_checked_fixture(tc, setup, fx_teardown);
 	tcase_set_timeout(tc, 60);

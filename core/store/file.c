@@ -491,9 +491,8 @@ static jauth_result files_note(jauth_m *m, struct store_lock *lk,
 			    lk->f->dir, lk->r->name, strerror(e));
 }
 
-/* Drops the mark once the record it belonged to is replaced or gone (a
- * stale mark would be ignored anyway; this covers a new record identical
- * to the old). */
+/* Drops the mark: when the record it belonged to is gone, or replaced by
+ * an identical one (any other record makes it stale, and ignored). */
 static void mark_clear(struct store_lock *lk)
 {
 	static const uint32_t none = 0;
@@ -522,8 +521,17 @@ static jauth_result files_commit(jauth_m *m, struct store_lock *lk,
 				: "the previous record is intact");
 	}
 	if (renamed) {
-		lk->base = text_sum(text, len);
-		mark_clear(lk);
+		/* A mark belongs to the record it was noted over: once another
+		 * one is committed it is ignored, and wiping it would be one
+		 * more write (and a dirty inode for the next fsync) on every
+		 * refresh. Only a record committed again byte for byte would
+		 * let it apply. */
+		uint64_t sum = text_sum(text, len);
+		if (sum == lk->base)
+			mark_clear(lk);
+		else
+			lk->marked = 0;
+		lk->base = sum;
 	}
 	if (rc == JAUTH_SUCCESS)
 		jauth_m_log(m, JAUTH_LOG_DEBUG, "saved %s/%s", lk->f->dir,

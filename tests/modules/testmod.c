@@ -30,6 +30,9 @@ static const struct jauth_arg_spec spec[] = {
 	{ "counter", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
 	{ "delay_ms", JAUTH_ARG_INT, 0, "0", 0, 10000 },
 	{ "store", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
+	/* with store=: note a mark (n=999) first, then commit the record
+	 * read ("same", byte for byte) or the bumped one ("other") */
+	{ "note_then", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
 	{ "http", JAUTH_ARG_URL, 0, NULL, 0, 0 },
 	{ "http_any", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
 	{ "once", JAUTH_ARG_STRING, 0, NULL, 0, 0 },
@@ -100,6 +103,23 @@ static jauth_result bump_store(jauth_m *m, long *n)
 		return rc;
 	cJSON *old = cJSON_GetObjectItem(rec, "n");
 	*n = cJSON_IsNumber(old) ? (long)old->valuedouble + 1 : 1;
+	const char *then = jauth_m_arg(m, "note_then");
+	if (then && rec) {
+		cJSON *mark = cJSON_Duplicate(rec, 1);
+		cJSON_DeleteItemFromObject(mark, "n");
+		cJSON_AddNumberToObject(mark, "n", 999);
+		rc = jauth_m_store_note(lk, mark);
+		cJSON_Delete(mark);
+		if (rc == JAUTH_SUCCESS && strcmp(then, "same") == 0) {
+			*n = (long)old->valuedouble;
+			rc = jauth_m_store_commit(lk, rec);
+		}
+		if (rc != JAUTH_SUCCESS || strcmp(then, "same") == 0) {
+			jauth_m_json_free(rec);
+			jauth_m_store_unlock(lk);
+			return rc;
+		}
+	}
 	if (!rec)
 		rec = cJSON_CreateObject();
 	cJSON_DeleteItemFromObject(rec, "n");
