@@ -4,6 +4,7 @@
  * wiped on free), and JSON printed straight into it.
  */
 #include <limits.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "internal.h"
@@ -36,19 +37,28 @@ void jauth_m_secure_free(void *p)
  * cJSON_PrintPreallocated writes into the caller's buffer and allocates
  * nothing of its own, so the text never passes through the heap; a
  * buffer too small fails the print (leaving a partial text, wiped with
- * the block) and the next try doubles it.
+ * the block) and the next try doubles it. The first try is as large as
+ * the last print that worked needed: a module prints the same few
+ * records and bodies over and over, and a refresh printed its 2 KiB
+ * record three times (512, 1024, 2048) before.
  */
+static _Atomic size_t print_hint = 512;
+
 char *jauth_m_json_print_secure(const cJSON *item)
 {
 	if (!item)
 		return NULL;
-	for (size_t cap = 512; cap <= PRINT_MAX; cap *= 2) {
+	for (size_t cap = atomic_load(&print_hint); cap <= PRINT_MAX;
+	     cap *= 2) {
 		char *buf = secmem_alloc(cap);
 		/* cJSON's prototype lacks the const; printing changes
 		 * nothing. cJSON asks for 5 bytes of slack. */
 		if (cJSON_PrintPreallocated((cJSON *)item, buf, (int)cap - 5,
-					    0))
+					    0)) {
+			if (cap > atomic_load(&print_hint))
+				atomic_store(&print_hint, cap);
 			return buf;
+		}
 		secmem_free(buf);
 	}
 	return NULL;
