@@ -20,9 +20,11 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 step=0
+# Bold headings on a terminal only: a log file gets no escape codes.
+if [ -t 1 ]; then bold=$(printf '\033[1m') plain=$(printf '\033[0m'); else bold='' plain=''; fi
 say() {
 	step=$((step + 1))
-	printf '\n\033[1m== %d. %s\033[0m\n' "$step" "$1"
+	printf '\n%s== %d. %s%s\n' "$bold" "$step" "$1" "$plain"
 }
 show() { # prints the command, then runs it
 	printf '$ %s\n' "$*" | sed "s#$tmp#\$DEMO#g; s#$jauth_bin#jauth#" >&2
@@ -147,4 +149,4 @@ set -e
 [ $rc -eq 3 ] || { echo "demo: expected exit status 3 after revoke, got $rc" >&2; exit 1; }
 echo "(after revoke, jira needs consent again: exit status $rc)"
 
-printf '\n\033[1mdemo finished: every step worked.\033[0m\n'
+printf '\n%sdemo finished: every step worked.%s\n' "$bold" "$plain"
