@@ -33,7 +33,9 @@ const char *module_path_of(const char *opt)
 int conf_exists(const char *f)
 {
 	struct stat st;
-	return lstat(f, &st) == 0;
+	/* A file jauth may not look at (a directory it cannot search) may
+	 * be there: it counts, so that the open reports it. */
+	return lstat(f, &st) == 0 || (errno != ENOENT && errno != ENOTDIR);
 }
 
 char *conf_pick(const char *path, const char *service)

@@ -176,7 +176,7 @@ char *conf_find(const char *path, const char *service);
  * conf_exists whether it is missing (the walk of an open is the look). */
 char *conf_pick(const char *path, const char *service);
 /* 1 when F exists (as conf_find looks: a link counts, whatever it leads
- * to). */
+ * to), or may: one behind a directory this user cannot search counts. */
 int conf_exists(const char *f);
 
 /* ---- redact.c ---- */

@@ -611,6 +611,15 @@ static char *unopened(const char *path, const char *shown, enum trust_kind kind,
 				 "the connector runs as: chown it to that user "
 				 "and run jauth as that user",
 				 kind_name(kind), path, strerror(e));
+	if (e == EACCES && !st->st_mode) {
+		/* not even looked at: its directory is closed to this user */
+		const char *slash = strrchr(path, '/');
+		int n = slash && slash > path ? (int)(slash - path) : 1;
+		return xasprintf("%s %s: %s: this user cannot search its "
+				 "directory %.*s: open it (chmod 755), or "
+				 "run jauth as a user who can",
+				 kind_name(kind), path, strerror(e), n, path);
+	}
 	if (generic && e == EACCES)
 		return xasprintf(
 			"%s %s: %s: make it readable by the user jauth "

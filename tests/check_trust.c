@@ -215,6 +215,28 @@ static const char *open_error_as_other(void)
 	return msg;
 }
 
+/* A directory of the conf path the user cannot search may hold the
+ * service's stack: it is reported, never passed over for a later
+ * directory's (jauth.conf(5): an earlier entry is never passed over). */
+START_TEST(test_unsearchable_conf_dir_is_not_passed_over)
+{
+	NEED_ROOT();
+	const char *closed = mkdir_mode("closed", 0700); /* root's */
+	char file[PATH_MAX + 8], path[2 * PATH_MAX + 8];
+	snprintf(file, sizeof file, "%s/svc", closed);
+	fx_write(file, 0644, "required testmod.so token=admin\n");
+	fx_stack("svc", "required testmod.so token=vendor\n");
+	snprintf(path, sizeof path, "%s:%s", closed, FX.conf);
+	FX.opt.conf_path = path;
+	const char *e = open_error_as_other();
+	ck_assert_msg(strstr(e, closed) &&
+			      strstr(e, "cannot search its directory"),
+		      "the vendor's stack was used, or the error does not "
+		      "name %s: [%s]",
+		      closed, e);
+}
+END_TEST
+
 /* A root-owned file the user cannot read: the error says what to do
  * (README: "FILE:LINE: what is wrong: what to do"), not only EACCES. */
 START_TEST(test_unreadable_root_file_says_what_to_do)
@@ -390,6 +412,7 @@ Suite *suite_trust(void)
 		       test_another_users_directory_advice_keeps_the_connector);
 	tcase_add_test(tc, test_stack_and_module_of_another_user_refused);
 	tcase_add_test(tc, test_unreadable_root_file_says_what_to_do);
+	tcase_add_test(tc, test_unsearchable_conf_dir_is_not_passed_over);
 	tcase_add_test(tc,
 		       test_link_by_another_user_in_a_sticky_dir_not_followed);
 	tcase_add_test(tc, test_mode_advice_names_the_links_target);
