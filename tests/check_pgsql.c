@@ -459,11 +459,16 @@ END_TEST
 START_TEST(test_store_init_creates_the_table_once)
 {
 	char *out, *err;
-	/* Under ASan, LeakSanitizer's own tracer crashes (SIGSEGV inside the
-	 * tracer, exit 1) at the exit of `jauth store init` while the
-	 * modules stay loaded; address checks still run, only the leak scan
-	 * of these CLI processes is off. No effect on other builds. */
-	setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+	/* Under ASan, gcc 12's LeakSanitizer crashes in its own tracer
+	 * (SIGSEGV, exit 1) at the exit of `jauth store init`, in its scan
+	 * of thread-local storage (use_tls=0 avoids it) of the libraries
+	 * libpq brings in. So these CLI processes are scanned without it:
+	 * what is reachable only from a thread's own storage (Kerberos's
+	 * per-thread data, jauth's per-thread view of a handle) then looks
+	 * lost and is suppressed (tests/lsan.supp); any other leak is still
+	 * found. No effect on other builds. */
+	setenv("LSAN_OPTIONS",
+	       "use_tls=0:suppressions=" JAUTH_TEST_SRCDIR "/lsan.supp", 1);
 	pgserver_sql(&PG, "DROP TABLE jauth_record", NULL);
 	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "init", "svc", NULL),
 			 0);
@@ -485,7 +490,7 @@ START_TEST(test_store_init_creates_the_table_once)
 	ck_assert_msg(strstr(err, "keeps its records in files"), "%s", err);
 	free(out);
 	free(err);
-	unsetenv("ASAN_OPTIONS");
+	unsetenv("LSAN_OPTIONS");
 }
 END_TEST
 
