@@ -365,9 +365,9 @@ static int parse_service(struct parser *ps, struct stack *st,
 	 * "add one" would send the admin the wrong way. */
 	if (!from && st->n == 0 && ps->p->n == before)
 		problem(ps->p,
-			"%s: the stack has no module lines, so it could "
+			"%s:%d: the stack has no module lines, so it could "
 			"never succeed: add one (see jauth.conf(5))",
-			file);
+			file, lx.lineno > 1 ? lx.lineno - 1 : 1);
 	wipe_free(text);
 	free(file);
 	return 0;

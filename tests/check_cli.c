@@ -224,7 +224,7 @@ START_TEST(test_lint_all_accepts_an_include_fragment)
 	clear();
 	fx_stack("lonely", "# included by nothing\n");
 	ck_assert_int_eq(CLI(NULL, "lint"), 2);
-	ck_assert_ptr_nonnull(strstr(out, "lonely: the stack has no module"));
+	ck_assert_ptr_nonnull(strstr(out, "lonely:1: the stack has no module"));
 	ck_assert_ptr_null(strstr(out, "common:"));
 	FX.opt.flags = JAUTH_LINT_FRAGMENTS; /* no way to open it either */
 	jauth_close(fx_open_want("common", JAUTH_CONFIG));

@@ -96,9 +96,9 @@ static const struct lex_case cases[] = {
 	  "svc:1: argument token is given twice"),
 	E("empty value", "required testmod.so token=\"\"\n",
 	  "svc:1: token= is empty"),
-	E("empty file", "", "svc: the stack has no module lines"),
+	E("empty file", "", "svc:1: the stack has no module lines"),
 	E("only comments", "# one\n   # two\n",
-	  "svc: the stack has no module lines"),
+	  "svc:2: the stack has no module lines"),
 	E("include without a name", "include\n",
 	  "svc:1: include takes one NAME: write \"include NAME\""),
 	/* README: every failure is "FILE:LINE: what is wrong: what to do" */
