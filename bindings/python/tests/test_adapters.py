@@ -2,6 +2,9 @@
 stand-in's /rest/api/3/myself: the header, the base URL join, and one retry
 with a fresh credential after a 401."""
 
+import io
+import urllib.parse
+
 import httpx
 import pytest
 import requests
@@ -120,3 +123,47 @@ def test_httpx_async_client_retries_after_401(oauth_handle, standin):
     assert first.status_code == 200 and second.status_code == 200
     assert [h.status_code for h in second.history] == [401]
     assert standin.counter("refresh_grants") == 1
+
+
+def _fault_on_myself(handle, standin, status):
+    """The next GET /rest/api/3/myself of HANDLE's site answers STATUS."""
+    path = urllib.parse.urlsplit(
+        handle.acquire().url("/rest/api/3/myself")).path
+    standin.ctl("fault", {"path": path, "status": status})
+
+
+def test_requests_403_is_retried_too(oauth_handle, standin):
+    s = jauth.Session(oauth_handle)
+    s.verify = standin.ca
+    _fault_on_myself(oauth_handle, standin, 403)
+    r = s.get("/rest/api/3/myself")
+    assert r.status_code == 200
+    assert [h.status_code for h in r.history] == [403]
+
+
+def test_statuses_narrows_what_is_retried(oauth_handle, standin):
+    s = jauth.Session(oauth_handle, statuses=(401,))
+    s.verify = standin.ca
+    _fault_on_myself(oauth_handle, standin, 403)
+    r = s.get("/rest/api/3/myself")
+    assert r.status_code == 403 and r.history == []
+    _fault_on_myself(oauth_handle, standin, 403)
+    with httpx.Client(auth=jauth.HttpxAuth(oauth_handle, statuses=(401,)),
+                      verify=standin.ca) as c:
+        assert c.get("/rest/api/3/myself").status_code == 403
+
+
+@pytest.mark.parametrize("body", [
+    lambda: io.BytesIO(b'{"a": 1}'),
+    lambda: (part for part in [b'{"a": ', b'1}']),  # sent chunked
+], ids=["file", "generator"])
+def test_requests_does_not_retry_a_streamed_body(oauth_handle, standin,
+                                                  body):
+    """A stream is read by the first send: a retry would send it empty.
+    The 401 comes back instead, with nothing reported or retried."""
+    s = jauth.Session(oauth_handle)
+    s.verify = standin.ca
+    _fault_on_myself(oauth_handle, standin, 401)
+    r = s.post("/rest/api/3/myself", data=body())
+    assert r.status_code == 401 and r.history == []
+    assert standin.counter("refresh_grants") == 0

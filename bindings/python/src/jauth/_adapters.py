@@ -12,6 +12,13 @@ def _rebase(url, old, new):
     return url
 
 
+def _is_stream(body):
+    """Whether a prepared requests body is a stream (a file, a generator,
+    any iterable requests sends as it reads): it cannot be sent twice.
+    requests makes every other body str or bytes."""
+    return body is not None and not isinstance(body, (str, bytes, bytearray))
+
+
 def _is_relative(url):
     return "://" not in url
 
@@ -88,7 +95,7 @@ def _requests_impl():
             req = resp.request
             if resp.status_code not in self._retry.statuses or \
                     getattr(req, "_jauth_retried", False) or \
-                    hasattr(req.body, "read"):
+                    _is_stream(req.body):
                 return resp
             fresh = self._retry.fresh_after(cred, resp.status_code)
             if fresh is None:
