@@ -190,6 +190,21 @@ def test_lint_modules_services_version(tree):
     assert jauth.lint(**tree.opts) == problems
 
 
+def test_lint_of_every_stack_passes_an_included_fragment(tree):
+    """As jauth lint does: a stack without module lines that another stack
+    includes is a fragment, not a problem; named alone it is one."""
+    tree.stack("common", "store files\n")
+    tree.stack("jira", "include common\nrequired apitoken.so "
+               "site=https://acme.atlassian.net email=svc@acme.com "
+               "token=@env:JIRA_API_TOKEN\n")
+    assert jauth.lint(**tree.opts) == []
+    assert ["no module lines" in p for p in
+            jauth.lint("common", **tree.opts)] == [True]
+    tree.stack("lonely", "store files\n")  # included by nobody
+    assert ["no module lines" in p for p in jauth.lint(**tree.opts)] == \
+        [True]
+
+
 def test_a_forked_child_must_open_its_own_handle(tree, monkeypatch):
     """After fork() the parent's handle refuses in the child (its locks
     and TLS connections are the parent's) and keeps working in the

@@ -158,7 +158,7 @@ class Handle:
         self._clock_cb = self._make_clock(clock)
         opt.clock = self._clock_cb
         if not reload:
-            opt.flags |= 1  # JAUTH_OPEN_NO_RELOAD
+            opt.flags |= _lib.OPEN_NO_RELOAD
         ptr = ctypes.c_void_p()
         rc = lib.jauth_open(_b(service), ctypes.byref(opt), ctypes.byref(ptr))
         if rc != _lib.SUCCESS:
@@ -396,14 +396,19 @@ def modules(conf_path: Optional[str] = None, module_path: Optional[str] = None,
 def lint(service: Optional[str] = None, conf_path: Optional[str] = None,
          module_path: Optional[str] = None,
          state_dir: Optional[str] = None) -> List[str]:
-    """Every problem of SERVICE's stack (every service's when None), one
-    "FILE:LINE: …" string each; [] when clean. Never calls the network."""
+    """Every problem of SERVICE's stack (every service's when None, as
+    jauth lint: a stack without module lines that another includes is a
+    fragment, not a problem), one "FILE:LINE: …" string each; [] when
+    clean. Never calls the network."""
     lib = _c()
     names = [service] if service is not None else \
         [s["service"] for s in services(conf_path, module_path, state_dir)]
     problems = []
     for name in names:
         opt = _options(conf_path, module_path, state_dir)
+        if service is None:
+            # as jauth lint: a stack that others include is a fragment
+            opt.flags |= _lib.LINT_FRAGMENTS
         out = ctypes.c_void_p()
         rc = lib.jauth_lint(_b(name), ctypes.byref(opt), ctypes.byref(out))
         text = _lib.take_string(lib, out.value) or ""

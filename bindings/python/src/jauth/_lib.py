@@ -13,6 +13,9 @@ SONAME = "libjauth.so.1"
 # enum jauth_result
 SUCCESS, UNAVAILABLE, DENIED, TRANSIENT, ERROR, CONFIG = range(6)
 
+# struct jauth_options' flags
+OPEN_NO_RELOAD, LINT_FRAGMENTS = 0x1, 0x2
+
 time_t = ctypes.c_long  # glibc's time_t on every 64-bit Linux target
 
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int,
