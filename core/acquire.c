@@ -363,6 +363,7 @@ jauth_result jauth_refresh(jauth *h, const jauth_cred **out)
 		return dead_handle(h);
 	if (!(tc = tc_get(h)))
 		return JAUTH_ERROR;
+	reload_check(h); /* a refresh after an edit runs the edited stack */
 	struct stack *st = stack_get(h);
 	pthread_mutex_lock(&st->run_mu);
 	jauth_result rc = run_stack(h, st, OP_REFRESH, tc);

@@ -507,6 +507,39 @@ START_TEST(test_in_place_edit_in_two_steps_is_not_loaded_half_done)
 }
 END_TEST
 
+/* jauth.conf(5): "On a call at least a second after its last look" the
+ * handle checks for an edit: refresh, status and the admin calls too, not
+ * only acquire. */
+START_TEST(test_reload_on_every_call_not_only_acquire)
+{
+	fx_stack("svc", "required testmod.so token=before\n");
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), "Test before");
+	fx_stack("svc", "required testmod.so token=after\n");
+	wait_reload();
+	const jauth_cred *c = NULL;
+	ck_assert_int_eq(jauth_refresh(h, &c), JAUTH_SUCCESS);
+	ck_assert_str_eq(jauth_cred_authorization(c), "Test after");
+	fx_stack("svc", "required testmod.so token=\"broken\n");
+	wait_reload();
+	char *json = NULL;
+	ck_assert_int_eq(jauth_status(h, &json), JAUTH_SUCCESS);
+	ck_assert_msg(strstr(json, "svc:1: unterminated quote"), "%s", json);
+	jauth_free(json);
+	fx_stack("svc", "required testmod.so token=revoked\n");
+	wait_reload();
+	char *steps = NULL;
+	ck_assert_int_eq(jauth_revoke(h, &steps), JAUTH_SUCCESS);
+	jauth_free(steps);
+	ck_assert_int_eq(jauth_status(h, &json), JAUTH_SUCCESS);
+	ck_assert_msg(strstr(json, "\"reload_error\":\tnull"), "%s", json);
+	jauth_free(json);
+	ck_assert_str_eq(fx_auth(h, &rc), "Test revoked");
+	jauth_close(h);
+}
+END_TEST
+
 START_TEST(test_reload_off_when_asked)
 {
 	fx_stack("svc", "required testmod.so token=before\n");
@@ -680,6 +713,7 @@ Suite *suite_load(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_reload_picks_up_an_edit);
 	tcase_add_test(tc, test_reload_keeps_old_stack_on_broken_edit);
+	tcase_add_test(tc, test_reload_on_every_call_not_only_acquire);
 	tcase_add_test(tc, test_reload_off_when_asked);
 	tcase_add_test(tc,
 		       test_status_shows_a_refusal_reported_by_another_process);
