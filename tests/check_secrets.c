@@ -471,16 +471,25 @@ static void canary_stack(void)
 		 fx_path("token"));
 }
 
+/* Returns from the test, saying why, when core files cannot be read
+ * back here. */
+#define CORES_OR_SKIP()                                                        \
+	do {                                                                   \
+		char *why_ = core_unreadable();                                \
+		if (why_) {                                                    \
+			fprintf(stderr, "%s: core file test skipped: %s\n",    \
+				__func__, why_);                               \
+			free(why_);                                            \
+			return;                                                \
+		}                                                              \
+	} while (0)
+
 /* The control run: the same canary, copied into malloc'd memory by the
  * connector, is in its core — so the grep below would see a leak. */
 START_TEST(test_core_file_shows_a_canary_in_plain_memory)
 {
-	char core[PATH_MAX * 2], *why = core_unreadable();
-	if (why) {
-		fprintf(stderr, "core file test skipped: %s\n", why);
-		free(why);
-		return;
-	}
+	char core[PATH_MAX * 2];
+	CORES_OR_SKIP();
 	char control[PATH_MAX];
 	canary_stack();
 	snprintf(control, sizeof control, "%s", fx_path("token"));
@@ -495,12 +504,8 @@ END_TEST
  * pages left out of core dumps. */
 START_TEST(test_core_file_of_a_connector_holds_no_secret)
 {
-	char core[PATH_MAX * 2], *why = core_unreadable();
-	if (why) {
-		fprintf(stderr, "core file test skipped: %s\n", why);
-		free(why);
-		return;
-	}
+	char core[PATH_MAX * 2];
+	CORES_OR_SKIP();
 	canary_stack();
 	connector_core(NULL, core, sizeof core);
 	ck_assert(
@@ -510,19 +515,6 @@ START_TEST(test_core_file_of_a_connector_holds_no_secret)
 		      "the Authorization value is in the core");
 }
 END_TEST
-
-/* Returns from the test, saying why, when core files cannot be read
- * back here. */
-#define CORES_OR_SKIP()                                                        \
-	do {                                                                   \
-		char *why_ = core_unreadable();                                \
-		if (why_) {                                                    \
-			fprintf(stderr, "%s: core file test skipped: %s\n",    \
-				__func__, why_);                               \
-			free(why_);                                            \
-			return;                                                \
-		}                                                              \
-	} while (0)
 
 #define CANARY_AT "CANARY-at-5e0b9a71c3d84f26"
 #define CANARY_RT "CANARY-rt-b17d44e09a2c6f53"
