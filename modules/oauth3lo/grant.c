@@ -95,16 +95,29 @@ static void put_token(cJSON *o, const char *key, const char *v)
 		cJSON_AddItemToObject(o, key, cJSON_CreateStringReference(v));
 }
 
+/* A whole number, written as JSON by hand: cJSON would print it with
+ * "%1.15g" and read it back with sscanf to check, every field of every
+ * record written. */
 static void put_time(cJSON *o, const char *key, time_t v)
 {
-	if (v)
-		cJSON_AddNumberToObject(o, key, (double)v);
+	char digits[24], *p = digits + sizeof digits;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+				     : (unsigned long long)v;
+	if (!v)
+		return;
+	*--p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	cJSON_AddItemToObject(o, key, cJSON_CreateRaw(p));
 }
 
 cJSON *grant_to_json(const struct grant *g)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "version", 1);
+	put_time(o, "version", 1);
 	put_token(o, "access_token", g->access_token);
 	put_time(o, "expires_at", g->expires_at);
 	put_time(o, "expires_boot", (time_t)g->expires_boot);
@@ -117,8 +130,8 @@ cJSON *grant_to_json(const struct grant *g)
 	put_str(o, "cloud_id", g->cloud_id);
 	put_str(o, "site_url", g->site_url);
 	put_str(o, "site_name", g->site_name);
-	if (g->sites)
-		cJSON_AddItemToObject(o, "sites", cJSON_Duplicate(g->sites, 1));
+	if (g->sites) /* a reference: the tree is printed, then freed */
+		cJSON_AddItemReferenceToObject(o, "sites", g->sites);
 	put_str(o, "scopes", g->scopes);
 	put_time(o, "created_at", g->created_at);
 	put_time(o, "last_refresh", g->last_refresh);
@@ -129,11 +142,40 @@ cJSON *grant_to_json(const struct grant *g)
 	return o;
 }
 
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static char *secure_dup_or_null(const char *s)
+{
+	return s ? jauth_m_secure_strdup(s) : NULL;
+}
+
 void grant_copy(struct grant *dst, const struct grant *src)
 {
-	cJSON *j = grant_to_json(src);
-	grant_from_json(dst, j);
-	jauth_m_json_free(j);
+	struct grant g = *src;
+	g.access_token = secure_dup_or_null(src->access_token);
+	g.refresh_token = secure_dup_or_null(src->refresh_token);
+	g.prev_refresh_token = secure_dup_or_null(src->prev_refresh_token);
+	g.boot = dup_or_null(src->boot);
+	g.cloud_id = dup_or_null(src->cloud_id);
+	g.site_url = dup_or_null(src->site_url);
+	g.site_name = dup_or_null(src->site_name);
+	g.sites = src->sites ? cJSON_Duplicate(src->sites, 1) : NULL;
+	g.scopes = dup_or_null(src->scopes);
+	g.dead_reason = dup_or_null(src->dead_reason);
+	grant_clear(dst);
+	*dst = g;
+}
+
+void grant_move(struct grant *dst, struct grant *src)
+{
+	if (dst == src)
+		return;
+	grant_clear(dst);
+	*dst = *src;
+	memset(src, 0, sizeof *src);
 }
 
 /* Registers the client secret for masking without sending it (best

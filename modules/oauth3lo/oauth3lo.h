@@ -77,6 +77,8 @@ cJSON *grant_to_json(const struct grant *g);
 void secure_set(char **dst, const char *src);
 /* Copies SRC into DST (cleared first). */
 void grant_copy(struct grant *dst, const struct grant *src);
+/* *DST becomes *SRC, which is left empty. */
+void grant_move(struct grant *dst, struct grant *src);
 /* Registers G's tokens for masking as soon as they are read (and, when it
  * holds text a server wrote, the client secret too). */
 void grant_redact(jauth_m *m, const struct grant *g);

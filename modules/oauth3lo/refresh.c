@@ -210,7 +210,7 @@ static jauth_result take_answer(jauth_m *m, struct grant *g, jauth_m_lock *lk,
 	g->refreshes++;
 	jauth_result saved = grant_commit(lk, g);
 	if (saved != JAUTH_SUCCESS) {
-		grant_copy(g, &before);
+		grant_move(g, &before);
 		rc = saved;
 	}
 	grant_clear(&before);
@@ -261,10 +261,10 @@ static int is_rejected(const struct oauth *o, const struct grant *g)
 	       strcmp(o->rejected, g->access_token) == 0;
 }
 
-/* Keeps the last record seen in memory. */
-static void remember(struct oauth *o, const struct grant *g)
+/* Keeps the last record seen in memory: *G moves there. */
+static void remember(struct oauth *o, struct grant *g)
 {
-	grant_copy(&o->g, g);
+	grant_move(&o->g, g);
 	o->have = 1;
 }
 
