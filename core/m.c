@@ -239,6 +239,8 @@ void jauth_m_say(jauth_m *m, const char *fmt, ...)
 void jauth_m_log(jauth_m *m, int level, const char *fmt, ...)
 {
 	va_list ap;
+	if (level > (m->h ? m->h->log_level : JAUTH_LOG_WARN))
+		return; /* not even formatted: a refresh says several */
 	va_start(ap, fmt);
 	char *msg = xvasprintf(fmt, ap);
 	va_end(ap);

@@ -195,11 +195,20 @@ static struct curl_slist *headers_for(const struct http_try *t)
 
 /* 1 when libcurl runs on OpenSSL, whose SSL_CTX the callback below gets
  * (another backend would hand it something else). */
-static int backend_openssl(void)
+static int openssl;
+static pthread_once_t openssl_once = PTHREAD_ONCE_INIT;
+
+static void find_backend(void)
 {
 	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-	return v && v->ssl_version &&
-	       strncmp(v->ssl_version, "OpenSSL/", 8) == 0;
+	openssl = v && v->ssl_version &&
+		  strncmp(v->ssl_version, "OpenSSL/", 8) == 0;
+}
+
+static int backend_openssl(void)
+{
+	pthread_once(&openssl_once, find_backend);
+	return openssl;
 }
 
 static CURLcode on_ssl_ctx(CURL *c, void *ctx, void *arg)
