@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <sys/random.h>
 #include <time.h>
@@ -83,6 +84,7 @@ void http_close(void *conn)
 struct call {
 	struct jauth *h;
 	void **conn;
+	struct ca_cache **ca; /* where its ca_file= is remembered, or NULL */
 	const char *method, *url, *auth, *json, *ca_file;
 	int tries;
 };
@@ -268,18 +270,79 @@ static void outcome_take(struct outcome *o, struct http_try *t)
  * ("METHOD URL: what: fix", malloc'd) — NULL for a 5xx/429 that outlasted
  * the tries, whose words the caller makes from the answer.
  */
+/* A ca_file= as it was read, and the file it was read from: while the
+ * path leads to that very file, unchanged (the same inode, size, owner,
+ * mode, and times to the nanosecond: a write, a chmod or a rename sets
+ * the change time), those bytes are still the bytes checked. A file
+ * replaced or changed in any way is walked and checked again. */
+struct ca_cache {
+	char *path;
+	struct buf pem;
+	struct stat st;
+};
+
+void ca_cache_free(struct ca_cache *ca)
+{
+	if (!ca)
+		return;
+	free(ca->path);
+	buf_wipe(&ca->pem);
+	free(ca);
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size && a->st_uid == b->st_uid &&
+	       a->st_mode == b->st_mode &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 /* Reads the ca_file= of C under the trust rules (jauth.conf(5), FILE
- * TRUST) into CA: a CA file another user can change could vouch for any
- * server, and the bytes checked are the bytes TLS uses. -1 with *MSG. */
-static int ca_load(const struct call *c, struct buf *ca, char **msg)
+ * TRUST): a CA file another user can change could vouch for any server,
+ * and the bytes checked are the bytes TLS uses. *PEM points into C's
+ * cache, or into SPARE when C has none. -1 with *MSG. */
+static int ca_load(const struct call *c, struct buf *spare,
+		   const struct buf **pem, char **msg)
 {
 	char *why = NULL;
-	if (!c->ca_file || trust_read(c->ca_file, TRUST_CA, JAUTH_HTTP_MAX_BODY,
-				      ca, &why) == 0)
+	struct stat now, st;
+	struct ca_cache *k = c->ca ? *c->ca : NULL;
+	*pem = spare;
+	if (!c->ca_file)
 		return 0;
-	*msg = xasprintf("ca_file= %s", why);
-	free(why);
-	return -1;
+	if (k && strcmp(k->path, c->ca_file) == 0 &&
+	    stat(c->ca_file, &now) == 0 && same_file(&now, &k->st)) {
+		*pem = &k->pem;
+		return 0;
+	}
+	int fd = trust_open(c->ca_file, TRUST_CA, &st, &why);
+	int rc = fd < 0 ? -1 : read_capped(fd, JAUTH_HTTP_MAX_BODY, spare);
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		if (!why)
+			why = xasprintf("CA file %s: %s", c->ca_file,
+					errno == EFBIG ? "is too large"
+						       : strerror(errno));
+		*msg = xasprintf("ca_file= %s", why);
+		free(why);
+		buf_wipe(spare);
+		return -1;
+	}
+	if (c->ca) {
+		ca_cache_free(k);
+		k = *c->ca = xcalloc(1, sizeof *k);
+		k->path = xstrdup(c->ca_file);
+		k->st = st;
+		k->pem = *spare;
+		memset(spare, 0, sizeof *spare);
+		*pem = &k->pem;
+	}
+	return 0;
 }
 
 static jauth_result exchange(const struct call *c, struct outcome *o,
@@ -296,14 +359,15 @@ static jauth_result exchange(const struct call *c, struct outcome *o,
 		return JAUTH_ERROR;
 	}
 	char *why;
-	struct buf ca = { 0 };
-	if (ca_load(c, &ca, msg) < 0)
+	struct buf spare = { 0 };
+	const struct buf *ca;
+	if (ca_load(c, &spare, &ca, msg) < 0)
 		return JAUTH_CONFIG;
 	const struct http_iface *x = transfer(&why);
 	if (!x) {
 		*msg = xasprintf("%s %s: %s", c->method, c->url, why);
 		free(why);
-		buf_wipe(&ca);
+		buf_wipe(&spare);
 		return JAUTH_ERROR;
 	}
 	char *url = shown_url(c->url);
@@ -324,8 +388,8 @@ static jauth_result exchange(const struct call *c, struct outcome *o,
 			.authorization = c->auth,
 			.json = c->json,
 			.ca_file = c->ca_file,
-			.ca_pem = ca.s,
-			.ca_len = ca.len,
+			.ca_pem = ca->s,
+			.ca_len = ca->len,
 			.user_agent = "jauth/" JAUTH_VERSION,
 			.total_ms = left < JAUTH_HTTP_TRY_MS
 					    ? left
@@ -368,7 +432,7 @@ static jauth_result exchange(const struct call *c, struct outcome *o,
 		rc = JAUTH_TRANSIENT;
 	}
 	free(url);
-	buf_wipe(&ca);
+	buf_wipe(&spare);
 	return rc;
 }
 
@@ -380,6 +444,7 @@ jauth_result jauth_m_http(jauth_m *m, const struct jauth_m_http_req *rq,
 	struct call c = {
 		.h = m->h,
 		.conn = &m->curl,
+		.ca = &m->ca,
 		.method = rq->method ? rq->method
 			  : rq->json ? "POST"
 				     : "GET",

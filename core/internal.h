@@ -374,7 +374,8 @@ struct jauth_m {
 	int open;
 	const struct jauth_arg_spec *spec;
 	void *curl;
-	struct run *run; /* the call in progress */
+	struct ca_cache *ca; /* http.c: the last ca_file= read and checked */
+	struct run *run;     /* the call in progress */
 	int rejected;	 /* the core's note when the module has no rejected() */
 	char *store_prefix; /* "SERVICE.MODULE" */
 };
@@ -618,5 +619,7 @@ jauth_result secret_of(jauth_m *m, const char *key, const char *v,
 
 /* Closes a connection the module instance kept. NULL is accepted. */
 void http_close(void *conn);
+/* Frees what http.c remembers of a ca_file= (NULL: nothing). */
+void ca_cache_free(struct ca_cache *ca);
 
 #endif

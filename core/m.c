@@ -62,6 +62,7 @@ void m_close(struct jauth_m *m)
 		run_clear(&r);
 	}
 	http_close(m->curl);
+	ca_cache_free(m->ca);
 	free(m->store_prefix);
 	free(m);
 }

@@ -378,6 +378,55 @@ START_TEST(test_ca_file_of_another_user_refused)
 }
 END_TEST
 
+/* A handle reads its ca_file= once: a request made while the file is the
+ * very one checked uses those bytes; the file changed in any way, or
+ * another file put in its place, is walked and checked again first. */
+START_TEST(test_ca_file_changed_under_a_handle_is_checked_again)
+{
+	NEED_ROOT();
+	const char *ca = pub_ca();
+	char moved[PATH_MAX + 16];
+	ck_assert_int_eq(standin_fault(&SI, "{\"path\":\"/x\",\"status\":200,"
+					    "\"body\":\"ca-ok\",\"count\":-1}"),
+			 0);
+	fx_stack("svc", "required testmod.so http=%s/x ca_file=%s tries=1\n",
+		 SI.url, ca);
+	jauth *h = fx_open("svc");
+	jauth_result rc;
+	ck_assert_str_eq(fx_auth(h, &rc), "Test ca-ok");
+	ck_assert_msg(jauth_refresh(h, NULL) == JAUTH_SUCCESS, "%s", jauth_error(h));
+	/* the same file, its owner changed */
+	ck_assert_int_eq(chown(ca, OTHER, OTHER), 0);
+	ck_assert_int_eq(jauth_refresh(h, NULL), JAUTH_CONFIG);
+	ck_assert_msg(strstr(jauth_error(h), "ca_file= CA file") &&
+			      strstr(jauth_error(h), "owned by uid 65534"),
+		      "%s", jauth_error(h));
+	ck_assert_int_eq(chown(ca, 0, 0), 0);
+	ck_assert_int_eq(jauth_refresh(h, NULL), JAUTH_SUCCESS);
+	/* the same file, made writable by others */
+	ck_assert_int_eq(chmod(ca, 0666), 0);
+	ck_assert_int_eq(jauth_refresh(h, NULL), JAUTH_CONFIG);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "writable by group"));
+	ck_assert_int_eq(chmod(ca, 0644), 0);
+	ck_assert_int_eq(jauth_refresh(h, NULL), JAUTH_SUCCESS);
+	/* another user's file renamed into its place, same bytes */
+	snprintf(moved, sizeof moved, "%s.new", ca);
+	char *pem = fx_read(ca);
+	fx_write(moved, 0644, pem);
+	free(pem);
+	ck_assert_int_eq(chown(moved, OTHER, OTHER), 0);
+	ck_assert_int_eq(rename(moved, ca), 0);
+	ck_assert_int_eq(jauth_refresh(h, NULL), JAUTH_CONFIG);
+	ck_assert_ptr_nonnull(strstr(jauth_error(h), "owned by uid 65534"));
+	/* and a CA file that no longer vouches for the server */
+	ck_assert_int_eq(chown(ca, 0, 0), 0);
+	fx_write(moved, 0644, "not a certificate\n");
+	ck_assert_int_eq(rename(moved, ca), 0);
+	ck_assert_int_ne(jauth_refresh(h, NULL), JAUTH_SUCCESS);
+	jauth_close(h);
+}
+END_TEST
+
 /* ... and the shipped modules declare it a file argument, so that lint
  * and jauth_open refuse such a CA before any request. */
 START_TEST(test_ca_file_of_another_user_refused_by_lint)
@@ -424,6 +473,7 @@ Suite *suite_trust(void)
 	tcase_add_checked_fixture(tc, setup_standin, fx_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_ca_file_of_another_user_refused);
+	tcase_add_test(tc, test_ca_file_changed_under_a_handle_is_checked_again);
 	tcase_add_test(tc, test_ca_file_of_another_user_refused_by_lint);
 	suite_add_tcase(s, tc);
 	return s;
