@@ -202,13 +202,13 @@ static void mark_read(int fd, uint64_t base, char **text, size_t *len)
 	*len = h.len;
 }
 
-/* Puts the mark (if any) over the committed record *TEXT read from FD's
- * record; 1 when there was one. */
-static int mark_apply(int fd, char **text, size_t *len)
+/* Puts the mark (if any) over the committed record *TEXT, whose checksum
+ * is BASE, read from FD's record; 1 when there was one. */
+static int mark_apply(int fd, uint64_t base, char **text, size_t *len)
 {
 	char *mark;
 	size_t mlen;
-	mark_read(fd, text_sum(*text, *len), &mark, &mlen);
+	mark_read(fd, base, &mark, &mlen);
 	if (!mark)
 		return 0;
 	if (*text) {
@@ -235,7 +235,7 @@ static jauth_result files_load(jauth_m *m, void *ctx, const char *name,
 	int fd = open_private_at(dfd, file, O_RDONLY);
 	free(file);
 	if (fd >= 0) {
-		mark_apply(fd, text, len);
+		mark_apply(fd, text_sum(*text, *len), text, len);
 		close(fd);
 	}
 	return JAUTH_SUCCESS;
@@ -435,7 +435,7 @@ static jauth_result lock_as(jauth_m *m, struct files *f, const char *name,
 	}
 	if (text) { /* lk->marked stays 1: the next commit clears any mark */
 		lk->base = text_sum(*text, *len);
-		mark_apply(r->fd, text, len);
+		mark_apply(r->fd, lk->base, text, len);
 	}
 	jauth_m_log(m, JAUTH_LOG_DEBUG, "locked %s/%s.lock", f->dir, name);
 	*out = lk;
