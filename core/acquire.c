@@ -233,6 +233,7 @@ static jauth_result run_stack(struct jauth *h, struct stack *st, enum op op,
 	if (got != JAUTH_SUCCESS)
 		handle_set_error(h, r.msg);
 	run_clear(&r);
+	secmem_scrub_registers(); /* the credential was copied */
 	return got;
 }
 

@@ -113,6 +113,11 @@ char *secmem_strdup(const char *s);
 char *secmem_strndup(const char *s, size_t n);
 /* A, SEP and B joined, in secret memory. */
 char *secmem_join(const char *a, const char *sep, const char *b);
+/* Zeroes the CPU's vector registers, where copying, comparing or
+ * measuring a secret leaves pieces of it (glibc's string functions move
+ * up to 64 bytes a register); a core file holds every thread's registers.
+ * Called when a module call or a stack run is done with its secrets. */
+void secmem_scrub_registers(void);
 
 /* ---- trust.c: the ownership and mode checks of DESIGN §3 ---- */
 

@@ -114,6 +114,7 @@ jauth_result m_call(struct jauth_m *m, struct run *r)
 	}
 	if (rc != JAUTH_SUCCESS && !r->msg)
 		r->msg = xasprintf("%s: %s", mod, jauth_result_name(rc));
+	secmem_scrub_registers();
 	return rc;
 }
 

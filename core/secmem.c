@@ -161,3 +161,82 @@ char *secmem_join(const char *a, const char *sep, const char *b)
 	memcpy(d + na + ns, b, nb);
 	return d;
 }
+
+/* ---- the registers ---- */
+
+/* The System V ABI keeps no vector register across a call, so zeroing
+ * them from a function of its own takes nothing from anyone. */
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512f"), noinline)) static void zero_avx512(void)
+{
+	__asm__ volatile(
+		"vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
+		"vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
+		"vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
+		"vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
+		"vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
+		"vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
+		"vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
+		"vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
+		"vpxord %%zmm24, %%zmm24, %%zmm24\n\t"
+		"vpxord %%zmm25, %%zmm25, %%zmm25\n\t"
+		"vpxord %%zmm26, %%zmm26, %%zmm26\n\t"
+		"vpxord %%zmm27, %%zmm27, %%zmm27\n\t"
+		"vpxord %%zmm28, %%zmm28, %%zmm28\n\t"
+		"vpxord %%zmm29, %%zmm29, %%zmm29\n\t"
+		"vpxord %%zmm30, %%zmm30, %%zmm30\n\t"
+		"vpxord %%zmm31, %%zmm31, %%zmm31\n\t"
+		"vzeroall" /* zmm0-15 whole */
+		::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
+		    "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
+		    "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19",
+		    "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25",
+		    "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
+}
+
+__attribute__((target("avx"), noinline)) static void zero_avx(void)
+{
+	__asm__ volatile("vzeroall" ::: "xmm0", "xmm1", "xmm2", "xmm3",
+			 "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+			 "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+}
+
+__attribute__((noinline)) static void zero_sse(void)
+{
+	__asm__ volatile("pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\t"
+			 "pxor %%xmm2, %%xmm2\n\tpxor %%xmm3, %%xmm3\n\t"
+			 "pxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
+			 "pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\t"
+			 "pxor %%xmm8, %%xmm8\n\tpxor %%xmm9, %%xmm9\n\t"
+			 "pxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
+			 "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\t"
+			 "pxor %%xmm14, %%xmm14\n\tpxor %%xmm15, %%xmm15"
+			 ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
+			 "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+			 "xmm12", "xmm13", "xmm14", "xmm15");
+}
+
+static _Atomic int vector_kind = -1; /* 2 AVX-512, 1 AVX, 0 SSE */
+
+void secmem_scrub_registers(void)
+{
+	int k = atomic_load_explicit(&vector_kind, memory_order_relaxed);
+	if (k < 0) {
+		__builtin_cpu_init();
+		k = __builtin_cpu_supports("avx512f") ? 2
+		    : __builtin_cpu_supports("avx")   ? 1
+						      : 0;
+		atomic_store_explicit(&vector_kind, k, memory_order_relaxed);
+	}
+	if (k == 2)
+		zero_avx512();
+	else if (k == 1)
+		zero_avx();
+	else
+		zero_sse();
+}
+#else
+void secmem_scrub_registers(void)
+{
+}
+#endif
