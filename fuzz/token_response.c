@@ -8,8 +8,9 @@
  * list (when it is a JSON array) goes into the grant and grant_choose_site
  * / grant_site_matches run for three stack lines (cloud_id= and site=,
  * site= alone, neither); scopes_missing / scopes_requested on the granted
- * scopes; then the grant goes through grant_to_json / grant_from_json and
- * grant_copy, which must give it back unchanged.
+ * scopes; then the grant goes through grant_to_json, printed and parsed
+ * back as the store does, grant_from_json, and grant_copy, which must give
+ * it back unchanged.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -174,7 +175,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	scopes(m, &g);
 
+	/* as the store does: the record printed, then read back */
 	cJSON *rec = grant_to_json(&g);
+	char *text = cJSON_PrintUnformatted(rec);
+	jauth_m_json_free(rec);
+	rec = text ? cJSON_Parse(text) : NULL;
+	if (text)
+		jauth_m_wipe_free(text);
 	grant_from_json(&back, rec);
 	jauth_m_json_free(rec);
 	check_same(&g, &back, "grant_to_json/grant_from_json");
