@@ -345,17 +345,27 @@ START_TEST(test_agent_modes_refused_with_the_tools_fix)
 }
 END_TEST
 
+/* A stack "svc" fetching its token from the stand-in's /x (TIMES
+ * answers, -1: every one) with ca_file=CA. */
+static void ca_svc(const char *ca, int times)
+{
+	char fault[128];
+	snprintf(fault, sizeof fault,
+		 "{\"path\":\"/x\",\"status\":200,\"body\":\"ca-ok\","
+		 "\"count\":%d}",
+		 times);
+	ck_assert_int_eq(standin_fault(&SI, fault), 0);
+	fx_stack("svc", "required testmod.so http=%s/x ca_file=%s tries=1\n",
+		 SI.url, ca);
+}
+
 /* ca_file= decides which server gets the secrets: checked like a stack
  * file, on the bytes libcurl then uses. */
 START_TEST(test_ca_file_of_another_user_refused)
 {
 	NEED_ROOT();
 	const char *ca = pub_ca();
-	ck_assert_int_eq(standin_fault(&SI, "{\"path\":\"/x\",\"status\":200,"
-					    "\"body\":\"ca-ok\"}"),
-			 0);
-	fx_stack("svc", "required testmod.so http=%s/x ca_file=%s tries=1\n",
-		 SI.url, ca);
+	ca_svc(ca, 1);
 	jauth *h = fx_open("svc");
 	jauth_result rc;
 	/* root's own copy in the same place works */
@@ -386,15 +396,12 @@ START_TEST(test_ca_file_changed_under_a_handle_is_checked_again)
 	NEED_ROOT();
 	const char *ca = pub_ca();
 	char moved[PATH_MAX + 16];
-	ck_assert_int_eq(standin_fault(&SI, "{\"path\":\"/x\",\"status\":200,"
-					    "\"body\":\"ca-ok\",\"count\":-1}"),
-			 0);
-	fx_stack("svc", "required testmod.so http=%s/x ca_file=%s tries=1\n",
-		 SI.url, ca);
+	ca_svc(ca, -1);
 	jauth *h = fx_open("svc");
 	jauth_result rc;
 	ck_assert_str_eq(fx_auth(h, &rc), "Test ca-ok");
-	ck_assert_msg(jauth_refresh(h, NULL) == JAUTH_SUCCESS, "%s", jauth_error(h));
+	ck_assert_msg(jauth_refresh(h, NULL) == JAUTH_SUCCESS, "%s",
+		      jauth_error(h));
 	/* the same file, its owner changed */
 	ck_assert_int_eq(chown(ca, OTHER, OTHER), 0);
 	ck_assert_int_eq(jauth_refresh(h, NULL), JAUTH_CONFIG);
