@@ -233,6 +233,8 @@ jauth_result jauth_open(const char *service, const struct jauth_options *opt,
 	struct problems p = { 0 };
 	void *walks = trust_cache_begin();
 	h->stack = stack_load(h, service, &p);
+	if (h->stack)
+		store_warm(h->stack->store ? h->stack->store : h->store);
 	trust_cache_end(walks);
 	if (!h->stack) {
 		h->dead = 1;

@@ -570,6 +570,9 @@ struct store;
 struct store *store_open(struct jauth *h, const char *spec, char **why);
 /* NULL is accepted. */
 void store_close(struct store *s);
+/* What the store S needs at first use, opened ahead when it can be
+ * (jauth_open, while its walks share their directories). NULL accepted. */
+void store_warm(struct store *s);
 
 /* The state directory in force for OPT (malloc'd): OPT, else
  * $JAUTH_STATE_DIR, else systemd's $STATE_DIRECTORY, else /var/lib/jauth

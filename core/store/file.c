@@ -580,6 +580,20 @@ static int files_open(struct jauth *h, const char *conf, void **ctx, char **why)
 	return 0;
 }
 
+/* The state directory, if it is there and usable, opened now: jauth_open
+ * has just walked most of its path. Made, or refused with its message, on
+ * first use otherwise. */
+static void files_warm(void *ctx)
+{
+	struct files *f = ctx;
+	char *why = NULL;
+	pthread_mutex_lock(&f->mu);
+	if (f->dfd < 0)
+		f->dfd = state_dir_open(f->dir, f->origin, 0, &why);
+	pthread_mutex_unlock(&f->mu);
+	free(why);
+}
+
 static void files_close(void *ctx)
 {
 	struct files *f = ctx;
@@ -616,6 +630,7 @@ const struct store_backend store_files = {
 	.max_record = RECORD_MAX,
 	.open = files_open,
 	.close = files_close,
+	.warm = files_warm,
 	.where = files_where,
 	.load = files_load,
 	.lock = files_lock,

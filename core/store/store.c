@@ -149,6 +149,12 @@ int store_directive(struct jauth *h, const char *src, char **tok, size_t n,
 	return 0;
 }
 
+void store_warm(struct store *s)
+{
+	if (s && s->be->warm)
+		s->be->warm(s->ctx);
+}
+
 struct store *store_open(struct jauth *h, const char *spec, char **why)
 {
 	const struct store_backend *be = NULL;

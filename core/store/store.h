@@ -67,6 +67,11 @@ struct store_backend {
 	int (*open)(struct jauth *h, const char *conf, void **ctx, char **why);
 	/* Frees what open made. NULL is accepted. */
 	void (*close)(void *ctx);
+	/* Called by jauth_open while its walks share their directories:
+	 * opens what the first use would, where that makes nothing and
+	 * checks everything; any problem is left for the first use to
+	 * report. May be NULL. */
+	void (*warm)(void *ctx);
 	/* Where record NAME lives, for messages ("/var/lib/jauth/N.json"),
 	 * malloc'd. */
 	char *(*where)(void *ctx, const char *name);
