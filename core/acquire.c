@@ -328,13 +328,9 @@ static jauth_result acquire_slow(struct jauth *h, struct tc *tc,
 
 jauth_result jauth_acquire(jauth *h, const jauth_cred **out)
 {
-	if (!out || !h) {
-		if (h)
-			handle_set_error(h, "jauth_acquire needs a place for "
-					    "the credential: pass &cred, not "
-					    "NULL");
+	if (!handle_and_out(h, out, "jauth_acquire", "the credential",
+			    "&cred"))
 		return JAUTH_ERROR;
-	}
 	struct tc *tc = tc_find(h->slot);
 	if (tc &&
 	    tc->gen == atomic_load_explicit(&h->gen, memory_order_acquire)) {

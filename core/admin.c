@@ -97,13 +97,9 @@ static struct line *consent_line(struct stack *st)
 /* Runs the consent step BEGIN (or finish with CALLBACK) of the stack. */
 static jauth_result consent(struct jauth *h, const char *callback, char **out)
 {
-	if (!h)
+	if (!handle_and_out(h, out, "jauth_authorize_begin", "the URL",
+			    "&url"))
 		return JAUTH_ERROR;
-	if (!out) {
-		handle_set_error(h, "jauth_authorize_begin needs a place for "
-				    "the URL: pass &url, not NULL");
-		return JAUTH_ERROR;
-	}
 	*out = NULL;
 	if (h->dead)
 		return JAUTH_CONFIG;
@@ -277,13 +273,9 @@ static jauth_result status_text(struct jauth *h, cJSON *o, char **json)
 
 jauth_result jauth_status(jauth *h, char **json)
 {
-	if (!h)
+	if (!handle_and_out(h, json, "jauth_status", "the document",
+			    "&json"))
 		return JAUTH_ERROR;
-	if (!json) {
-		handle_set_error(h, "jauth_status needs a place for the "
-				    "document: pass &json, not NULL");
-		return JAUTH_ERROR;
-	}
 	*json = NULL;
 	if (h->dead) {
 		status_text(h, dead_json(h), json);

@@ -157,6 +157,13 @@ void handle_set_errorf(struct jauth *h, const char *fmt, ...)
 	wipe_free(s);
 }
 
+void handle_no_place(struct jauth *h, const char *call, const char *what,
+		     const char *pass)
+{
+	handle_set_errorf(h, "%s needs a place for %s: pass %s, not NULL",
+			  call, what, pass);
+}
+
 const char *jauth_error(const jauth *h)
 {
 	if (!h)

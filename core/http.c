@@ -578,13 +578,8 @@ static int line_ca_file(struct jauth *h, const char *source, char **ca)
 jauth_result jauth_http_get(jauth *h, const char *source, const char *url,
 			    const char *auth, struct jauth_http_answer *a)
 {
-	if (!h)
+	if (!handle_and_out(h, a, "jauth_http_get", "the answer", "&answer"))
 		return JAUTH_ERROR;
-	if (!a) {
-		handle_set_error(h, "jauth_http_get needs a place for the "
-				    "answer: pass &answer, not NULL");
-		return JAUTH_ERROR;
-	}
 	memset(a, 0, sizeof *a);
 	char *ca, *msg = NULL;
 	if (line_ca_file(h, source, &ca) < 0) {

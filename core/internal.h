@@ -523,6 +523,21 @@ struct tc *tc_get(struct jauth *h);
 void handle_set_error(struct jauth *h, const char *msg);
 void handle_set_errorf(struct jauth *h, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The C API's check of its handle and out pointer: 1 when both are
+ * there; else 0, and for a NULL OUT the error says that CALL needs a
+ * place for WHAT ("pass PASS, not NULL"). */
+void handle_no_place(struct jauth *h, const char *call, const char *what,
+		     const char *pass);
+static inline int handle_and_out(struct jauth *h, const void *out,
+				 const char *call, const char *what,
+				 const char *pass)
+{
+	if (h && out)
+		return 1;
+	if (h)
+		handle_no_place(h, call, what, pass);
+	return 0;
+}
 /* Points TC at credential C (taking a reference); under h->mu. */
 void tc_take(struct tc *tc, struct jauth_cred *c, uint64_t gen);
 /* Drops a credential reference; under h->mu. */
