@@ -343,7 +343,10 @@ static void wait_reload(void)
 	usleep(1200 * 1000);
 }
 
-START_TEST(test_reload_picks_up_an_edit)
+/* A handle on "svc" that served "Test before", whose stack has since
+ * been edited to token=after and left alone long enough to be looked
+ * at again. */
+static jauth *opened_then_edited(void)
 {
 	fx_stack("svc", "required testmod.so token=before\n");
 	jauth *h = fx_open("svc");
@@ -351,6 +354,13 @@ START_TEST(test_reload_picks_up_an_edit)
 	ck_assert_str_eq(fx_auth(h, &rc), "Test before");
 	fx_stack("svc", "required testmod.so token=after\n");
 	wait_reload();
+	return h;
+}
+
+START_TEST(test_reload_picks_up_an_edit)
+{
+	jauth *h = opened_then_edited();
+	jauth_result rc;
 	ck_assert_str_eq(fx_auth(h, &rc), "Test after");
 	ck_assert(fx_log_has("reloaded"));
 	jauth_close(h);
@@ -512,12 +522,8 @@ END_TEST
  * only acquire. */
 START_TEST(test_reload_on_every_call_not_only_acquire)
 {
-	fx_stack("svc", "required testmod.so token=before\n");
-	jauth *h = fx_open("svc");
+	jauth *h = opened_then_edited();
 	jauth_result rc;
-	ck_assert_str_eq(fx_auth(h, &rc), "Test before");
-	fx_stack("svc", "required testmod.so token=after\n");
-	wait_reload();
 	const jauth_cred *c = NULL;
 	ck_assert_int_eq(jauth_refresh(h, &c), JAUTH_SUCCESS);
 	ck_assert_str_eq(jauth_cred_authorization(c), "Test after");
@@ -542,13 +548,9 @@ END_TEST
 
 START_TEST(test_reload_off_when_asked)
 {
-	fx_stack("svc", "required testmod.so token=before\n");
 	FX.opt.flags = JAUTH_OPEN_NO_RELOAD;
-	jauth *h = fx_open("svc");
+	jauth *h = opened_then_edited();
 	jauth_result rc;
-	ck_assert_str_eq(fx_auth(h, &rc), "Test before");
-	fx_stack("svc", "required testmod.so token=after\n");
-	wait_reload();
 	ck_assert_str_eq(fx_auth(h, &rc), "Test before");
 	jauth_close(h);
 }

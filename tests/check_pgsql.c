@@ -969,6 +969,36 @@ START_TEST(test_holder_that_lost_its_session_commits_only_if_unchanged)
 }
 END_TEST
 
+
+/* `jauth store copy svc` exits WANT; its output has OUT_HAS and its
+ * errors ERR_HAS and ERR_TOO (each NULL: not looked at). */
+static void store_copy(int want, const char *out_has, const char *err_has,
+		       const char *err_too)
+{
+	char *out, *err;
+	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "copy", "svc", NULL),
+			 want);
+	ck_assert_msg(!out_has || strstr(out, out_has), "%s%s", out, err);
+	ck_assert_msg(!err_has || strstr(err, err_has), "%s", err);
+	ck_assert_msg(!err_too || strstr(err, err_too), "%s", err);
+	free(out);
+	free(err);
+}
+
+/* Another host refreshes from the shared record: the one consent made,
+ * no token replayed. */
+static void another_host_refreshes(void)
+{
+	const jauth_cred *c;
+	jauth *h = host_open(3);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s",
+		      jauth_error(h));
+	ck_assert(accepted(c));
+	jauth_close(h);
+	ck_assert_int_eq(standin_counter(&SI, "code_grants"), 1);
+	ck_assert_int_eq(standin_counter(&SI, "replays"), 0);
+}
 /* ---- migration from the file store ---- */
 
 START_TEST(test_store_copy_moves_the_grant_without_consent)
@@ -995,46 +1025,25 @@ START_TEST(test_store_copy_moves_the_grant_without_consent)
 		      jauth_error(h));
 	jauth_close(h);
 
-	char *out, *err;
-	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "copy", "svc", NULL),
-			 0);
-	ck_assert_msg(strstr(out, "moved svc.oauth3lo.cid"), "%s%s", out, err);
-	free(out);
-	free(err);
+	store_copy(0, "moved svc.oauth3lo.cid", NULL, NULL);
 	ck_assert_int_ne(access(file, F_OK), 0);
 	ck_assert_str_ne(rec_field("refresh_token"), "");
 
 	/* Another host refreshes from the copy; no new consent. */
-	const jauth_cred *c;
-	h = host_open(3);
-	ck_assert_ptr_nonnull(h);
-	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s",
-		      jauth_error(h));
-	ck_assert(accepted(c));
-	jauth_close(h);
-	ck_assert_int_eq(standin_counter(&SI, "code_grants"), 1);
-	ck_assert_int_eq(standin_counter(&SI, "replays"), 0);
+	another_host_refreshes();
 
 	/* A record the database already holds is never overwritten by a
 	 * stale local copy. */
 	char stale[PATH_MAX + 64];
 	snprintf(stale, sizeof stale, "%s/svc.oauth3lo.cid.json", o.state_dir);
 	fx_write(stale, 0600, "{\"refresh_token\":\"stale\"}");
-	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "copy", "svc", NULL),
-			 1);
-	ck_assert_msg(strstr(err, "already holds svc.oauth3lo.cid"), "%s", err);
-	free(out);
-	free(err);
+	store_copy(1, NULL, "already holds svc.oauth3lo.cid", NULL);
 	ck_assert_int_eq(access(stale, F_OK), 0);
 	ck_assert_str_ne(rec_field("refresh_token"), "stale");
 	unlink(stale);
 
 	/* Copying again finds nothing; the file store is never read. */
-	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "copy", "svc", NULL),
-			 0);
-	ck_assert_msg(strstr(out, "nothing to copy"), "%s", out);
-	free(out);
-	free(err);
+	store_copy(0, "nothing to copy", NULL, NULL);
 }
 END_TEST
 
@@ -1058,7 +1067,7 @@ START_TEST(test_store_copy_reseals_under_the_shared_stores_key)
 		 "ca_file=%s redirect_uri=https://app.example/cb\n",
 		 k1, SI.url, SI.url, SI.ca);
 	consent();
-	char file[PATH_MAX + 64], *out, *err;
+	char file[PATH_MAX + 64];
 	snprintf(file, sizeof file, "%s/svc.oauth3lo.cid.json", o.state_dir);
 	char *sealed = fx_read(file);
 	ck_assert_ptr_nonnull(strstr(sealed, "\"jauth_sealed\""));
@@ -1066,23 +1075,13 @@ START_TEST(test_store_copy_reseals_under_the_shared_stores_key)
 
 	snprintf(opt, sizeof opt, "key=@file:%s", k2);
 	pg_stack(PG.conninfo, opt);
-	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "copy", "svc", NULL),
-			 2);
-	ck_assert_msg(strstr(err, "sealed with another key") &&
-			      strstr(err, "key_old="),
-		      "%s", err);
-	free(out);
-	free(err);
+	store_copy(2, NULL, "sealed with another key", "key_old=");
 	ck_assert_int_eq(access(file, F_OK), 0);
 	ck_assert_str_eq(sql1("SELECT count(*) FROM jauth_record"), "0");
 
 	snprintf(opt, sizeof opt, "key=@file:%s key_old=@file:%s", k2, k1);
 	pg_stack(PG.conninfo, opt);
-	ck_assert_int_eq(fx_cli(NULL, &out, &err, "store", "copy", "svc", NULL),
-			 0);
-	ck_assert_msg(strstr(out, "moved svc.oauth3lo.cid"), "%s%s", out, err);
-	free(out);
-	free(err);
+	store_copy(0, "moved svc.oauth3lo.cid", NULL, NULL);
 	ck_assert_int_ne(access(file, F_OK), 0);
 	ck_assert_str_eq(rec_field("jauth_sealed"), "aes-256-gcm");
 	ck_assert_str_eq(sql1("SELECT count(*) FROM jauth_record WHERE "
@@ -1093,15 +1092,7 @@ START_TEST(test_store_copy_reseals_under_the_shared_stores_key)
 	/* Sealed under key= alone: the old key is no longer needed. */
 	snprintf(opt, sizeof opt, "key=@file:%s", k2);
 	pg_stack(PG.conninfo, opt);
-	const jauth_cred *c;
-	jauth *h = host_open(3);
-	ck_assert_ptr_nonnull(h);
-	ck_assert_msg(jauth_refresh(h, &c) == JAUTH_SUCCESS, "%s",
-		      jauth_error(h));
-	ck_assert(accepted(c));
-	jauth_close(h);
-	ck_assert_int_eq(standin_counter(&SI, "code_grants"), 1);
-	ck_assert_int_eq(standin_counter(&SI, "replays"), 0);
+	another_host_refreshes();
 }
 END_TEST
 
