@@ -67,6 +67,12 @@ struct stack *stack_get(struct jauth *h)
 	return st;
 }
 
+struct stack *stack_for_call(struct jauth *h)
+{
+	reload_check(h);
+	return stack_get(h);
+}
+
 void stack_put(struct jauth *h, struct stack *st)
 {
 	if (!st)
@@ -360,8 +366,7 @@ jauth_result jauth_refresh(jauth *h, const jauth_cred **out)
 		return dead_handle(h);
 	if (!(tc = tc_get(h)))
 		return JAUTH_ERROR;
-	reload_check(h); /* a refresh after an edit runs the edited stack */
-	struct stack *st = stack_get(h);
+	struct stack *st = stack_for_call(h);
 	pthread_mutex_lock(&st->run_mu);
 	jauth_result rc = run_stack(h, st, OP_REFRESH, tc);
 	pthread_mutex_unlock(&st->run_mu);

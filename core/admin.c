@@ -11,8 +11,7 @@
 /* Takes a reference on the live stack and its run_mu. */
 struct stack *admin_begin(struct jauth *h)
 {
-	reload_check(h); /* every call looks for an edit, as acquire does */
-	struct stack *st = stack_get(h);
+	struct stack *st = stack_for_call(h);
 	pthread_mutex_lock(&st->run_mu);
 	return st;
 }
@@ -281,8 +280,7 @@ jauth_result jauth_status(jauth *h, char **json)
 		status_text(h, dead_json(h), json);
 		return JAUTH_CONFIG;
 	}
-	reload_check(h); /* shows the edited stack, or its reload_error */
-	struct stack *st = stack_get(h);
+	struct stack *st = stack_for_call(h); /* or its reload_error */
 	int busy = pthread_mutex_trylock(&st->run_mu) != 0;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "service", h->service);

@@ -547,6 +547,10 @@ void cred_unref(struct jauth_cred *c);
 void stack_adopt(struct jauth *h, struct stack *st);
 /* Takes a reference on the live stack. */
 struct stack *stack_get(struct jauth *h);
+/* stack_get for a call of the API: first looks for an edit of the stack
+ * (reload_check, at most once a second), so that the call runs the
+ * edited stack or reports why it was refused. */
+struct stack *stack_for_call(struct jauth *h);
 /* Drops a reference taken by stack_get (or adopt), freeing the stack with
  * the last one. Not under h->mu. NULL is accepted. */
 void stack_put(struct jauth *h, struct stack *st);
