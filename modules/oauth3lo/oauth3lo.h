@@ -27,7 +27,9 @@
 
 /* The grant as stored (one record). The tokens are in secure memory
  * (jauth_m_secure_*: left out of core dumps, wiped when freed), the other
- * strings malloc'd; times are 0 when unknown. */
+ * strings malloc'd; times are 0 when unknown. A new field is named in
+ * grant_clear, grant_from_json, grant_to_json and, when it is a pointer,
+ * grant_copy (fuzz/token_response.c checks the copy). */
 struct grant {
 	char *access_token;
 	time_t expires_at;	/* by the wall clock */
@@ -68,9 +70,10 @@ struct oauth {
 void grant_clear(struct grant *g);
 /* Reads a record into G (cleared first). */
 void grant_from_json(struct grant *g, const cJSON *rec);
-/* The record for G. Its tokens are references to G's own strings (no
- * copy on the heap): use the tree while G is unchanged, free it with
- * jauth_m_json_free. */
+/* The record for G, to print (the store prints it). Its tokens and its
+ * sites list are references to G's own (no copy on the heap), and its
+ * times are raw JSON digits, numbers only once printed and parsed: use
+ * the tree while G is unchanged, free it with jauth_m_json_free. */
 cJSON *grant_to_json(const struct grant *g);
 /* Replaces *DST (secure memory) with a secure copy of SRC, wiping the old
  * value. */
